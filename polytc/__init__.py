@@ -1,0 +1,18 @@
+"""polytc: polyhedral scheduling and C code generation for Tensor Comprehensions.
+
+>>> import polytc
+>>> k = polytc.compile("C(i,j) +=! A(i,k) * B(k,j)")
+>>> C = k(A, B)                     # doctest: +SKIP
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from polytc import errors
+from polytc.options import Options
+from polytc.pipeline import compile
+from polytc.codegen_c.kernel import Kernel
+from polytc import frontend, poly, tiling, codegen_c, graph
+
+__all__ = ["compile", "Kernel", "Options", "errors",
+           "frontend", "poly", "tiling", "codegen_c", "graph", "__version__"]

@@ -1,0 +1,186 @@
+"""Compiling C to a shared library, with an on-disk content-addressed cache.
+
+The compiler is ``$CC`` (else ``cc``, ``gcc`` or ``clang`` on the PATH) with
+``$CFLAGS`` (else ``-O3 -march=native -fopenmp``, dropping ``-march=native``
+and then ``-fopenmp`` when a probe compile shows the compiler lacks them).
+The probe's result is itself cached, so a cache hit runs no compiler.
+
+A library's key hashes its C source, the compiler's identity, the flags and
+polytc's version.  Libraries are written to a temporary file and renamed into
+place, so a concurrent process never loads half a file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from polytc import config
+from polytc.errors import CompileError, CompilerNotFoundError
+
+log = logging.getLogger("polytc.build")
+
+CACHE_FORMAT = "1"
+DEFAULT_FLAGS = ("-O3", "-march=native", "-fopenmp")
+_PROBE = "#include <math.h>\nint polytc_probe(int n) { int s = 0;\n#pragma omp parallel for reduction(+:s)\nfor (int i = 0; i < n; i++) s += i; return s + (int)sqrt((double)n); }\n"
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class Toolchain:
+    """A C compiler command, its flags, and a line identifying its version."""
+
+    command: tuple[str, ...]
+    flags: tuple[str, ...]
+    version: str
+
+    @property
+    def openmp(self) -> bool:
+        return any(f.startswith("-fopenmp") or f == "-qopenmp" for f in self.flags)
+
+    def key(self) -> str:
+        return json.dumps([self.command, self.flags, self.version])
+
+
+def cache_root() -> Path:
+    """The cache directory; a private temporary one when caching is off."""
+    return config.cache_dir() if config.cache_enabled() else _private_root()
+
+
+@lru_cache(maxsize=None)
+def _private_root() -> Path:
+    import atexit
+    root = Path(tempfile.mkdtemp(prefix="polytc-nocache-"))
+    atexit.register(shutil.rmtree, root, True)
+    return root
+
+
+@lru_cache(maxsize=None)
+def toolchain(extra_flags: tuple[str, ...] = ()) -> Toolchain:
+    """The compiler to use (resolved once per process and cached on disk)."""
+    command = config.c_compiler()
+    if command is None:
+        found = next((shutil.which(c) for c in ("cc", "gcc", "clang") if shutil.which(c)), None)
+        if found is None:
+            raise CompilerNotFoundError(
+                "no C compiler found: install one (Debian/Ubuntu: 'apt-get install gcc'; "
+                "macOS: 'xcode-select --install') or set CC. Kernel.c_source works without one.")
+        command = [found]
+    elif shutil.which(command[0]) is None:
+        raise CompilerNotFoundError(f"CC={' '.join(command)!r} is not an executable on the PATH")
+    user_flags = config.c_flags()
+    resolved = shutil.which(command[0]) or command[0]
+    stat = os.stat(resolved)
+    probe_key = _hash(json.dumps([command, resolved, stat.st_mtime_ns, user_flags, extra_flags]))
+    probe_file = cache_root() / "toolchains" / f"{probe_key}.json"
+    if config.cache_enabled() and probe_file.is_file():
+        try:
+            data = json.loads(probe_file.read_text())
+            return Toolchain(tuple(data["command"]), tuple(data["flags"]), data["version"])
+        except (OSError, ValueError, KeyError):
+            pass
+    version = _version(command)
+    if user_flags is not None:
+        flags = tuple(user_flags) + extra_flags
+    else:
+        flags = _working_flags(command, extra_flags)
+    chain = Toolchain(tuple(command), flags, version)
+    if config.cache_enabled():
+        atomic_write(probe_file, json.dumps({"command": chain.command, "flags": chain.flags,
+                                              "version": chain.version}).encode())
+    return chain
+
+
+def _version(command: list[str]) -> str:
+    try:
+        result = subprocess.run(command + ["--version"], capture_output=True, text=True,
+                                timeout=60)
+    except OSError as error:
+        raise CompilerNotFoundError(f"cannot run the C compiler {command[0]!r}: {error}")
+    return (result.stdout or result.stderr).splitlines()[0] if (result.stdout or result.stderr) \
+        else command[0]
+
+
+def _working_flags(command: list[str], extra: tuple[str, ...]) -> tuple[str, ...]:
+    """The default flags, without those the compiler rejects."""
+    candidates = [DEFAULT_FLAGS, ("-O3", "-fopenmp"), ("-O3", "-march=native"), ("-O3",)]
+    with tempfile.TemporaryDirectory(prefix="polytc-probe-") as tmp:
+        source = Path(tmp) / "probe.c"
+        source.write_text(_PROBE)
+        for flags in candidates:
+            cmd = command + list(flags) + list(extra) + ["-fPIC", "-shared", str(source), "-o",
+                                                         str(Path(tmp) / "probe.so"), "-lm"]
+            if subprocess.run(cmd, capture_output=True, timeout=120).returncode == 0:
+                if flags != DEFAULT_FLAGS:
+                    log.warning("C compiler %s rejects some of %s; using %s", command[0],
+                                " ".join(DEFAULT_FLAGS), " ".join(flags))
+                return flags + extra
+    return ("-O2",) + extra
+
+
+def library_path(source: str, chain: Toolchain) -> Path:
+    """Where the library for ``source`` lives in the cache (built or not)."""
+    key = _hash("\0".join([CACHE_FORMAT, config.code_fingerprint(), chain.key(), source]))
+    return cache_root() / "lib" / key[:2] / f"polytc_{key[2:26]}.so"
+
+
+def build(source: str, chain: Toolchain | None = None, *, use_cache: bool = True) -> Path:
+    """Compile ``source`` to a shared library (or find it in the cache).
+
+    With ``use_cache=False`` the library is always rebuilt, in a private
+    temporary directory."""
+    chain = chain or toolchain()
+    target = library_path(source, chain)
+    if not use_cache:
+        target = _private_root() / target.name
+    elif target.is_file():
+        return target
+    with _lock_for(str(target)):
+        if use_cache and target.is_file():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        kept_source = target.with_suffix(".c")
+        atomic_write(kept_source, source.encode())
+        fd, partial = tempfile.mkstemp(prefix=target.stem, suffix=".so.part", dir=target.parent)
+        os.close(fd)
+        command = list(chain.command) + list(chain.flags) + [
+            "-fPIC", "-shared", str(kept_source), "-o", partial, "-lm"]
+        log.info("compiling %s", " ".join(command))
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            os.unlink(partial)
+            raise CompileError(f"could not run the C compiler: {error}", command, "",
+                               str(kept_source)) from error
+        if result.returncode != 0:
+            os.unlink(partial)
+            raise CompileError("the C compiler rejected the generated kernel", command,
+                               result.stderr, str(kept_source))
+        os.replace(partial, target)
+    return target
+
+
+def _lock_for(key: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(key, threading.Lock())
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(prefix=path.name, suffix=".part", dir=path.parent)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(partial, path)
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,221 @@
+"""Printing expressions: isl AST expressions (loop bounds, extents) to C or
+Python, and statement bodies (:mod:`polytc.program` trees) to C."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import islpy as isl
+
+from polytc import dtypes
+from polytc import program as ir
+from polytc.errors import PolytcInternalError
+
+_OP = isl.ast_expr_op_type
+_BINARY_C = {_OP.add: "+", _OP.sub: "-", _OP.mul: "*", _OP.eq: "==", _OP.le: "<=",
+             _OP.lt: "<", _OP.ge: ">=", _OP.gt: ">", _OP.and_: "&&", _OP.and_then: "&&",
+             _OP.or_: "||", _OP.or_else: "||", _OP.div: "/", _OP.pdiv_q: "/",
+             _OP.pdiv_r: "%", _OP.zdiv_r: "%"}
+_BINARY_PY = {**_BINARY_C, _OP.and_: "and", _OP.and_then: "and", _OP.or_: "or",
+              _OP.or_else: "or", _OP.div: "//", _OP.pdiv_q: "//"}
+
+
+def ast_expr(expr: isl.AstExpr, name_of: Callable[[str], str], lang: str = "c",
+             used: set[str] | None = None) -> str:
+    """``expr`` in C (``lang='c'``) or Python (``'py'``); ids go through ``name_of``.
+
+    In C, ``min``/``max``/``floord`` use the prelude helpers, recorded in ``used``.
+    """
+    kind = expr.get_type()
+    if kind == isl.ast_expr_type.id:
+        return name_of(expr.get_id().get_name())
+    if kind == isl.ast_expr_type.int:
+        return str(expr.get_val().to_python())
+    op = expr.get_op_type()
+    args = [ast_expr(expr.get_op_arg(i), name_of, lang, used)
+            for i in range(expr.get_op_n_arg())]
+    table = _BINARY_C if lang == "c" else _BINARY_PY
+    if op == _OP.minus:
+        return f"(-{args[0]})"
+    if op in table and len(args) == 2:
+        return f"({args[0]} {table[op]} {args[1]})"
+    if op in (_OP.min, _OP.max):
+        fn = "min" if op == _OP.min else "max"
+        if lang == "py":
+            return f"{fn}({', '.join(args)})"
+        if used is not None:
+            used.add(f"polytc_{fn}")
+        result = args[0]
+        for arg in args[1:]:
+            result = f"polytc_{fn}({result}, {arg})"
+        return result
+    if op == _OP.fdiv_q:
+        if lang == "py":
+            return f"({args[0]} // {args[1]})"
+        if used is not None:
+            used.add("polytc_floord")
+        return f"polytc_floord({args[0]}, {args[1]})"
+    if op in (_OP.cond, _OP.select):
+        if lang == "py":
+            return f"({args[1]} if {args[0]} else {args[2]})"
+        return f"({args[0]} ? {args[1]} : {args[2]})"
+    raise PolytcInternalError("printing an isl AST expression", f"operation {op}")
+
+
+_LIBM_FLOAT = frozenset("""acos acosh asin asinh atan atanh cbrt ceil cos cosh erf erfc exp
+exp2 expm1 fabs floor lgamma log log10 log1p log2 logb round sin sinh sqrt tan tanh tgamma trunc
+atan2 copysign fdim fmax fmin fmod hypot nextafter pow remainder fma""".split())
+_POSIX_DOUBLE = frozenset(("j0", "j1", "y0", "y1"))
+_HELPER_DOUBLE = {"erfinv": "polytc_erfinv", "erfcx": "polytc_erfcx",
+                  "cyl_bessel_i0": "polytc_i0", "cyl_bessel_i1": "polytc_i1"}
+_NARROW = frozenset(("bool", "int8", "int16", "uint8", "uint16"))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a tensor is addressed in C: its name and its extents as C text."""
+
+    c_name: str
+    extents: tuple[str, ...]
+
+
+class BodyPrinter:
+    """Prints statement bodies to C.  Index variables print as the locals the
+    emitter binds; sizes as function parameters."""
+
+    def __init__(self, name_of: Callable[[str], str], layouts: dict[str, Layout],
+                 used: set[str]) -> None:
+        self.name_of = name_of
+        self.layouts = layouts
+        self.used = used
+
+    def access(self, tensor: str, indices: tuple[ir.Expr, ...]) -> str:
+        """``T[offset]`` with row-major linearisation; gathered dimensions are
+        checked against their extent at run time."""
+        layout = self.layouts[tensor]
+        offset = ""
+        for dim, index in enumerate(indices):
+            text = self.index(index)
+            if any(isinstance(node, ir.Read) for node in ir.walk(index)):
+                self.used.add("polytc_gather")
+                text = f"polytc_gather({text}, {layout.extents[dim]}, &polytc_status)"
+            offset = text if dim == 0 else f"({offset}) * {layout.extents[dim]} + {text}"
+        return f"{layout.c_name}[{offset or '0'}]"
+
+    def index(self, expr: ir.Expr) -> str:
+        """An integral subscript, evaluated in int64 with floor division."""
+        if isinstance(expr, ir.Var):
+            return self.name_of(expr.name)
+        if isinstance(expr, ir.Const):
+            return str(int(expr.value))
+        if isinstance(expr, ir.Cast) and dtypes.is_integral(expr.dtype):
+            return self.index(expr.arg)
+        if isinstance(expr, ir.Unary) and expr.op == "-":
+            return f"(-{self.index(expr.arg)})"
+        if isinstance(expr, ir.Binary) and expr.op in ("+", "-", "*"):
+            return f"({self.index(expr.lhs)} {expr.op} {self.index(expr.rhs)})"
+        if isinstance(expr, ir.Binary) and expr.op in ("/", "%", "min", "max"):
+            helper = {"/": "polytc_idiv", "%": "polytc_imod", "min": "polytc_min",
+                      "max": "polytc_max"}[expr.op]
+            self.used.add(helper)
+            return f"{helper}({self.index(expr.lhs)}, {self.index(expr.rhs)})"
+        return f"((int64_t)({self.expr(expr)}))"
+
+    def expr(self, expr: ir.Expr) -> str:
+        if isinstance(expr, ir.Const):
+            return literal(expr.value, expr.dtype)
+        if isinstance(expr, ir.Var):
+            return f"((int32_t){self.name_of(expr.name)})"
+        if isinstance(expr, ir.Read):
+            return self.access(expr.tensor, expr.indices)
+        if isinstance(expr, ir.Cast):
+            return f"(({dtypes.C_TYPES[expr.dtype]})({self.expr(expr.arg)}))"
+        if isinstance(expr, ir.Unary):
+            return self.narrow(f"({expr.op}{self.expr(expr.arg)})", expr.dtype)
+        if isinstance(expr, ir.Select):
+            return f"({self.expr(expr.cond)} ? {self.expr(expr.then)} : {self.expr(expr.other)})"
+        if isinstance(expr, ir.Call):
+            return self.call(expr)
+        assert isinstance(expr, ir.Binary)
+        return self.binary(expr)
+
+    def narrow(self, text: str, dtype: str) -> str:
+        """C computes sub-int types in int: bring results back to TC's type."""
+        return f"(({dtypes.C_TYPES[dtype]}){text})" if dtype in _NARROW else text
+
+    def binary(self, expr: ir.Binary) -> str:
+        a, b, t = self.expr(expr.lhs), self.expr(expr.rhs), expr.dtype
+        operand = expr.lhs.dtype
+        if expr.op in ("min", "max"):
+            if dtypes.is_float(t):
+                return f"f{expr.op}{'f' if t == dtypes.FLOAT32 else ''}({a}, {b})"
+            self.used.add(f"polytc_{expr.op}")
+            return f"polytc_{expr.op}({a}, {b})"
+        if expr.op in ("/", "%") and not dtypes.is_float(operand):
+            unsigned = dtypes.is_unsigned(operand) or operand == dtypes.BOOL
+            helper = {("/", False): "polytc_idiv", ("%", False): "polytc_imod",
+                      ("/", True): "polytc_udiv", ("%", True): "polytc_umod"}[expr.op, unsigned]
+            self.used.add(helper)
+            return f"(({dtypes.C_TYPES[t]}){helper}({a}, {b}))"
+        if expr.op == "%":
+            helper = "polytc_fmodf" if t == dtypes.FLOAT32 else "polytc_fmod"
+            self.used.add(helper)
+            return f"{helper}({a}, {b})"
+        return self.narrow(f"({a} {expr.op} {b})", t)
+
+    def call(self, expr: ir.Call) -> str:
+        args = [self.expr(a) for a in expr.args]
+        single = expr.dtype == dtypes.FLOAT32
+        suffix = "f" if single else ""
+        one, pi = ("1.0f", "3.14159265358979323846f") if single else ("1.0", "3.14159265358979323846")
+        fn = expr.fn
+        if fn in _LIBM_FLOAT:
+            return f"{fn}{suffix}({', '.join(args)})"
+        x = args[0]
+        simple = {
+            "cospi": f"cos{suffix}({pi} * {x})", "sinpi": f"sin{suffix}({pi} * {x})",
+            "exp10": f"pow{suffix}(10, {x})", "rsqrt": f"({one} / sqrt{suffix}({x}))",
+            "rcbrt": f"({one} / cbrt{suffix}({x}))",
+            "normcdf": f"(0.5{suffix} * erfc{suffix}(-({x}) * 0.70710678118654752{suffix}))",
+        }
+        if fn in simple:
+            return simple[fn]
+        if fn == "fdivide":
+            return f"({args[0]} / {args[1]})"
+        if fn == "rhypot":
+            return f"({one} / hypot{suffix}({args[0]}, {args[1]}))"
+        if fn in ("norm3d", "norm4d", "rnorm3d", "rnorm4d"):
+            norm = f"sqrt{suffix}({' + '.join(f'({a}) * ({a})' for a in args)})"
+            return norm if fn.startswith("norm") else f"({one} / {norm})"
+        ctype = dtypes.C_TYPES[expr.dtype]
+        if fn in _POSIX_DOUBLE:
+            return f"(({ctype}){fn}((double)({x})))"
+        if fn in _HELPER_DOUBLE:
+            self.used.add(_HELPER_DOUBLE[fn])
+            return f"(({ctype}){_HELPER_DOUBLE[fn]}((double)({x})))"
+        self.used.add("polytc_erfinv")
+        if fn == "erfcinv":
+            return f"(({ctype})polytc_erfinv(1.0 - (double)({x})))"
+        if fn == "normcdfinv":
+            return f"(({ctype})(1.4142135623730951 * polytc_erfinv(2.0 * (double)({x}) - 1.0)))"
+        raise PolytcInternalError("printing a builtin call", fn)
+
+
+def literal(value: int | float | bool, dtype: str) -> str:
+    """A C literal of type ``dtype``."""
+    if dtype == dtypes.BOOL:
+        return "true" if value else "false"
+    if dtypes.is_float(dtype):
+        text = repr(float(value))
+        if text in ("inf", "-inf", "nan"):
+            text = {"inf": "INFINITY", "-inf": "(-INFINITY)", "nan": "NAN"}[text]
+            return text
+        return text + ("f" if dtype == dtypes.FLOAT32 else "")
+    value = int(value)
+    ctype = dtypes.C_TYPES[dtype]
+    if -2**31 < value < 2**31:
+        return str(value) if dtype == dtypes.INT32 else f"(({ctype}){value})"
+    if value == -2**63:
+        return "((int64_t)(-9223372036854775807LL - 1))"
+    suffix = "ULL" if value > 0 else "LL"
+    return f"(({ctype}){value}{suffix})"

@@ -1,0 +1,278 @@
+"""The callable :class:`Kernel`: numpy arrays in, numpy arrays out.
+
+The compiled library is loaded with cffi's ABI mode (``ffi.dlopen``) and
+arrays are passed with ``ffi.from_buffer`` after polytc's own checks of
+dtype, rank, shapes and contiguity (cffi checks none of the first three).
+cffi releases the GIL for the duration of the C call.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Sequence
+
+import cffi
+import numpy as np
+
+from polytc import config, dtypes
+from polytc.codegen_c.emit import CFunction, TensorArg
+from polytc.errors import ArgumentError, KernelRuntimeError, PolytcError
+
+_libraries: dict[str, tuple[Any, Any]] = {}
+_libraries_lock = threading.Lock()
+
+
+def load(path: str, cfunction: CFunction) -> tuple[Any, Any]:
+    """``(ffi, function)`` for the library at ``path`` (loaded once per process)."""
+    with _libraries_lock:
+        if path not in _libraries:
+            ffi = cffi.FFI()
+            ffi.cdef(cfunction.cdef)
+            lib = ffi.dlopen(path)
+            _libraries[path] = (ffi, lib)
+        ffi, lib = _libraries[path]
+    return ffi, getattr(lib, cfunction.function)
+
+
+class Kernel:
+    """A compiled TC def.  Call it with numpy arrays (positionally in declared
+    order, or by name); it returns the output, or a tuple of outputs in
+    return-list order.
+
+    :ivar c_source: the generated C.
+    :ivar inputs, outputs: names in call and return order.
+    :ivar sizes: the size symbols, in the order of the C function's arguments.
+    """
+
+    def __init__(self, cfunction: CFunction, library: str | None,
+                 stages: Callable[[], dict[str, Any]],
+                 respecialise: Callable[[str], "Kernel"] | None = None) -> None:
+        self._cfunction = cfunction
+        self._library = library
+        self._stages_factory = stages
+        self._stages: dict[str, Any] | None = None
+        self._respecialise = respecialise
+        self._variants: dict[str, Kernel] = {}
+        self.c_source = cfunction.source
+        self.inputs = tuple(t.name for t in cfunction.inputs)
+        self.outputs = tuple(t.name for t in cfunction.outputs)
+        self.sizes = cfunction.params
+        self._plan = _CallPlan(cfunction)
+        self._function: Any = None
+
+    # -- inspection --------------------------------------------------------
+    def _stage(self, name: str) -> Any:
+        if self._stages is None:
+            self._stages = self._stages_factory()
+        return self._stages[name]
+
+    @property
+    def program(self) -> Any:
+        """The lowered :class:`~polytc.program.Program` (isl domains, accesses)."""
+        return self._stage("program")
+
+    @property
+    def dependences(self) -> Any:
+        return self._stage("dependences")
+
+    @property
+    def schedule(self) -> Any:
+        """The isl schedule tree the C code follows."""
+        return self._stage("schedule")
+
+    @property
+    def output_extents(self) -> dict[str, tuple[str, ...]]:
+        """Each output's shape as expressions of the sizes (inferred by TC's rules)."""
+        return {t.name: tuple(str(e) for e in self.program.tensor(t.name).shape)
+                for t in self._cfunction.outputs}
+
+    def output_shapes(self, **sizes: int) -> dict[str, tuple[int, ...]]:
+        """Output shapes for given size values, e.g. ``k.output_shapes(M=3, N=4, K=5)``."""
+        missing = [s for s in self.sizes if s not in sizes]
+        if missing:
+            raise ArgumentError(f"missing sizes: {', '.join(missing)}")
+        values = tuple(int(sizes[s]) for s in self.sizes)
+        shapes = self._plan.shapes(values)
+        return dict(zip(self.outputs, shapes))
+
+    @property
+    def library_path(self) -> str | None:
+        return self._library
+
+    def __repr__(self) -> str:
+        inputs = ", ".join(f"{t.dtype}{list(t.dims)} {t.name}" for t in self._cfunction.inputs)
+        return f"<polytc.Kernel {self._cfunction.function}({inputs}) -> ({', '.join(self.outputs)})>"
+
+    # -- calling -------------------------------------------------------------
+    def __call__(self, *args: Any, out: Any = None, num_threads: int | None = None,
+                 unchecked: bool = False, **named: Any) -> Any:
+        arrays = self._plan.arrange(args, named)
+        if self._respecialise is not None and not unchecked:
+            variant = self._variant_for(arrays)
+            if variant is not None:
+                return variant(*arrays, out=out, num_threads=num_threads)
+        if unchecked:
+            sizes = self._plan.sizes_unchecked(arrays)
+        else:
+            arrays = self._plan.check_inputs(arrays)
+            sizes = self._plan.bind_sizes(arrays)
+        outputs = self._plan.outputs(sizes, out, arrays, unchecked)
+        self._run(sizes, arrays, outputs, num_threads)
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def _variant_for(self, arrays: list[Any]) -> "Kernel | None":
+        """The kernel specialised to the arrays' dtype (bare form without dtype=)."""
+        kinds = {a.dtype.name for a, t in zip(arrays, self._cfunction.inputs)
+                 if isinstance(a, np.ndarray) and t.dtype == dtypes.FLOAT32}
+        if len(kinds) != 1:
+            return None
+        kind = kinds.pop()
+        if kind == dtypes.FLOAT32 or kind not in dtypes.SUPPORTED:
+            return None
+        if kind not in self._variants:
+            assert self._respecialise is not None
+            self._variants[kind] = self._respecialise(kind)
+        return self._variants[kind]
+
+    def _run(self, sizes: tuple[int, ...], arrays: Sequence[Any], outputs: list[np.ndarray],
+             num_threads: int | None) -> None:
+        if self._library is None:
+            raise PolytcError("this kernel was not compiled (no C compiler); only c_source "
+                              "is available")
+        if self._function is None:
+            self._ffi, self._function = load(self._library, self._cfunction)
+        ffi, plan = self._ffi, self._plan
+        pointers = [ffi.from_buffer(ctype, array) for ctype, array in
+                    zip(plan.input_ctypes, arrays)]
+        pointers += [ffi.from_buffer(ctype, array, require_writable=True)
+                     for ctype, array in zip(plan.output_ctypes, outputs)]
+        threads = num_threads if num_threads is not None else config.default_threads()
+        status = self._function(*sizes, *pointers, int(threads))
+        if status == 1:
+            raise KernelRuntimeError("a gathered index was out of range of the tensor it "
+                                     "indexes (the outputs hold partial results)")
+        if status == 2:
+            raise MemoryError("the kernel could not allocate its temporaries")
+
+
+class _CallPlan:
+    """Precomputed argument handling of one kernel: which input dimension
+    binds which size, what to check, how outputs are shaped."""
+
+    def __init__(self, cfunction: CFunction) -> None:
+        self.inputs = cfunction.inputs
+        self.out_args = cfunction.outputs
+        self.names = tuple(t.name for t in cfunction.inputs)
+        self.dtypes = tuple(dtypes.to_numpy(t.dtype) for t in cfunction.inputs)
+        self.input_ctypes = tuple(f"{dtypes.C_TYPES[t.dtype]}[]" for t in cfunction.inputs)
+        self.output_ctypes = tuple(f"{dtypes.C_TYPES[t.dtype]}[]" for t in cfunction.outputs)
+        self.params = cfunction.params
+        self.binders: list[tuple[int, int]] = []
+        for param in cfunction.params:
+            binder = next(((i, d) for i, t in enumerate(cfunction.inputs)
+                           for d, dim in enumerate(t.dims) if dim == param), None)
+            if binder is None:
+                raise PolytcError(f"size '{param}' is not bound by any input")
+            self.binders.append(binder)
+        exprs = ", ".join("(" + "".join(f"{e}, " for e in t.extent_py) + ")"
+                          for t in cfunction.outputs)
+        self._shape_fn = eval(f"lambda p: ({exprs},)", {"min": min, "max": max})  # noqa: S307
+        self._shape_cache: dict[tuple[int, ...], tuple[tuple[int, ...], ...]] = {}
+
+    def arrange(self, args: tuple[Any, ...], named: dict[str, Any]) -> list[Any]:
+        if len(args) > len(self.names):
+            raise ArgumentError(f"expected {len(self.names)} inputs "
+                                f"({', '.join(self.names)}) but got {len(args)}")
+        arrays = list(args) + [None] * (len(self.names) - len(args))
+        for name, value in named.items():
+            if name not in self.names:
+                raise ArgumentError(f"unexpected argument '{name}'; inputs are "
+                                    f"{', '.join(self.names)}")
+            position = self.names.index(name)
+            if position < len(args):
+                raise ArgumentError(f"input '{name}' given twice")
+            arrays[position] = value
+        missing = [n for n, a in zip(self.names, arrays) if a is None]
+        if missing:
+            raise ArgumentError(f"missing input{'s' if len(missing) > 1 else ''}: "
+                                f"{', '.join(missing)}")
+        return arrays
+
+    def check_inputs(self, arrays: list[Any]) -> list[np.ndarray]:
+        checked = []
+        for array, tensor, dtype in zip(arrays, self.inputs, self.dtypes):
+            if not isinstance(array, np.ndarray):
+                if tensor.dims or not np.isscalar(array):
+                    raise ArgumentError(f"input '{tensor.name}' must be a numpy array of "
+                                        f"{tensor.dtype}, got {type(array).__name__}")
+                array = np.asarray(array, dtype=dtype)
+            if array.dtype != dtype:
+                raise ArgumentError(f"input '{tensor.name}' must have dtype {tensor.dtype} "
+                                    f"but has {array.dtype}; convert it with "
+                                    f".astype(np.{dtype.name})")
+            if array.ndim != len(tensor.dims):
+                raise ArgumentError(f"input '{tensor.name}' must have {len(tensor.dims)} "
+                                    f"dimensions but has {array.ndim}")
+            if not array.flags.c_contiguous:
+                raise ArgumentError(f"input '{tensor.name}' is not C-contiguous; pass "
+                                    f"np.ascontiguousarray({tensor.name})")
+            checked.append(array)
+        return checked
+
+    def bind_sizes(self, arrays: list[np.ndarray]) -> tuple[int, ...]:
+        values: dict[str, tuple[int, str, int]] = {}
+        for array, tensor in zip(arrays, self.inputs):
+            for d, dim in enumerate(tensor.dims):
+                extent = array.shape[d]
+                if isinstance(dim, int):
+                    if extent != dim:
+                        raise ArgumentError(f"dimension {d} of '{tensor.name}' must be {dim} "
+                                            f"but is {extent}")
+                    continue
+                if dim in values and values[dim][0] != extent:
+                    first, name, fd = values[dim]
+                    raise ArgumentError(f"size {dim} is {first} from {name} (dimension {fd}) "
+                                        f"but {extent} from {tensor.name} (dimension {d})")
+                values.setdefault(dim, (extent, tensor.name, d))
+        return tuple(values[p][0] for p in self.params)
+
+    def sizes_unchecked(self, arrays: list[Any]) -> tuple[int, ...]:
+        return tuple(arrays[i].shape[d] for i, d in self.binders)
+
+    def shapes(self, sizes: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+        shapes = self._shape_cache.get(sizes)
+        if shapes is None:
+            shapes = tuple(tuple(max(0, int(e)) for e in shape) for shape in self._shape_fn(sizes))
+            if len(self._shape_cache) < 256:
+                self._shape_cache[sizes] = shapes
+        return shapes
+
+    def outputs(self, sizes: tuple[int, ...], out: Any, arrays: Sequence[Any],
+                unchecked: bool) -> list[np.ndarray]:
+        shapes = self.shapes(sizes)
+        if out is None:
+            return [np.empty(shape, dtype=dtypes.to_numpy(t.dtype))
+                    for shape, t in zip(shapes, self.out_args)]
+        given = list(out) if isinstance(out, (tuple, list)) else [out]
+        if len(given) != len(self.out_args):
+            raise ArgumentError(f"out= must hold {len(self.out_args)} arrays "
+                                f"({', '.join(t.name for t in self.out_args)})")
+        if not unchecked:
+            for array, shape, tensor in zip(given, shapes, self.out_args):
+                _check_output(array, shape, tensor, arrays)
+        return given
+
+
+def _check_output(array: Any, shape: tuple[int, ...], tensor: TensorArg,
+                  inputs: Sequence[Any]) -> None:
+    dtype = dtypes.to_numpy(tensor.dtype)
+    if not isinstance(array, np.ndarray):
+        raise ArgumentError(f"out array for '{tensor.name}' must be a numpy array")
+    if array.dtype != dtype or array.shape != shape:
+        raise ArgumentError(f"out array for '{tensor.name}' must be {tensor.dtype}{list(shape)} "
+                            f"but is {array.dtype}{list(array.shape)}")
+    if not array.flags.c_contiguous or not array.flags.writeable:
+        raise ArgumentError(f"out array for '{tensor.name}' must be C-contiguous and writable")
+    for value in inputs:
+        if isinstance(value, np.ndarray) and np.shares_memory(array, value):
+            raise ArgumentError(f"out array for '{tensor.name}' overlaps an input; inputs are "
+                                "never modified, pass a separate array")

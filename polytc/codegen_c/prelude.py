@@ -1,0 +1,87 @@
+"""C helpers that generated kernels may use; each is emitted only when used.
+
+Integer ``/`` and ``%`` follow numpy (floor division; division by zero
+gives 0), so a kernel never traps.  Builtins that C's libm lacks (TC took
+them from CUDA) are implemented here in double precision.
+"""
+from __future__ import annotations
+
+HEADER = """\
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <math.h>
+"""
+
+HELPERS: dict[str, str] = {
+    "polytc_floord": """\
+static inline int64_t polytc_floord(int64_t a, int64_t b)
+{ int64_t q = a / b; return (q * b != a && ((a < 0) != (b < 0))) ? q - 1 : q; }""",
+    "polytc_min": "#define polytc_min(a, b) ((a) < (b) ? (a) : (b))",
+    "polytc_max": "#define polytc_max(a, b) ((a) > (b) ? (a) : (b))",
+    "polytc_idiv": """\
+static inline int64_t polytc_idiv(int64_t a, int64_t b)
+{ if (b == 0) return 0; if (b == -1) return (int64_t)(0 - (uint64_t)a);
+  int64_t q = a / b; return (q * b != a && ((a < 0) != (b < 0))) ? q - 1 : q; }""",
+    "polytc_imod": """\
+static inline int64_t polytc_imod(int64_t a, int64_t b)
+{ if (b == 0 || b == -1) return 0; int64_t r = a % b;
+  return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }""",
+    "polytc_udiv": """\
+static inline uint64_t polytc_udiv(uint64_t a, uint64_t b) { return b ? a / b : 0; }""",
+    "polytc_umod": """\
+static inline uint64_t polytc_umod(uint64_t a, uint64_t b) { return b ? a % b : 0; }""",
+    "polytc_fmodf": """\
+static inline float polytc_fmodf(float a, float b)
+{ float r = fmodf(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }""",
+    "polytc_fmod": """\
+static inline double polytc_fmod(double a, double b)
+{ double r = fmod(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }""",
+    "polytc_gather": """\
+static inline int64_t polytc_gather(int64_t index, int64_t extent, int *status)
+{ if (index >= 0 && index < extent) return index;
+  __atomic_store_n(status, 1, __ATOMIC_RELAXED); return 0; }""",
+    "polytc_erfinv": """\
+static double polytc_erfinv(double x)
+{ if (x <= -1.0) return x == -1.0 ? -INFINITY : NAN;
+  if (x >= 1.0) return x == 1.0 ? INFINITY : NAN;
+  double w = -log((1.0 - x) * (1.0 + x)), p;
+  if (w < 5.0) { w -= 2.5; p = 2.81022636e-08; p = 3.43273939e-07 + p * w;
+    p = -3.5233877e-06 + p * w; p = -4.39150654e-06 + p * w; p = 0.00021858087 + p * w;
+    p = -0.00125372503 + p * w; p = -0.00417768164 + p * w; p = 0.246640727 + p * w;
+    p = 1.50140941 + p * w; }
+  else { w = sqrt(w) - 3.0; p = -0.000200214257; p = 0.000100950558 + p * w;
+    p = 0.00134934322 + p * w; p = -0.00367342844 + p * w; p = 0.00573950773 + p * w;
+    p = -0.0076224613 + p * w; p = 0.00943887047 + p * w; p = 1.00167406 + p * w;
+    p = 2.83297682 + p * w; }
+  double y = p * x;
+  for (int k = 0; k < 2; k++)  /* Newton steps on erf(y) = x */
+    y -= (erf(y) - x) / (1.1283791670955126 * exp(-y * y));
+  return y; }""",
+    "polytc_i0": """\
+static double polytc_i0(double x)
+{ double t = x * x / 4.0, term = 1.0, sum = 1.0;
+  for (int k = 1; k < 1000 && term > 1e-17 * sum; k++) { term *= t / ((double)k * k); sum += term; }
+  return sum; }""",
+    "polytc_i1": """\
+static double polytc_i1(double x)
+{ double t = x * x / 4.0, term = x / 2.0, sum = term;
+  for (int k = 1; k < 1000 && fabs(term) > 1e-17 * fabs(sum); k++)
+  { term *= t / ((double)k * (k + 1)); sum += term; }
+  return sum; }""",
+    "polytc_erfcx": """\
+static double polytc_erfcx(double x)
+{ if (x < 25.0) return exp(x * x) * erfc(x);
+  double r = 1.0 / (x * x);  /* asymptotic series */
+  return (1.0 - 0.5 * r + 0.75 * r * r) / (x * 1.7724538509055159); }""",
+}
+
+#: helpers a helper needs
+REQUIRES = {"polytc_erfcinv": ("polytc_erfinv",), "polytc_normcdfinv": ("polytc_erfinv",)}
+
+
+def prelude(used: set[str]) -> str:
+    """The header and the helpers in ``used``, in a fixed order."""
+    parts = [HEADER]
+    parts += [code for name, code in HELPERS.items() if name in used]
+    return "\n".join(parts) + "\n"

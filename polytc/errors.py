@@ -1,0 +1,188 @@
+"""The one error hierarchy of polytc.
+
+Every failure a user can cause is a :class:`PolytcError`.  Errors about TC
+text carry the :class:`Span` of the offending source and render as::
+
+    line 2, column 10: undefined variable 'X' used here
+        B(i) = X(i)
+               ^
+
+A broken invariant of polytc itself raises :class:`PolytcInternalError`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A half-open character range ``[start, end)`` into a source text."""
+
+    start: int
+    end: int
+
+    def to(self, other: "Span") -> "Span":
+        """The smallest span covering ``self`` and ``other``."""
+        return Span(min(self.start, other.start), max(self.end, other.end))
+
+
+def line_and_column(source: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of ``offset`` in ``source``."""
+    offset = max(0, min(offset, len(source)))
+    line = source.count("\n", 0, offset) + 1
+    column = offset - (source.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def caret_excerpt(source: str, span: Span) -> str:
+    """The source line holding ``span.start`` with ``^~~`` under the span."""
+    start = max(0, min(span.start, len(source)))
+    line_start = source.rfind("\n", 0, start) + 1
+    line_end = source.find("\n", start)
+    if line_end < 0:
+        line_end = len(source)
+    text = source[line_start:line_end].expandtabs(1)
+    width = max(1, min(span.end, line_end) - start)
+    marker = " " * (start - line_start) + "^" + "~" * (width - 1)
+    return f"    {text}\n    {marker}"
+
+
+class PolytcError(Exception):
+    """Root of every error polytc raises on purpose."""
+
+
+class PolytcInternalError(PolytcError):
+    """An invariant of polytc broke: this is a polytc bug, please report it."""
+
+    def __init__(self, stage: str, message: str) -> None:
+        self.stage = stage
+        super().__init__(f"internal error while {stage}: {message} "
+                         "(this is a polytc bug, please report it)")
+
+
+class SourceError(PolytcError):
+    """An error located in TC source text.
+
+    :ivar message: the message without position.
+    :ivar span: the offending range of :attr:`source`.
+    :ivar line, column: 1-based position of ``span.start``.
+    """
+
+    def __init__(self, message: str, span: Span | None = None, source: str = "") -> None:
+        self.message = message
+        self.span = span
+        self.source = source
+        if span is not None:
+            self.line, self.column = line_and_column(source, span.start)
+        else:
+            self.line, self.column = 0, 0
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if self.span is None:
+            return self.message
+        return (f"line {self.line}, column {self.column}: {self.message}\n"
+                f"{caret_excerpt(self.source, self.span)}")
+
+
+class TcSyntaxError(SourceError):
+    """The text is not TC: an unexpected character or token."""
+
+
+class TcSemanticError(SourceError):
+    """Well-formed TC that means nothing: names, ranks, types, operators."""
+
+
+class UnknownNameError(TcSemanticError):
+    """A name is used that nothing defines."""
+
+
+class UnboundIndexError(TcSemanticError):
+    """An index variable has no range: neither a read nor a ``where`` bounds it."""
+
+
+class NonAffineIndexError(TcSemanticError):
+    """A subscript or range bound that must be affine is not."""
+
+
+class RankMismatchError(TcSemanticError):
+    """A tensor is used with a number of subscripts other than its rank."""
+
+
+class TypeMismatchError(TcSemanticError):
+    """An operand has the wrong type (float subscript, non-bool condition, narrowing)."""
+
+
+class ArityError(TcSemanticError):
+    """A builtin is called with the wrong number of arguments."""
+
+
+class RedefinitionError(TcSemanticError):
+    """A name is defined twice."""
+
+
+class InputWriteError(TcSemanticError):
+    """A statement writes one of the def's inputs (TC inputs are immutable)."""
+
+
+class ReadBeforeWriteError(TcSemanticError):
+    """A tensor is read before any statement writes it."""
+
+
+class MissingReductionError(TcSemanticError):
+    """A statement has a reduction index but assigns with ``=``."""
+
+
+class UninitializedReductionError(TcSemanticError):
+    """``op=`` accumulates onto a tensor that no earlier statement wrote."""
+
+
+class RangeInferenceError(SourceError):
+    """Index ranges could not be inferred, or came out empty or unsafe."""
+
+
+class OutOfBoundsError(RangeInferenceError):
+    """A read may fall outside its tensor for some sizes; polytc refuses it."""
+
+
+class ScheduleError(PolytcError):
+    """A schedule is illegal or could not be computed."""
+
+
+class CompileError(PolytcError):
+    """The C compiler failed.
+
+    :ivar command: the command line that failed.
+    :ivar stderr: what the compiler printed.
+    :ivar source_path: where the rejected C source was kept.
+    """
+
+    def __init__(self, message: str, command: list[str] | None = None,
+                 stderr: str = "", source_path: str | None = None) -> None:
+        self.command = command or []
+        self.stderr = stderr
+        self.source_path = source_path
+        detail = message
+        if self.command:
+            detail += "\n  command: " + " ".join(self.command)
+        if source_path:
+            detail += f"\n  source kept at: {source_path}"
+        if stderr:
+            detail += "\n" + stderr.strip()
+        super().__init__(detail)
+
+
+class CompilerNotFoundError(CompileError):
+    """No C compiler could be found or run."""
+
+
+class ArgumentError(PolytcError, TypeError):
+    """A kernel was called with arrays of the wrong number, dtype, rank or shape."""
+
+
+class KernelRuntimeError(PolytcError):
+    """The compiled kernel reported a failure while running (a gather out of range)."""
+
+
+class OptionError(PolytcError, ValueError):
+    """An option passed to :func:`polytc.compile` has no meaning."""

@@ -1,0 +1,47 @@
+"""Small isl helpers shared by the stages."""
+from __future__ import annotations
+
+import islpy as isl
+
+
+def lift(pa: isl.PwAff, space: isl.Space) -> isl.PwAff:
+    """A PwAff on the parameters as a PwAff on the set space ``space``,
+    constant along its dimensions."""
+    space = space.align_params(pa.get_space())
+    lifted = pa.align_params(space).add_dims(isl.dim_type.in_, space.dim(isl.dim_type.set))
+    if space.has_tuple_id(isl.dim_type.set):
+        lifted = lifted.set_tuple_id(isl.dim_type.in_, space.get_tuple_id(isl.dim_type.set))
+    return lifted
+
+
+def lift_set(params_set: isl.Set, space: isl.Space) -> isl.Set:
+    """The parameter set ``params_set`` as a set on ``space``."""
+    return isl.Set.universe(space).intersect_params(params_set.align_params(space))
+
+
+def param_names(space: isl.Space) -> list[str]:
+    return [space.get_dim_name(isl.dim_type.param, i)
+            for i in range(space.dim(isl.dim_type.param))]
+
+
+def simplify(pa: isl.PwAff, context: isl.Set) -> isl.PwAff:
+    """``pa`` on ``context``, as a single affine piece when one piece's
+    expression (or its max with 0) equals ``pa`` everywhere on ``context``."""
+    pa = pa.gist_params(context).coalesce()
+    pieces: list[isl.Aff] = []
+    pa.foreach_piece(lambda _set, aff: pieces.append(aff))
+    if len(pieces) <= 1 and pa.domain().is_equal(isl.Set.universe(pa.domain().get_space())):
+        return pa
+    for aff in pieces:
+        whole = isl.PwAff.from_aff(aff)
+        for candidate in (whole, whole.max(whole * 0)):
+            if context.is_subset(candidate.eq_set(pa)):
+                return candidate.coalesce()
+    return pa
+
+
+def extend(pa: isl.PwAff) -> isl.PwAff:
+    """``pa`` made total when one affine expression equals it wherever it is
+    defined (TC's symbolic solution); otherwise ``pa`` unchanged."""
+    total = simplify(pa, pa.domain())
+    return total if total.domain().is_equal(isl.Set.universe(total.domain().get_space())) else pa

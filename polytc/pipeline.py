@@ -1,0 +1,126 @@
+"""The whole compiler as one readable sequence of stages.
+
+    text --parse--> defs --select--> def --lower--> Program --dependences-->
+    Dependences --schedule--> isl.Schedule --to_c--> CFunction --build--> .so
+
+``POLYTC_DEBUG=1`` logs each stage's value (logger ``polytc``), and
+``POLYTC_TIME_PASSES=1`` logs each stage's time.  A front cache keyed by the
+text and the options skips every stage on a repeat compile.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import time
+from typing import Any, Callable
+
+from polytc import config, dtypes
+from polytc import frontend, poly
+from polytc.codegen_c import build as builder
+from polytc.codegen_c.emit import CFunction, TensorArg, to_c
+from polytc.codegen_c.kernel import Kernel
+from polytc.errors import CompilerNotFoundError, OptionError
+from polytc.options import Options
+
+log = logging.getLogger("polytc")
+_front_memory: dict[str, CFunction] = {}
+
+
+def compile(text: str, entry: str | None = None, **options: Any) -> Kernel:  # noqa: A001
+    """Compile TC ``text`` (one or more defs, or bare statements) to a :class:`Kernel`.
+
+    :arg entry: the def to compile when ``text`` has several.
+    :arg options: fields of :class:`polytc.Options` (``dtype``, ``parallel``, ...).
+    """
+    try:
+        opts = Options(**options)
+    except TypeError as error:
+        raise OptionError(f"unknown option: {error}") from None
+    key = _front_key(text, entry, opts)
+    cfunction = _front_lookup(key, opts)
+    if cfunction is None:
+        cfunction = run_stages(text, entry, opts)["c"]
+        _front_store(key, cfunction, opts)
+    library: str | None = None
+    try:
+        library = str(_timed("build", lambda: builder.build(cfunction.source, use_cache=opts.cache)))
+    except CompilerNotFoundError as missing:
+        log.warning("%s", missing)
+        library = None
+    respecialise: Callable[[str], Kernel] | None = None
+    if opts.dtype is None and frontend.parse(text)[0].bare:
+        def respecialise(dtype: str) -> Kernel:
+            return compile(text, entry, **{**options, "dtype": dtype})
+    return Kernel(cfunction, library, lambda: run_stages(text, entry, opts), respecialise)
+
+
+def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
+    """Every stage's value, from the parsed defs to the C function."""
+    stages: dict[str, Any] = {}
+    defs = _timed("parse", lambda: frontend.parse(text))
+    definition = frontend.select(defs, entry, text)
+    dtype = dtypes.canonical(opts.dtype or dtypes.FLOAT32)
+    stages["program"] = _logged("lower", lambda: frontend.lower(definition, text, dtype=dtype))
+    stages["dependences"] = _logged("dependences",
+                                    lambda: poly.dependences(stages["program"]))
+    stages["schedule"] = _logged("schedule", lambda: poly.identity_schedule(
+        stages["program"], stages["dependences"]))
+    stages["c"] = _logged("to_c", lambda: to_c(stages["program"], stages["schedule"],
+                                               parallel=opts.parallel))
+    return stages
+
+
+def _timed(stage: str, thunk: Callable[[], Any]) -> Any:
+    start = time.perf_counter()
+    value = thunk()
+    if config.time_passes():
+        log.info("%-12s %8.2f ms", stage, 1e3 * (time.perf_counter() - start))
+    return value
+
+
+def _logged(stage: str, thunk: Callable[[], Any]) -> Any:
+    value = _timed(stage, thunk)
+    if config.debug_stages():
+        text = value.source if isinstance(value, CFunction) else str(value)
+        log.info("after %s:\n%s", stage, text)
+    return value
+
+
+# -- the front cache: text + options -> generated C -------------------------
+def _front_key(text: str, entry: str | None, opts: Options) -> str:
+    data = json.dumps([builder.CACHE_FORMAT, config.code_fingerprint(), text, entry,
+                       opts.key()])
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def _front_lookup(key: str, opts: Options) -> CFunction | None:
+    if key in _front_memory:
+        return _front_memory[key]
+    if not (opts.cache and config.cache_enabled()):
+        return None
+    path = builder.cache_root() / "front" / key[:2] / f"{key}.json"
+    try:
+        data = json.loads(path.read_text())
+        cfunction = CFunction(
+            data["source"], data["function"], tuple(data["params"]),
+            tuple(TensorArg(t["name"], t["dtype"], tuple(t["dims"]), tuple(t["extent_py"]))
+                  for t in data["inputs"]),
+            tuple(TensorArg(t["name"], t["dtype"], tuple(t["dims"]), tuple(t["extent_py"]))
+                  for t in data["outputs"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    _front_memory[key] = cfunction
+    return cfunction
+
+
+def _front_store(key: str, cfunction: CFunction, opts: Options) -> None:
+    _front_memory[key] = cfunction
+    if not (opts.cache and config.cache_enabled()):
+        return
+    path = builder.cache_root() / "front" / key[:2] / f"{key}.json"
+    try:
+        builder.atomic_write(path, json.dumps(dataclasses.asdict(cfunction)).encode())
+    except OSError as error:  # a read-only cache is not fatal
+        log.warning("could not write the compile cache at %s: %s", path, error)

@@ -1,0 +1,91 @@
+"""Dependences of a program under its original (textual) order.
+
+Flow (read-after-write) dependences are exact dataflow: each read instance
+is mapped to the last write that produced its value (isl's
+``UnionAccessInfo.compute_flow`` with the writes as must-sources).  Anti
+(write-after-read) and output (write-after-write) dependences relate every
+earlier access to a later write of the same element (may-sources: no
+killing), so they over-approximate memory reuse conservatively.  Reads
+through gathered dimensions are may-reads of the whole dimension.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import islpy as isl
+
+from polytc.program import Program
+
+
+@dataclass(frozen=True, slots=True)
+class Dependences:
+    """``flow``, ``anti`` and ``output`` dependences as isl union maps from
+    source statement instances to target statement instances."""
+
+    flow: isl.UnionMap = field(compare=False)
+    anti: isl.UnionMap = field(compare=False)
+    output: isl.UnionMap = field(compare=False)
+
+    @property
+    def all(self) -> isl.UnionMap:
+        return self.flow.union(self.anti).union(self.output).coalesce()
+
+    def between(self, source: str, target: str) -> isl.UnionMap:
+        """All dependences from statement ``source`` to statement ``target``."""
+        result = isl.UnionMap.empty(self.flow.get_space())
+        for kind in (self.flow, self.anti, self.output):
+            for m in _maps(kind):
+                if m.get_tuple_name(isl.dim_type.in_) == source and \
+                        m.get_tuple_name(isl.dim_type.out) == target:
+                    result = result.union(isl.UnionMap.from_map(m))
+        return result
+
+    def __str__(self) -> str:
+        lines = []
+        for label, kind in (("flow (RAW)", self.flow), ("anti (WAR)", self.anti),
+                            ("output (WAW)", self.output)):
+            lines.append(f"{label}:")
+            maps = _maps(kind)
+            if not maps:
+                lines.append("  (none)")
+            lines.extend(f"  {m}" for m in maps)
+        return "\n".join(lines)
+
+
+def original_order(program: Program) -> isl.UnionMap:
+    """The textual execution order as a schedule map: statement ``k`` with
+    iterators ``(i, j, ...)`` runs at ``[k, i, j, ..., 0, ...]``."""
+    depth = max((len(s.iterators) for s in program.statements), default=0)
+    result = isl.UnionMap.empty(program.context.get_space())
+    for position, statement in enumerate(program.statements):
+        n = len(statement.iterators)
+        terms = [str(position)] + list(statement.iterators) + ["0"] * (depth - n)
+        text = (f"[{', '.join(program.params)}] -> {{ {statement.name}"
+                f"[{', '.join(statement.iterators)}] -> [{', '.join(terms)}] }}")
+        result = result.union(isl.UnionMap(text))
+    return result
+
+
+def dependences(program: Program) -> Dependences:
+    """Flow, anti and output dependences of ``program`` in textual order."""
+    order = original_order(program)
+    reads, writes = program.reads(), program.writes()
+    flow = _compute(reads, writes, None, order).get_may_dependence()
+    anti = _compute(writes, None, reads, order).get_may_dependence()
+    output = _compute(writes, None, writes, order).get_may_dependence()
+    return Dependences(flow.coalesce(), anti.coalesce(), output.coalesce())
+
+
+def _compute(sink: isl.UnionMap, must: isl.UnionMap | None, may: isl.UnionMap | None,
+             order: isl.UnionMap) -> isl.UnionFlow:
+    info = isl.UnionAccessInfo.from_sink(sink)
+    if must is not None:
+        info = info.set_must_source(must)
+    if may is not None:
+        info = info.set_may_source(may)
+    return info.set_schedule_map(order).compute_flow()
+
+
+def _maps(union: isl.UnionMap) -> list[isl.Map]:
+    maps = union.get_map_list()
+    return [maps.get_at(i) for i in range(maps.n_map())]

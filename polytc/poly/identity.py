@@ -1,0 +1,62 @@
+"""The identity schedule: statements in textual order, each in its own loop
+nest over its iterators (left-hand side indices, then reduction indices).
+
+Band members are marked coincident where no dependence is carried: that is
+what code generation turns into ``omp parallel for``.
+"""
+from __future__ import annotations
+
+import islpy as isl
+
+from polytc.poly.dependences import Dependences, _maps
+from polytc.program import Program, Statement
+
+
+def identity_schedule(program: Program, deps: Dependences) -> isl.Schedule:
+    """A schedule tree: a sequence of one filter per statement, each with a
+    band ``S[i, j, ...] -> [i, j, ...]`` whose members carry their
+    parallelism."""
+    domain = program.domain()
+    schedule = isl.Schedule.from_domain(domain)
+    if len(program.statements) == 0:
+        return schedule
+    filters = isl.UnionSetList.alloc(program.context.get_ctx(), len(program.statements))
+    for statement in program.statements:
+        filters = filters.add(isl.UnionSet.from_set(statement.domain))
+    node = schedule.get_root().child(0).insert_sequence(filters)
+    for position, statement in enumerate(program.statements):
+        if not statement.iterators:
+            continue
+        node = node.child(position).child(0)
+        node = node.insert_partial_schedule(_band(statement))
+        for member, flag in enumerate(coincident_members(statement, deps)):
+            node = node.band_member_set_coincident(member, flag)
+        node = node.parent().parent()
+    return node.get_schedule()
+
+
+def _band(statement: Statement) -> isl.MultiUnionPwAff:
+    identity = isl.Map.identity(isl.Space.map_from_set(statement.domain.get_space()))
+    identity = identity.intersect_domain(statement.domain).reset_tuple_id(isl.dim_type.out)
+    return isl.MultiUnionPwAff.from_union_map(isl.UnionMap.from_map(identity))
+
+
+def coincident_members(statement: Statement, deps: Dependences) -> list[bool]:
+    """For each loop of the statement's own nest: True when no dependence
+    from the statement to itself is carried by that loop."""
+    self_deps = deps.between(statement.name, statement.name)
+    n = len(statement.iterators)
+    flags = []
+    for depth in range(n):
+        carried = False
+        for dep in _maps(self_deps):
+            same_outer = dep
+            for d in range(depth):
+                same_outer = same_outer.equate(isl.dim_type.in_, d, isl.dim_type.out, d)
+            differs = same_outer.subtract(same_outer.equate(isl.dim_type.in_, depth,
+                                                            isl.dim_type.out, depth))
+            if not differs.is_empty():
+                carried = True
+                break
+        flags.append(not carried)
+    return flags

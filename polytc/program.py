@@ -1,0 +1,261 @@
+"""The polyhedral program every stage after the frontend works on.
+
+A :class:`Program` is immutable: tensors, statements, and the isl context on
+the size parameters.  Each :class:`Statement` has an isl iteration domain
+(``[N, M] -> { S0[i, j] : ... }``), one write access, its read accesses, and a
+body: a small expression tree of frozen dataclasses whose :class:`Read` nodes
+carry their access relation as an ``isl.Map``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Union
+
+import islpy as isl
+
+
+# -- expression tree --------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Const:
+    value: int | float | bool
+    dtype: str
+
+
+@dataclass(frozen=True, slots=True)
+class Var:
+    """An index variable (``kind='index'``) or a size symbol (``kind='size'``)."""
+
+    name: str
+    kind: str
+    dtype: str = "int32"
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """``tensor(indices)``.  ``access`` maps the statement's domain to the
+    tensor's elements; a gathered dimension maps to its whole extent."""
+
+    tensor: str
+    indices: tuple["Expr", ...]
+    access: isl.Map = field(compare=False)
+    dtype: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unary:
+    op: str  # '-', '!'
+    arg: "Expr"
+    dtype: str
+
+
+@dataclass(frozen=True, slots=True)
+class Binary:
+    """Arithmetic (``+ - * / %``, integer ``/`` floors), comparisons, ``&& ||``,
+    and ``min``/``max``."""
+
+    op: str
+    lhs: "Expr"
+    rhs: "Expr"
+    dtype: str
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A C-math builtin such as ``exp`` or ``fmax``."""
+
+    fn: str
+    args: tuple["Expr", ...]
+    dtype: str
+
+
+@dataclass(frozen=True, slots=True)
+class Select:
+    cond: "Expr"
+    then: "Expr"
+    other: "Expr"
+    dtype: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cast:
+    arg: "Expr"
+    dtype: str
+
+
+Expr = Union[Const, Var, Read, Unary, Binary, Call, Select, Cast]
+
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    """The direct sub-expressions of ``expr``."""
+    if isinstance(expr, Read):
+        return expr.indices
+    if isinstance(expr, (Unary, Cast)):
+        return (expr.arg,)
+    if isinstance(expr, Binary):
+        return (expr.lhs, expr.rhs)
+    if isinstance(expr, Call):
+        return expr.args
+    if isinstance(expr, Select):
+        return (expr.cond, expr.then, expr.other)
+    return ()
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    """Every node of ``expr``, parents before children."""
+    yield expr
+    for child in children(expr):
+        yield from walk(child)
+
+
+def to_text(expr: Expr) -> str:
+    """TC-like text of an expression, for printing programs."""
+    if isinstance(expr, Const):
+        return repr(expr.value) if not isinstance(expr.value, bool) else str(expr.value).lower()
+    if isinstance(expr, Var):
+        return expr.name
+    if isinstance(expr, Read):
+        return f"{expr.tensor}({', '.join(to_text(i) for i in expr.indices)})"
+    if isinstance(expr, Unary):
+        return f"{expr.op}{to_text(expr.arg)}"
+    if isinstance(expr, Binary):
+        if expr.op in ("min", "max"):
+            return f"{expr.op}({to_text(expr.lhs)}, {to_text(expr.rhs)})"
+        return f"({to_text(expr.lhs)} {expr.op} {to_text(expr.rhs)})"
+    if isinstance(expr, Call):
+        return f"{expr.fn}({', '.join(to_text(a) for a in expr.args)})"
+    if isinstance(expr, Select):
+        return f"({to_text(expr.cond)} ? {to_text(expr.then)} : {to_text(expr.other)})"
+    return f"{expr.dtype}({to_text(expr.arg)})"
+
+
+# -- program ----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Tensor:
+    """A tensor of the program.
+
+    :ivar role: ``input``, ``output`` or ``temp`` (internal buffer).
+    :ivar shape: one extent per dimension, an ``isl.PwAff`` on the size
+        parameters (a constant extent is a constant PwAff).
+    :ivar dims: for inputs, the size symbol or constant each dimension binds.
+    """
+
+    name: str
+    dtype: str
+    role: str
+    shape: tuple[isl.PwAff, ...] = field(compare=False)
+    dims: tuple[str | int, ...] = ()
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One statement ``tensor(indices) op= body`` over ``domain``.
+
+    :ivar op: ``=`` or the reduction operator ``+ * max min``.
+    :ivar kind: ``compute``; ``init`` for the identity fill of a ``!``
+        reduction; ``fill`` for zero-filling elements no statement writes.
+    :ivar iterators: the domain's dimensions: left-hand side indices, then
+        reduction indices.
+    """
+
+    name: str
+    tensor: str
+    iterators: tuple[str, ...]
+    lhs: tuple[str, ...]
+    op: str
+    body: Expr
+    domain: isl.Set = field(compare=False)
+    write: isl.Map = field(compare=False)
+    kind: str = "compute"
+    text: str = ""
+
+    @property
+    def reads(self) -> tuple[Read, ...]:
+        return tuple(node for node in walk(self.body) if isinstance(node, Read))
+
+    @property
+    def reduction_indices(self) -> tuple[str, ...]:
+        return tuple(i for i in self.iterators if i not in self.lhs)
+
+    def read_relation(self) -> isl.UnionMap:
+        """All reads as one union map from this statement's domain."""
+        result = isl.UnionMap.empty(self.domain.get_space().params())
+        for read in self.reads:
+            result = result.union(isl.UnionMap.from_map(read.access))
+        if self.op != "=":  # a reduction reads what it updates
+            result = result.union(isl.UnionMap.from_map(self.write))
+        return result.intersect_domain(isl.UnionSet.from_set(self.domain))
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """A lowered TC def.  ``params`` are the size symbols in signature order;
+    ``context`` constrains them (sizes are non-negative, constants fixed)."""
+
+    name: str
+    params: tuple[str, ...]
+    tensors: tuple[Tensor, ...]
+    statements: tuple[Statement, ...]
+    context: isl.Set = field(compare=False)
+
+    def tensor(self, name: str) -> Tensor:
+        for tensor in self.tensors:
+            if tensor.name == name:
+                return tensor
+        raise KeyError(name)
+
+    def statement(self, name: str) -> Statement:
+        for statement in self.statements:
+            if statement.name == name:
+                return statement
+        raise KeyError(name)
+
+    @property
+    def inputs(self) -> tuple[Tensor, ...]:
+        return tuple(t for t in self.tensors if t.role == "input")
+
+    @property
+    def outputs(self) -> tuple[Tensor, ...]:
+        return tuple(t for t in self.tensors if t.role == "output")
+
+    @property
+    def temporaries(self) -> tuple[Tensor, ...]:
+        return tuple(t for t in self.tensors if t.role == "temp")
+
+    def domain(self) -> isl.UnionSet:
+        """The union of all statement domains."""
+        result = isl.UnionSet.empty(self.context.get_space())
+        for statement in self.statements:
+            result = result.union(isl.UnionSet.from_set(statement.domain))
+        return result
+
+    def writes(self) -> isl.UnionMap:
+        result = isl.UnionMap.empty(self.context.get_space())
+        for statement in self.statements:
+            result = result.union(isl.UnionMap.from_map(statement.write))
+        return result.intersect_domain(self.domain())
+
+    def reads(self) -> isl.UnionMap:
+        result = isl.UnionMap.empty(self.context.get_space())
+        for statement in self.statements:
+            result = result.union(statement.read_relation())
+        return result
+
+    def __str__(self) -> str:
+        lines = [f"program {self.name}({', '.join(self.params)})",
+                 f"  context: {self.context}"]
+        for tensor in self.tensors:
+            shape = ", ".join(str(extent) for extent in tensor.shape)
+            lines.append(f"  {tensor.role} {tensor.dtype} {tensor.name}[{shape}]")
+        for s in self.statements:
+            lhs = f"{s.tensor}({', '.join(s.lhs)})"
+            op = "=" if s.op == "=" else f"{s.op}="
+            lines.append(f"  {s.name}: {lhs} {op} {to_text(s.body)}")
+            lines.append(f"      domain: {s.domain}")
+            lines.append(f"      write:  {s.write}")
+            for read in s.reads:
+                lines.append(f"      read:   {read.access}")
+        return "\n".join(lines)
