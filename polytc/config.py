@@ -9,6 +9,7 @@ log each stage's time.
 """
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 from pathlib import Path
@@ -38,10 +39,25 @@ def c_flags() -> list[str] | None:
 
 
 def default_threads() -> int:
-    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
-    if value.isdigit() and int(value) > 0:
-        return int(value)
-    return os.cpu_count() or 1
+    """``OMP_NUM_THREADS`` (its first entry), else the number of usable cores."""
+    value = os.environ.get("OMP_NUM_THREADS")
+    if value is None:
+        return _cores()
+    return _threads_from(value)
+
+
+@functools.lru_cache(maxsize=8)
+def _threads_from(value: str) -> int:
+    first = value.split(",")[0].strip()
+    return int(first) if first.isdigit() and int(first) > 0 else _cores()
+
+
+@functools.lru_cache(maxsize=1)
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
 def debug_stages() -> bool:

@@ -45,3 +45,13 @@ def extend(pa: isl.PwAff) -> isl.PwAff:
     defined (TC's symbolic solution); otherwise ``pa`` unchanged."""
     total = simplify(pa, pa.domain())
     return total if total.domain().is_equal(isl.Set.universe(total.domain().get_space())) else pa
+
+
+def extent_text(pa: isl.PwAff) -> str:
+    """A short text of a parameter expression: ``N - 2`` for
+    ``[N] -> { [(-2 + N)] }``; the full isl text when it is piecewise."""
+    text = str(pa.coalesce())
+    body = text[text.index("{") + 1:text.rindex("}")].strip()
+    if body.startswith("[(") and body.endswith(")]") and ";" not in body and ":" not in body:
+        return body[2:-2]
+    return text

@@ -43,12 +43,13 @@ def compile(text: str, entry: str | None = None, **options: Any) -> Kernel:  # n
     if cfunction is None:
         cfunction = run_stages(text, entry, opts)["c"]
         _front_store(key, cfunction, opts)
-    library: str | None = None
+    library: str | CompilerNotFoundError
     try:
-        library = str(_timed("build", lambda: builder.build(cfunction.source, use_cache=opts.cache)))
-    except CompilerNotFoundError as missing:
+        library = str(_timed("build", lambda: builder.build(cfunction.source,
+                                                            use_cache=opts.cache)))
+    except CompilerNotFoundError as missing:  # c_source still works; calls raise this
         log.warning("%s", missing)
-        library = None
+        library = missing
     respecialise: Callable[[str], Kernel] | None = None
     if opts.dtype is None and frontend.parse(text)[0].bare:
         def respecialise(dtype: str) -> Kernel:

@@ -13,6 +13,8 @@ from typing import Iterator, Union
 
 import islpy as isl
 
+from polytc.isl_util import extent_text
+
 
 # -- expression tree --------------------------------------------------------
 @dataclass(frozen=True, slots=True)
@@ -248,7 +250,7 @@ class Program:
         lines = [f"program {self.name}({', '.join(self.params)})",
                  f"  context: {self.context}"]
         for tensor in self.tensors:
-            shape = ", ".join(str(extent) for extent in tensor.shape)
+            shape = ", ".join(extent_text(extent) for extent in tensor.shape)
             lines.append(f"  {tensor.role} {tensor.dtype} {tensor.name}[{shape}]")
         for s in self.statements:
             lhs = f"{s.tensor}({', '.join(s.lhs)})"

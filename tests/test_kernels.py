@@ -167,13 +167,13 @@ case("gemv_bare", "y(i) +=! A(i,j) * x(j)",
      lambda x: f32(d(x["A"]) @ d(x["x"])), **RED)
 
 case("gemv_alpha_beta", """
-def gemv(float(M,N) A, float(N) x, float(M) y0, float alpha, float beta) -> (y) {
-    y(i) = beta * y0(i)
+def gemv(float(M,N) A, float(N) x, float(M) yin, float alpha, float beta) -> (y) {
+    y(i) = beta * yin(i)
     y(i) += alpha * A(i, j) * x(j)
 }""", ({"M": 37, "N": 13}, {"M": 7, "N": 33}),
-     lambda r, s: {"A": rn(r, s["M"], s["N"]), "x": rn(r, s["N"]), "y0": rn(r, s["M"]),
+     lambda r, s: {"A": rn(r, s["M"], s["N"]), "x": rn(r, s["N"]), "yin": rn(r, s["M"]),
                    "alpha": np.array(1.7, dtype=F32), "beta": np.array(-0.3, dtype=F32)},
-     lambda x: f32(1.7 * (d(x["A"]) @ d(x["x"])) - 0.3 * d(x["y0"])), **RED)
+     lambda x: f32(1.7 * (d(x["A"]) @ d(x["x"])) - 0.3 * d(x["yin"])), **RED)
 
 case("outer_bare", "O(i,j) = X(i) * Y(j)",
      ({"M": 13, "N": 7}, {"M": 1, "N": 37}),

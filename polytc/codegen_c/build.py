@@ -76,7 +76,9 @@ def toolchain(extra_flags: tuple[str, ...] = ()) -> Toolchain:
                 "macOS: 'xcode-select --install') or set CC. Kernel.c_source works without one.")
         command = [found]
     elif shutil.which(command[0]) is None:
-        raise CompilerNotFoundError(f"CC={' '.join(command)!r} is not an executable on the PATH")
+        raise CompilerNotFoundError(
+            f"CC={' '.join(command)!r} is not an executable on the PATH: set CC to a C "
+            "compiler, unset it to use cc, or install one ('apt-get install gcc')")
     user_flags = config.c_flags()
     resolved = shutil.which(command[0]) or command[0]
     stat = os.stat(resolved)

@@ -17,6 +17,7 @@ from polytc import config, dtypes
 from polytc.codegen_c.emit import CFunction, TensorArg
 from polytc.errors import ArgumentError, KernelRuntimeError, PolytcError
 
+_FLOAT32 = np.dtype(np.float32)
 _libraries: dict[str, tuple[Any, Any]] = {}
 _libraries_lock = threading.Lock()
 
@@ -43,7 +44,7 @@ class Kernel:
     :ivar sizes: the size symbols, in the order of the C function's arguments.
     """
 
-    def __init__(self, cfunction: CFunction, library: str | None,
+    def __init__(self, cfunction: CFunction, library: str | PolytcError,
                  stages: Callable[[], dict[str, Any]],
                  respecialise: Callable[[str], "Kernel"] | None = None) -> None:
         self._cfunction = cfunction
@@ -58,6 +59,7 @@ class Kernel:
         self.sizes = cfunction.params
         self._plan = _CallPlan(cfunction)
         self._function: Any = None
+        self._fast: Callable[[tuple[Any, ...], int | None], Any] | None = None
 
     # -- inspection --------------------------------------------------------
     def _stage(self, name: str) -> Any:
@@ -96,7 +98,8 @@ class Kernel:
 
     @property
     def library_path(self) -> str | None:
-        return self._library
+        """The compiled shared library (None when it could not be built)."""
+        return self._library if isinstance(self._library, str) else None
 
     def __repr__(self) -> str:
         inputs = ", ".join(f"{t.dtype}{list(t.dims)} {t.name}" for t in self._cfunction.inputs)
@@ -105,6 +108,10 @@ class Kernel:
     # -- calling -------------------------------------------------------------
     def __call__(self, *args: Any, out: Any = None, num_threads: int | None = None,
                  unchecked: bool = False, **named: Any) -> Any:
+        if self._fast is not None and not named and out is None and not unchecked:
+            result = self._fast(args, num_threads)
+            if result is not None:
+                return result
         arrays = self._plan.arrange(args, named)
         if self._respecialise is not None and not unchecked:
             variant = self._variant_for(arrays)
@@ -121,8 +128,10 @@ class Kernel:
 
     def _variant_for(self, arrays: list[Any]) -> "Kernel | None":
         """The kernel specialised to the arrays' dtype (bare form without dtype=)."""
-        kinds = {a.dtype.name for a, t in zip(arrays, self._cfunction.inputs)
-                 if isinstance(a, np.ndarray) and t.dtype == dtypes.FLOAT32}
+        if all(getattr(arrays[i], "dtype", _FLOAT32) == _FLOAT32 for i in self._plan.generic):
+            return None
+        kinds = {arrays[i].dtype.name for i in self._plan.generic
+                 if isinstance(arrays[i], np.ndarray)}
         if len(kinds) != 1:
             return None
         kind = kinds.pop()
@@ -135,23 +144,18 @@ class Kernel:
 
     def _run(self, sizes: tuple[int, ...], arrays: Sequence[Any], outputs: list[np.ndarray],
              num_threads: int | None) -> None:
-        if self._library is None:
-            raise PolytcError("this kernel was not compiled (no C compiler); only c_source "
-                              "is available")
+        if isinstance(self._library, PolytcError):
+            raise self._library  # e.g. no C compiler: c_source is all there is
         if self._function is None:
             self._ffi, self._function = load(self._library, self._cfunction)
+            self._fast = _fast_path(self._plan, self._ffi, self._function)
         ffi, plan = self._ffi, self._plan
         pointers = [ffi.from_buffer(ctype, array) for ctype, array in
                     zip(plan.input_ctypes, arrays)]
         pointers += [ffi.from_buffer(ctype, array, require_writable=True)
                      for ctype, array in zip(plan.output_ctypes, outputs)]
         threads = num_threads if num_threads is not None else config.default_threads()
-        status = self._function(*sizes, *pointers, int(threads))
-        if status == 1:
-            raise KernelRuntimeError("a gathered index was out of range of the tensor it "
-                                     "indexes (the outputs hold partial results)")
-        if status == 2:
-            raise MemoryError("the kernel could not allocate its temporaries")
+        _raise_status(self._function(*sizes, *pointers, int(threads)))
 
 
 class _CallPlan:
@@ -173,12 +177,27 @@ class _CallPlan:
             if binder is None:
                 raise PolytcError(f"size '{param}' is not bound by any input")
             self.binders.append(binder)
+        # (input, dimension, param index) or (input, dimension, -1 - constant)
+        self.checks: list[tuple[int, int, int]] = []
+        for i, tensor in enumerate(cfunction.inputs):
+            for d, dim in enumerate(tensor.dims):
+                if isinstance(dim, int):
+                    self.checks.append((i, d, -1 - dim))
+                elif (i, d) != self.binders[self.params.index(dim)]:
+                    self.checks.append((i, d, self.params.index(dim)))
+        self.ranks = tuple(len(t.dims) for t in cfunction.inputs)
+        self.out_dtypes = tuple(dtypes.to_numpy(t.dtype) for t in cfunction.outputs)
+        #: inputs whose float32 type a bare-form kernel may re-specialise
+        self.generic = tuple(i for i, t in enumerate(cfunction.inputs)
+                             if t.dtype == dtypes.FLOAT32)
         exprs = ", ".join("(" + "".join(f"{e}, " for e in t.extent_py) + ")"
                           for t in cfunction.outputs)
         self._shape_fn = eval(f"lambda p: ({exprs},)", {"min": min, "max": max})  # noqa: S307
         self._shape_cache: dict[tuple[int, ...], tuple[tuple[int, ...], ...]] = {}
 
     def arrange(self, args: tuple[Any, ...], named: dict[str, Any]) -> list[Any]:
+        if not named and len(args) == len(self.names):
+            return list(args)
         if len(args) > len(self.names):
             raise ArgumentError(f"expected {len(self.names)} inputs "
                                 f"({', '.join(self.names)}) but got {len(args)}")
@@ -198,6 +217,13 @@ class _CallPlan:
         return arrays
 
     def check_inputs(self, arrays: list[Any]) -> list[np.ndarray]:
+        for array, dtype, rank in zip(arrays, self.dtypes, self.ranks):
+            if not (type(array) is np.ndarray and array.dtype == dtype and array.ndim == rank
+                    and array.flags.c_contiguous):
+                return self._check_slowly(arrays)
+        return arrays
+
+    def _check_slowly(self, arrays: list[Any]) -> list[np.ndarray]:
         checked = []
         for array, tensor, dtype in zip(arrays, self.inputs, self.dtypes):
             if not isinstance(array, np.ndarray):
@@ -219,6 +245,14 @@ class _CallPlan:
         return checked
 
     def bind_sizes(self, arrays: list[np.ndarray]) -> tuple[int, ...]:
+        sizes = tuple(arrays[i].shape[d] for i, d in self.binders)
+        for i, d, expected in self.checks:
+            value = sizes[expected] if expected >= 0 else -expected - 1
+            if arrays[i].shape[d] != value:
+                return self._bind_slowly(arrays)
+        return sizes
+
+    def _bind_slowly(self, arrays: list[np.ndarray]) -> tuple[int, ...]:
         values: dict[str, tuple[int, str, int]] = {}
         for array, tensor in zip(arrays, self.inputs):
             for d, dim in enumerate(tensor.dims):
@@ -250,8 +284,7 @@ class _CallPlan:
                 unchecked: bool) -> list[np.ndarray]:
         shapes = self.shapes(sizes)
         if out is None:
-            return [np.empty(shape, dtype=dtypes.to_numpy(t.dtype))
-                    for shape, t in zip(shapes, self.out_args)]
+            return [np.empty(shape, dtype) for shape, dtype in zip(shapes, self.out_dtypes)]
         given = list(out) if isinstance(out, (tuple, list)) else [out]
         if len(given) != len(self.out_args):
             raise ArgumentError(f"out= must hold {len(self.out_args)} arrays "
@@ -276,3 +309,56 @@ def _check_output(array: Any, shape: tuple[int, ...], tensor: TensorArg,
         if isinstance(value, np.ndarray) and np.shares_memory(array, value):
             raise ArgumentError(f"out array for '{tensor.name}' overlaps an input; inputs are "
                                 "never modified, pass a separate array")
+
+
+def _raise_status(status: int) -> None:
+    if status == 1:
+        raise KernelRuntimeError("a gathered index was out of range of the tensor it "
+                                 "indexes (the outputs hold partial results)")
+    if status == 2:
+        raise MemoryError("the kernel could not allocate its temporaries")
+
+
+def _fast_path(plan: _CallPlan, ffi: Any, function: Any) -> Callable[..., Any]:
+    """A call function specialised to this kernel's signature, for the common
+    case: every input a contiguous array of the right dtype and rank, passed
+    positionally, outputs allocated here.  It returns None whenever anything
+    differs, and the general path then checks and explains.  Its text uses
+    only generated names (``a0``, ``s0``...), never user names."""
+    n = len(plan.inputs)
+    lines = ["def fast(args, num_threads):",
+             f"    if len(args) != {n}: return None"]
+    if n:
+        lines.append(f"    {', '.join(f'a{i}' for i in range(n))}{',' if n == 1 else ''} = args")
+    for i in range(n):
+        lines.append(f"    if type(a{i}) is not ndarray or a{i}.dtype is not dt{i} or "
+                     f"a{i}.ndim != {plan.ranks[i]}: return None")
+    for k, (i, d) in enumerate(plan.binders):
+        lines.append(f"    s{k} = a{i}.shape[{d}]")
+    for i, d, expected in plan.checks:
+        value = f"s{expected}" if expected >= 0 else str(-expected - 1)
+        lines.append(f"    if a{i}.shape[{d}] != {value}: return None")
+    sizes = "".join(f"s{k}, " for k in range(len(plan.binders)))
+    lines.append(f"    shapes = shape_cache.get(({sizes}))")
+    lines.append("    if shapes is None: return None")
+    outs = [f"o{j}" for j in range(len(plan.out_args))]
+    for j in range(len(outs)):
+        lines.append(f"    o{j} = empty(shapes[{j}], odt{j})")
+    pointers = [f"fb(ct{i}, a{i})" for i in range(n)]
+    pointers += [f"fb(oct{j}, o{j}, require_writable=True)" for j in range(len(outs))]
+    lines += ["    try:",
+              f"        pointers = ({''.join(p + ', ' for p in pointers)})",
+              "    except ValueError: return None",
+              "    status = fn(" + sizes + "*pointers, threads() if num_threads is None "
+              "else int(num_threads))",
+              "    if status: raise_status(status)",
+              f"    return {outs[0] if len(outs) == 1 else '(' + ', '.join(outs) + ',)'}"]
+    scope: dict[str, Any] = {"ndarray": np.ndarray, "empty": np.empty, "fb": ffi.from_buffer,
+                             "fn": function, "threads": config.default_threads,
+                             "raise_status": _raise_status, "shape_cache": plan._shape_cache}
+    scope.update({f"dt{i}": dtype for i, dtype in enumerate(plan.dtypes)})
+    scope.update({f"ct{i}": ctype for i, ctype in enumerate(plan.input_ctypes)})
+    scope.update({f"odt{j}": dtype for j, dtype in enumerate(plan.out_dtypes)})
+    scope.update({f"oct{j}": ctype for j, ctype in enumerate(plan.output_ctypes)})
+    exec("\n".join(lines), scope)  # noqa: S102 - generated from the signature only
+    return scope["fast"]  # type: ignore[no-any-return]

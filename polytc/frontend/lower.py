@@ -132,7 +132,8 @@ def _grow(current: tuple[isl.PwAff, ...] | None, upper: list[isl.PwAff],
     """Extents covering ``current`` and indices below ``upper`` (exclusive)."""
     extents = []
     for dim, hi in enumerate(upper):
-        extent = hi.union_max(zero)
+        total_zero = isl.PwAff.zero_on_domain(isl.LocalSpace.from_space(hi.get_domain_space()))
+        extent = hi.union_max(total_zero)
         if current is not None:
             extent = extent.max(current[dim])
         extents.append(simplify(extent, context))
@@ -142,7 +143,7 @@ def _grow(current: tuple[isl.PwAff, ...] | None, upper: list[isl.PwAff],
 def _statement(name: str, checked: CheckedStatement, domain: isl.Set, op: str,
                body: ir.Expr, kind: str, text: str) -> ir.Statement:
     iterators = checked.lhs if kind == "init" else checked.iterators
-    domain = domain.set_tuple_name(name)
+    domain = domain.set_tuple_name(name).gist_params(domain.params())
     for position, var in enumerate(iterators):
         domain = domain.set_dim_name(isl.dim_type.set, position, var)
     write = isl.Map.from_domain_and_range(domain, isl.Set.universe(

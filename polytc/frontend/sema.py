@@ -222,18 +222,18 @@ class _StatementChecker:
 
     # -- where ranges -------------------------------------------------------
     def range_bounds(self, clause: ast.RangeClause) -> tuple[isl.PwAff, isl.PwAff, Span]:
-        params = self.parent.params
-        zero = isl.make_zero_and_vars([], list(params))
-        lo = self.size_expr(clause.lo, zero)
-        hi = self.size_expr(clause.hi, zero)
+        names = param_vars(self.parent.params)
+        lo = self.size_expr(clause.lo, names)
+        hi = self.size_expr(clause.hi, names)
         return lo, hi, clause.span
 
     def size_expr(self, expr: ast.Expr, names: dict) -> isl.PwAff:  # type: ignore[type-arg]
         """An affine expression of size symbols and constants (a range bound)."""
         for node in _ast_walk(expr):
             if isinstance(node, ast.Apply) and node.name.name in self.parent.tensors:
-                raise self.error(NonAffineIndexError, "tensor reads cannot bound a range; "
-                                 "ranges are affine in sizes and constants", node.span)
+                raise self.error(NonAffineIndexError, f"a read of tensor '{node.name.name}' "
+                                 "cannot bound a range; ranges are affine in sizes and constants",
+                                 node.span)
             if isinstance(node, ast.Ident) and node.name not in self.parent.params \
                     and node.name not in self.lets:
                 if node.name in self.parent.tensors:
@@ -460,6 +460,17 @@ class _AffineBuilder:
             return {"==": a.eq_set, "!=": a.ne_set, "<": a.lt_set, ">": a.gt_set,
                     "<=": a.le_set, ">=": a.ge_set}[node.op](b)
         return None
+
+
+def param_vars(params: tuple[str, ...]) -> dict:  # type: ignore[type-arg]
+    """Like ``isl.make_zero_and_vars`` but on the parameter space itself:
+    ``{0: zero, "N": N, ...}`` as PwAffs with a parameter domain."""
+    space = isl.make_zero_and_vars([], list(params))[0].get_domain_space().params()
+    local = isl.LocalSpace.from_space(space)
+    names: dict = {0: isl.PwAff.zero_on_domain(local)}  # type: ignore[type-arg]
+    for position, name in enumerate(params):
+        names[name] = isl.PwAff.var_on_domain(local, isl.dim_type.param, position)
+    return names
 
 
 def _constant_value(pa: isl.PwAff) -> int | None:
