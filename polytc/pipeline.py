@@ -21,10 +21,16 @@ from polytc import frontend, poly
 from polytc.codegen_c import build as builder
 from polytc.codegen_c.emit import CFunction, TensorArg, to_c
 from polytc.codegen_c.kernel import Kernel
-from polytc.errors import CompilerNotFoundError, OptionError
+from polytc.errors import CompilerNotFoundError, OptionError, PolytcError, PolytcInternalError
 from polytc.options import Options
 
 log = logging.getLogger("polytc")
+log.addHandler(logging.NullHandler())
+if config.debug_stages() or config.time_passes():  # the user asked to see the stages
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("polytc: %(message)s"))
+    log.addHandler(_handler)
+    log.setLevel(logging.INFO)
 _front_memory: dict[str, CFunction] = {}
 
 
@@ -60,8 +66,10 @@ def compile(text: str, entry: str | None = None, **options: Any) -> Kernel:  # n
 def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
     """Every stage's value, from the parsed defs to the C function."""
     stages: dict[str, Any] = {}
+    if not isinstance(text, str):
+        raise OptionError(f"TC text must be a str, not {type(text).__name__}")
     defs = _timed("parse", lambda: frontend.parse(text))
-    definition = frontend.select(defs, entry, text)
+    definition = _timed("select", lambda: frontend.select(defs, entry, text))
     dtype = dtypes.canonical(opts.dtype or dtypes.FLOAT32)
     stages["program"] = _logged("lower", lambda: frontend.lower(definition, text, dtype=dtype))
     stages["dependences"] = _logged("dependences",
@@ -75,7 +83,13 @@ def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
 
 def _timed(stage: str, thunk: Callable[[], Any]) -> Any:
     start = time.perf_counter()
-    value = thunk()
+    try:
+        value = thunk()
+    except (PolytcError, MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as error:  # a bug of ours: never a bare traceback from deep inside
+        raise PolytcInternalError(f"running stage '{stage}'",
+                                  f"{type(error).__name__}: {error}") from error
     if config.time_passes():
         log.info("%-12s %8.2f ms", stage, 1e3 * (time.perf_counter() - start))
     return value

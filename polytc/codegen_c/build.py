@@ -52,8 +52,23 @@ class Toolchain:
 
 
 def cache_root() -> Path:
-    """The cache directory; a private temporary one when caching is off."""
-    return config.cache_dir() if config.cache_enabled() else _private_root()
+    """The cache directory; a private temporary one when caching is off or
+    the cache directory cannot be created (with a warning)."""
+    if not config.cache_enabled():
+        return _private_root()
+    root = config.cache_dir()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        _warn_unusable(str(root), str(error))
+        return _private_root()
+    return root
+
+
+@lru_cache(maxsize=None)
+def _warn_unusable(root: str, reason: str) -> None:
+    log.warning("cannot use the cache directory %s (%s); using a temporary one. "
+                "Set POLYTC_CACHE_DIR to a writable directory.", root, reason)
 
 
 @lru_cache(maxsize=None)
@@ -97,8 +112,11 @@ def toolchain(extra_flags: tuple[str, ...] = ()) -> Toolchain:
         flags = _working_flags(command, extra_flags)
     chain = Toolchain(tuple(command), flags, version)
     if config.cache_enabled():
-        atomic_write(probe_file, json.dumps({"command": chain.command, "flags": chain.flags,
-                                              "version": chain.version}).encode())
+        try:
+            atomic_write(probe_file, json.dumps({"command": chain.command, "flags": chain.flags,
+                                                 "version": chain.version}).encode())
+        except OSError as error:
+            log.warning("could not record the compiler probe in %s: %s", probe_file, error)
     return chain
 
 

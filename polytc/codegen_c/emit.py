@@ -124,7 +124,7 @@ class _Emitter:
         root = build.node_from_schedule(schedule)
         loops = self.node(root, False)
         program = self.program
-        function = f"polytc_{program.name}"
+        function = "polytc_" + self.names.checked(program.name)
         build_params = isl.AstBuild.from_context(program.context)
         preamble: list[cgen.Generable] = [cgen.Line("int polytc_status = 0;")]
         for tensor in program.tensors:

@@ -28,7 +28,11 @@ def load(path: str, cfunction: CFunction) -> tuple[Any, Any]:
         if path not in _libraries:
             ffi = cffi.FFI()
             ffi.cdef(cfunction.cdef)
-            lib = ffi.dlopen(path)
+            # Never unload: a kernel built with -fopenmp pulls in libgomp, and
+            # unloading it at interpreter exit while its worker threads live
+            # can crash the process.
+            flags = ffi.RTLD_NOW | getattr(ffi, "RTLD_NODELETE", 0)
+            lib = ffi.dlopen(path, flags)
             _libraries[path] = (ffi, lib)
         ffi, lib = _libraries[path]
     return ffi, getattr(lib, cfunction.function)

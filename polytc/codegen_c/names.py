@@ -33,6 +33,14 @@ class NameTable:
         self._c_names: dict[str, str] = {}
         self._used: set[str] = set()
 
+    @staticmethod
+    def checked(name: str) -> str:
+        """``name`` itself, after checking it is a plain identifier (for names
+        that only ever appear behind a generated prefix)."""
+        if not _IDENTIFIER.match(name):
+            raise PolytcInternalError("naming C identifiers", f"{name!r} is not an identifier")
+        return name
+
     def __call__(self, name: str) -> str:
         """The C identifier for user name ``name`` (the same one every time)."""
         if name in self._c_names:

@@ -14,12 +14,12 @@ import islpy as isl
 
 from polytc import dtypes
 from polytc import program as ir
-from polytc.errors import PolytcError, PolytcInternalError
+from polytc.errors import PolytcError, PolytcInternalError, RangeInferenceError
 from polytc.frontend import ast
 from polytc.frontend.ranges import infer_domain
-from polytc.frontend.sema import CheckedStatement, DefChecker
+from polytc.frontend.sema import CheckedStatement, DefChecker, TensorInfo
 from polytc.frontend.signature import Signature, signature
-from polytc.isl_util import lift, simplify
+from polytc.isl_util import extent_text, lift, simplify
 
 
 def lower(definition: ast.Def, source: str, *, dtype: str = dtypes.FLOAT32) -> ir.Program:
@@ -60,6 +60,8 @@ def _lower(definition: ast.Def, source: str, default_dtype: str) -> ir.Program:
                                          "init", text))
         statements.append(_statement(checked.name, checked, domain, checked.op, checked.body,
                                      "compute", text))
+    for name in sig.outputs:
+        _check_declared_extents(checker.tensors[name], extents[name], context, source)
     tensors = []
     for name, info in checker.tensors.items():
         if name not in extents:
@@ -70,6 +72,21 @@ def _lower(definition: ast.Def, source: str, default_dtype: str) -> ir.Program:
     statements = [s for s in fills if s is not None] + statements
     ordered = _ordered_tensors(tensors, sig)
     return ir.Program(definition.name.name, params, ordered, tuple(statements), context)
+
+
+def _check_declared_extents(info: TensorInfo, extents: tuple[isl.PwAff, ...],
+                            context: isl.Set, source: str) -> None:
+    """An output annotated ``float(M, N) C`` must be inferred with extents M, N."""
+    if not info.annotated:
+        return
+    for dim, (declared, extent) in enumerate(zip(info.dims, extents)):
+        expected = _param(declared, context) if isinstance(declared, str) else \
+            isl.PwAff.zero_on_domain(isl.LocalSpace.from_space(context.get_space())) + declared
+        if not context.is_subset(expected.eq_set(extent)):
+            raise RangeInferenceError(
+                f"output '{info.name}' is declared with extent {declared} in dimension {dim} "
+                f"but its statements write an extent of {extent_text(extent)}",
+                info.span, source)
 
 
 def _context(params: tuple[str, ...]) -> isl.Set:

@@ -79,14 +79,18 @@ def _def_signature(definition: ast.Def, source: str) -> Signature:
                          "inputs are immutable", ret.name.span, source)
         define(name, "tensor", ret.name.span)
         dtype, rank, annotated = "", -1, False
+        declared: tuple[str | int, ...] = ()
         if ret.type is not None:
+            declared = tuple(d.name if d.name is not None else int(d.value or 0)
+                             for d in ret.type.dims)
             dtype, rank, annotated = _scalar(ret.type, source), len(ret.type.dims), True
             for dim in ret.type.dims:
                 if dim.name is not None and dim.name not in params:
                     raise _error(RedefinitionError if dim.name in tensors else TcSemanticError,
                                  f"size '{dim.name}' of output '{name}' is not bound by any "
                                  "input", dim.span, source)
-        tensors[name] = TensorInfo(name, dtype, "output", rank, (), ret.name.span, annotated)
+        tensors[name] = TensorInfo(name, dtype, "output", rank, declared, ret.name.span,
+                                   annotated)
         outputs.append(name)
     for stmt in definition.statements:
         name = stmt.lhs.name

@@ -409,3 +409,16 @@ def test_generated_c_compiles_standalone(tmp_path, text):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "kernel.o").is_file()
+
+
+@pytest.mark.parametrize("text, args, expected", [
+    # the def's C function polytc_<def> must not collide with a prelude helper
+    ("def gather(float(N) T, int32(M) I) -> (O) { O(i) = T(I(i)) }",
+     (np.arange(4, dtype=np.float32), np.array([3, 1], dtype=np.int32)),
+     np.array([3, 1], dtype=np.float32)),
+    ("def imod(int32(N) A) -> (O) { O(i) = A(i) % 3 }",
+     (np.arange(-3, 4, dtype=np.int32),), np.arange(-3, 4) % 3),
+], ids=["gather", "imod"])
+def test_def_named_like_a_prelude_helper(text, args, expected):
+    kernel = polytc.compile(text)
+    np.testing.assert_array_equal(kernel(*args), expected)
