@@ -44,17 +44,17 @@ def ast_expr(expr: isl.AstExpr, name_of: Callable[[str], str], lang: str = "c",
         if lang == "py":
             return f"{fn}({', '.join(args)})"
         if used is not None:
-            used.add(f"polytc_{fn}")
+            used.add(f"POLYTC_{fn.upper()}")
         result = args[0]
         for arg in args[1:]:
-            result = f"polytc_{fn}({result}, {arg})"
+            result = f"POLYTC_{fn.upper()}({result}, {arg})"
         return result
     if op == _OP.fdiv_q:
         if lang == "py":
             return f"({args[0]} // {args[1]})"
         if used is not None:
-            used.add("polytc_floord")
-        return f"polytc_floord({args[0]}, {args[1]})"
+            used.add("POLYTC_FLOORD")
+        return f"POLYTC_FLOORD({args[0]}, {args[1]})"
     if op in (_OP.cond, _OP.select):
         if lang == "py":
             return f"({args[1]} if {args[0]} else {args[2]})"
@@ -66,8 +66,8 @@ _LIBM_FLOAT = frozenset("""acos acosh asin asinh atan atanh cbrt ceil cos cosh e
 exp2 expm1 fabs floor lgamma log log10 log1p log2 logb round sin sinh sqrt tan tanh tgamma trunc
 atan2 copysign fdim fmax fmin fmod hypot nextafter pow remainder fma""".split())
 _POSIX_DOUBLE = frozenset(("j0", "j1", "y0", "y1"))
-_HELPER_DOUBLE = {"erfinv": "polytc_erfinv", "erfcx": "polytc_erfcx",
-                  "cyl_bessel_i0": "polytc_i0", "cyl_bessel_i1": "polytc_i1"}
+_HELPER_DOUBLE = {"erfinv": "POLYTC_ERFINV", "erfcx": "POLYTC_ERFCX",
+                  "cyl_bessel_i0": "POLYTC_I0", "cyl_bessel_i1": "POLYTC_I1"}
 _NARROW = frozenset(("bool", "int8", "int16", "uint8", "uint16"))
 
 
@@ -97,8 +97,8 @@ class BodyPrinter:
         for dim, index in enumerate(indices):
             text = self.index(index)
             if any(isinstance(node, ir.Read) for node in ir.walk(index)):
-                self.used.add("polytc_gather")
-                text = f"polytc_gather({text}, {layout.extents[dim]}, &polytc_status)"
+                self.used.add("POLYTC_GATHER")
+                text = f"POLYTC_GATHER({text}, {layout.extents[dim]}, &polytc_status)"
             offset = text if dim == 0 else f"({offset}) * {layout.extents[dim]} + {text}"
         return f"{layout.c_name}[{offset or '0'}]"
 
@@ -115,8 +115,8 @@ class BodyPrinter:
         if isinstance(expr, ir.Binary) and expr.op in ("+", "-", "*"):
             return f"({self.index(expr.lhs)} {expr.op} {self.index(expr.rhs)})"
         if isinstance(expr, ir.Binary) and expr.op in ("/", "%", "min", "max"):
-            helper = {"/": "polytc_idiv", "%": "polytc_imod", "min": "polytc_min",
-                      "max": "polytc_max"}[expr.op]
+            helper = {"/": "POLYTC_IDIV", "%": "POLYTC_IMOD", "min": "POLYTC_MIN",
+                      "max": "POLYTC_MAX"}[expr.op]
             self.used.add(helper)
             return f"{helper}({self.index(expr.lhs)}, {self.index(expr.rhs)})"
         return f"((int64_t)({self.expr(expr)}))"
@@ -149,16 +149,16 @@ class BodyPrinter:
         if expr.op in ("min", "max"):
             if dtypes.is_float(t):
                 return f"f{expr.op}{'f' if t == dtypes.FLOAT32 else ''}({a}, {b})"
-            self.used.add(f"polytc_{expr.op}")
-            return f"polytc_{expr.op}({a}, {b})"
+            self.used.add(f"POLYTC_{expr.op.upper()}")
+            return f"POLYTC_{expr.op.upper()}({a}, {b})"
         if expr.op in ("/", "%") and not dtypes.is_float(operand):
             unsigned = dtypes.is_unsigned(operand) or operand == dtypes.BOOL
-            helper = {("/", False): "polytc_idiv", ("%", False): "polytc_imod",
-                      ("/", True): "polytc_udiv", ("%", True): "polytc_umod"}[expr.op, unsigned]
+            helper = {("/", False): "POLYTC_IDIV", ("%", False): "POLYTC_IMOD",
+                      ("/", True): "POLYTC_UDIV", ("%", True): "POLYTC_UMOD"}[expr.op, unsigned]
             self.used.add(helper)
             return f"(({dtypes.C_TYPES[t]}){helper}({a}, {b}))"
         if expr.op == "%":
-            helper = "polytc_fmodf" if t == dtypes.FLOAT32 else "polytc_fmod"
+            helper = "POLYTC_FMODF" if t == dtypes.FLOAT32 else "POLYTC_FMOD"
             self.used.add(helper)
             return f"{helper}({a}, {b})"
         return self.narrow(f"({a} {expr.op} {b})", t)
@@ -193,11 +193,11 @@ class BodyPrinter:
         if fn in _HELPER_DOUBLE:
             self.used.add(_HELPER_DOUBLE[fn])
             return f"(({ctype}){_HELPER_DOUBLE[fn]}((double)({x})))"
-        self.used.add("polytc_erfinv")
+        self.used.add("POLYTC_ERFINV")
         if fn == "erfcinv":
-            return f"(({ctype})polytc_erfinv(1.0 - (double)({x})))"
+            return f"(({ctype})POLYTC_ERFINV(1.0 - (double)({x})))"
         if fn == "normcdfinv":
-            return f"(({ctype})(1.4142135623730951 * polytc_erfinv(2.0 * (double)({x}) - 1.0)))"
+            return f"(({ctype})(1.4142135623730951 * POLYTC_ERFINV(2.0 * (double)({x}) - 1.0)))"
         raise PolytcInternalError("printing a builtin call", fn)
 
 

@@ -117,7 +117,7 @@ class Kernel:
             if result is not None:
                 return result
         arrays = self._plan.arrange(args, named)
-        if self._respecialise is not None and not unchecked:
+        if self._respecialise is not None:
             variant = self._variant_for(arrays)
             if variant is not None:
                 return variant(*arrays, out=out, num_threads=num_threads)
@@ -231,10 +231,7 @@ class _CallPlan:
         checked = []
         for array, tensor, dtype in zip(arrays, self.inputs, self.dtypes):
             if not isinstance(array, np.ndarray):
-                if tensor.dims or not np.isscalar(array):
-                    raise ArgumentError(f"input '{tensor.name}' must be a numpy array of "
-                                        f"{tensor.dtype}, got {type(array).__name__}")
-                array = np.asarray(array, dtype=dtype)
+                array = _scalar_input(array, tensor, dtype)
             if array.dtype != dtype:
                 raise ArgumentError(f"input '{tensor.name}' must have dtype {tensor.dtype} "
                                     f"but has {array.dtype}; convert it with "
@@ -297,6 +294,26 @@ class _CallPlan:
             for array, shape, tensor in zip(given, shapes, self.out_args):
                 _check_output(array, shape, tensor, arrays)
         return given
+
+
+def _scalar_input(value: Any, tensor: TensorArg, dtype: np.dtype) -> np.ndarray:
+    """A Python number passed for a 0-d input, as a 0-d array of its dtype."""
+    if tensor.dims or isinstance(value, (str, bytes)) or not np.isscalar(value):
+        raise ArgumentError(f"input '{tensor.name}' must be a numpy array of "
+                            f"{tensor.dtype}{' or a number' if not tensor.dims else ''}, "
+                            f"got {type(value).__name__}")
+    if dtype.kind in "iub" and isinstance(value, (float, np.floating)) and \
+            not float(value).is_integer():
+        raise ArgumentError(f"input '{tensor.name}' is {tensor.dtype} but got {value!r}, "
+                            "which is not a whole number")
+    try:
+        array = np.asarray(value, dtype=dtype)
+    except (ValueError, OverflowError, TypeError) as error:
+        raise ArgumentError(f"input '{tensor.name}' ({tensor.dtype}) cannot hold "
+                            f"{value!r}: {error}") from None
+    if dtype.kind in "iu" and array.item() != value:
+        raise ArgumentError(f"input '{tensor.name}' ({tensor.dtype}) cannot hold {value!r}")
+    return array
 
 
 def _check_output(array: Any, shape: tuple[int, ...], tensor: TensorArg,

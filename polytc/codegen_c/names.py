@@ -4,7 +4,8 @@ Every tensor, size and index name that reaches the C source comes from a
 :class:`NameTable`: it checks that the name is a plain identifier, keeps it
 when it is safe, and otherwise mangles it (``u_`` prefix) so that it cannot be
 a C keyword, a standard identifier we rely on, a generated name (isl's loop
-iterators ``c0, c1, ...``, anything starting with ``polytc_``), or another
+iterators ``c0, c1, ...``, anything starting with ``polytc_`` in any case,
+which the C helpers (``POLYTC_FLOORD``...) and locals use), or another
 user name.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 from polytc.errors import PolytcInternalError
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}\Z")
-_GENERATED = re.compile(r"(c\d+|polytc_.*|u_.*|_.*)\Z")
+_GENERATED = re.compile(r"(c\d+|polytc_.*|u_.*|_.*)\Z", re.IGNORECASE)
 C_RESERVED = frozenset("""
 auto break case char const continue default do double else enum extern float for goto if
 inline int long register restrict return short signed sizeof static struct switch typedef

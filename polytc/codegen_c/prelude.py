@@ -14,35 +14,35 @@ HEADER = """\
 """
 
 HELPERS: dict[str, str] = {
-    "polytc_floord": """\
-static inline int64_t polytc_floord(int64_t a, int64_t b)
+    "POLYTC_FLOORD": """\
+static inline int64_t POLYTC_FLOORD(int64_t a, int64_t b)
 { int64_t q = a / b; return (q * b != a && ((a < 0) != (b < 0))) ? q - 1 : q; }""",
-    "polytc_min": "#define polytc_min(a, b) ((a) < (b) ? (a) : (b))",
-    "polytc_max": "#define polytc_max(a, b) ((a) > (b) ? (a) : (b))",
-    "polytc_idiv": """\
-static inline int64_t polytc_idiv(int64_t a, int64_t b)
+    "POLYTC_MIN": "#define POLYTC_MIN(a, b) ((a) < (b) ? (a) : (b))",
+    "POLYTC_MAX": "#define POLYTC_MAX(a, b) ((a) > (b) ? (a) : (b))",
+    "POLYTC_IDIV": """\
+static inline int64_t POLYTC_IDIV(int64_t a, int64_t b)
 { if (b == 0) return 0; if (b == -1) return (int64_t)(0 - (uint64_t)a);
   int64_t q = a / b; return (q * b != a && ((a < 0) != (b < 0))) ? q - 1 : q; }""",
-    "polytc_imod": """\
-static inline int64_t polytc_imod(int64_t a, int64_t b)
+    "POLYTC_IMOD": """\
+static inline int64_t POLYTC_IMOD(int64_t a, int64_t b)
 { if (b == 0 || b == -1) return 0; int64_t r = a % b;
   return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }""",
-    "polytc_udiv": """\
-static inline uint64_t polytc_udiv(uint64_t a, uint64_t b) { return b ? a / b : 0; }""",
-    "polytc_umod": """\
-static inline uint64_t polytc_umod(uint64_t a, uint64_t b) { return b ? a % b : 0; }""",
-    "polytc_fmodf": """\
-static inline float polytc_fmodf(float a, float b)
+    "POLYTC_UDIV": """\
+static inline uint64_t POLYTC_UDIV(uint64_t a, uint64_t b) { return b ? a / b : 0; }""",
+    "POLYTC_UMOD": """\
+static inline uint64_t POLYTC_UMOD(uint64_t a, uint64_t b) { return b ? a % b : 0; }""",
+    "POLYTC_FMODF": """\
+static inline float POLYTC_FMODF(float a, float b)
 { float r = fmodf(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }""",
-    "polytc_fmod": """\
-static inline double polytc_fmod(double a, double b)
+    "POLYTC_FMOD": """\
+static inline double POLYTC_FMOD(double a, double b)
 { double r = fmod(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }""",
-    "polytc_gather": """\
-static inline int64_t polytc_gather(int64_t index, int64_t extent, int *status)
+    "POLYTC_GATHER": """\
+static inline int64_t POLYTC_GATHER(int64_t index, int64_t extent, int *status)
 { if (index >= 0 && index < extent) return index;
   __atomic_store_n(status, 1, __ATOMIC_RELAXED); return 0; }""",
-    "polytc_erfinv": """\
-static double polytc_erfinv(double x)
+    "POLYTC_ERFINV": """\
+static double POLYTC_ERFINV(double x)
 { if (x <= -1.0) return x == -1.0 ? -INFINITY : NAN;
   if (x >= 1.0) return x == 1.0 ? INFINITY : NAN;
   double w = -log((1.0 - x) * (1.0 + x)), p;
@@ -58,26 +58,26 @@ static double polytc_erfinv(double x)
   for (int k = 0; k < 2; k++)  /* Newton steps on erf(y) = x */
     y -= (erf(y) - x) / (1.1283791670955126 * exp(-y * y));
   return y; }""",
-    "polytc_i0": """\
-static double polytc_i0(double x)
+    "POLYTC_I0": """\
+static double POLYTC_I0(double x)
 { double t = x * x / 4.0, term = 1.0, sum = 1.0;
   for (int k = 1; k < 1000 && term > 1e-17 * sum; k++) { term *= t / ((double)k * k); sum += term; }
   return sum; }""",
-    "polytc_i1": """\
-static double polytc_i1(double x)
+    "POLYTC_I1": """\
+static double POLYTC_I1(double x)
 { double t = x * x / 4.0, term = x / 2.0, sum = term;
   for (int k = 1; k < 1000 && fabs(term) > 1e-17 * fabs(sum); k++)
   { term *= t / ((double)k * (k + 1)); sum += term; }
   return sum; }""",
-    "polytc_erfcx": """\
-static double polytc_erfcx(double x)
+    "POLYTC_ERFCX": """\
+static double POLYTC_ERFCX(double x)
 { if (x < 25.0) return exp(x * x) * erfc(x);
   double r = 1.0 / (x * x);  /* asymptotic series */
   return (1.0 - 0.5 * r + 0.75 * r * r) / (x * 1.7724538509055159); }""",
 }
 
 #: helpers a helper needs
-REQUIRES = {"polytc_erfcinv": ("polytc_erfinv",), "polytc_normcdfinv": ("polytc_erfinv",)}
+REQUIRES = {"POLYTC_ERFCINV": ("POLYTC_ERFINV",), "POLYTC_NORMCDFINV": ("POLYTC_ERFINV",)}
 
 
 def prelude(used: set[str]) -> str:
