@@ -20,7 +20,7 @@ def lift_set(params_set: isl.Set, space: isl.Space) -> isl.Set:
 
 
 def param_names(space: isl.Space) -> list[str]:
-    return [space.get_dim_name(isl.dim_type.param, i)
+    return [str(space.get_dim_name(isl.dim_type.param, i))
             for i in range(space.dim(isl.dim_type.param))]
 
 

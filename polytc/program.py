@@ -9,7 +9,7 @@ carry their access relation as an ``isl.Map``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Union
+from typing import Callable, Iterator, Union
 
 import islpy as isl
 
@@ -100,6 +100,23 @@ def children(expr: Expr) -> tuple[Expr, ...]:
     if isinstance(expr, Select):
         return (expr.cond, expr.then, expr.other)
     return ()
+
+
+def map_children(expr: Expr, fn: Callable[[Expr], Expr]) -> Expr:
+    """``expr`` with ``fn`` applied to each direct sub-expression."""
+    if isinstance(expr, Read):
+        return Read(expr.tensor, tuple(fn(i) for i in expr.indices), expr.access, expr.dtype)
+    if isinstance(expr, Unary):
+        return Unary(expr.op, fn(expr.arg), expr.dtype)
+    if isinstance(expr, Cast):
+        return Cast(fn(expr.arg), expr.dtype)
+    if isinstance(expr, Binary):
+        return Binary(expr.op, fn(expr.lhs), fn(expr.rhs), expr.dtype)
+    if isinstance(expr, Call):
+        return Call(expr.fn, tuple(fn(a) for a in expr.args), expr.dtype)
+    if isinstance(expr, Select):
+        return Select(fn(expr.cond), fn(expr.then), fn(expr.other), expr.dtype)
+    return expr
 
 
 def walk(expr: Expr) -> Iterator[Expr]:

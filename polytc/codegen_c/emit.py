@@ -16,6 +16,7 @@ read used element 0 instead) or 2 when a temporary could not be allocated.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cgen
 import islpy as isl
@@ -28,6 +29,8 @@ from polytc.codegen_c.prelude import prelude
 from polytc.errors import PolytcInternalError
 
 PARALLEL_MARK = "parallel"
+# islpy's stubs omit the members named after Python keywords.
+_IF, _FOR = getattr(isl.ast_node_type, "if_"), getattr(isl.ast_node_type, "for_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +146,8 @@ class _Emitter:
                 f"{ctype} *restrict {name} = ({ctype} *)malloc(sizeof({ctype}) * ({count}) + 64);"))
             preamble.append(cgen.Line(f"if (!{name}) return 2;"))
             cleanup.append(cgen.Line(f"free({name});"))
-        args = [cgen.Value("int64_t", self.names(p)) for p in program.params]
+        args: list[cgen.Declarator] = [cgen.Value("int64_t", self.names(p))
+                                      for p in program.params]
         args += [cgen.Pointer(cgen.Value(f"const {dtypes.C_TYPES[t.dtype]}",
                                          f"restrict {self.layouts[t.name].c_name}"))
                  for t in program.inputs]
@@ -188,13 +192,14 @@ class _Emitter:
         if kind == isl.ast_node_type.mark:
             marked = node.mark_get_id().get_name() == PARALLEL_MARK
             return self.node(node.mark_get_node(), parallel or marked)
-        if kind == isl.ast_node_type.if_:
+        if kind == _IF:
             cond = self.isl_expr(node.if_get_cond())
             then = self.node(node.if_get_then_node(), parallel)
             other = self.node(node.if_get_else_node(), parallel) if node.if_has_else_node() \
                 else None
-            return cgen.If(cond, _block(then), _block(other) if other is not None else None)
-        if kind == isl.ast_node_type.for_:
+            return cgen.If(_text(cond), _block(then),
+                           _block(other) if other is not None else None)
+        if kind == _FOR:
             return self.loop(node, parallel)
         if kind == isl.ast_node_type.user:
             return self.user(node.user_get_expr())
@@ -216,8 +221,8 @@ class _Emitter:
             return cgen.Block([cgen.Line(f"const int64_t {iterator} = {init};"), body])
         cond = _strip_parens(self.isl_expr(node.for_get_cond()))  # OpenMP wants `c0 < n`
         inc = self.isl_expr(node.for_get_inc())
-        loop = cgen.For(f"int64_t {iterator} = {init}", cond, f"{iterator} += {inc}",
-                        _block(body))
+        loop = cgen.For(_text(f"int64_t {iterator} = {init}"), _text(cond),
+                        _text(f"{iterator} += {inc}"), _block(body))
         if not parallel:
             return loop
         pragma = cgen.Pragma("omp parallel for num_threads(polytc_nthreads) "
@@ -250,6 +255,11 @@ class _Emitter:
         compare = ">" if op == "max" else "<"
         return (f"{{ const {dtypes.C_TYPES[tensor.dtype]} polytc_v = {value}; "
                 f"if (polytc_v {compare} {target}) {target} = polytc_v; }}")
+
+
+def _text(text: str) -> Any:
+    """cgen takes C fragments as plain strings where its hints say Generable."""
+    return text
 
 
 def _strip_parens(text: str) -> str:

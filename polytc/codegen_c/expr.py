@@ -12,11 +12,13 @@ from polytc import program as ir
 from polytc.errors import PolytcInternalError
 
 _OP = isl.ast_expr_op_type
+# islpy's stubs omit the members named after Python keywords.
+_AND, _OR = getattr(_OP, "and_"), getattr(_OP, "or_")
 _BINARY_C = {_OP.add: "+", _OP.sub: "-", _OP.mul: "*", _OP.eq: "==", _OP.le: "<=",
-             _OP.lt: "<", _OP.ge: ">=", _OP.gt: ">", _OP.and_: "&&", _OP.and_then: "&&",
-             _OP.or_: "||", _OP.or_else: "||", _OP.div: "/", _OP.pdiv_q: "/",
+             _OP.lt: "<", _OP.ge: ">=", _OP.gt: ">", _AND: "&&", _OP.and_then: "&&",
+             _OR: "||", _OP.or_else: "||", _OP.div: "/", _OP.pdiv_q: "/",
              _OP.pdiv_r: "%", _OP.zdiv_r: "%"}
-_BINARY_PY = {**_BINARY_C, _OP.and_: "and", _OP.and_then: "and", _OP.or_: "or",
+_BINARY_PY = {**_BINARY_C, _AND: "and", _OP.and_then: "and", _OR: "or",
               _OP.or_else: "or", _OP.div: "//", _OP.pdiv_q: "//"}
 
 

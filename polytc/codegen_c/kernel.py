@@ -382,4 +382,4 @@ def _fast_path(plan: _CallPlan, ffi: Any, function: Any) -> Callable[..., Any]:
     scope.update({f"odt{j}": dtype for j, dtype in enumerate(plan.out_dtypes)})
     scope.update({f"oct{j}": ctype for j, ctype in enumerate(plan.output_ctypes)})
     exec("\n".join(lines), scope)  # noqa: S102 - generated from the signature only
-    return scope["fast"]  # type: ignore[no-any-return]
+    return scope["fast"]

@@ -107,32 +107,17 @@ def _param(name: str, context: isl.Set) -> isl.PwAff:
 def _renamed(checked: CheckedStatement, name: str) -> CheckedStatement:
     """The same statement under another name (its accesses renamed too)."""
     def rename(expr: ir.Expr) -> ir.Expr:
+        expr = ir.map_children(expr, rename)
         if isinstance(expr, ir.Read):
-            return ir.Read(expr.tensor, tuple(rename(i) for i in expr.indices),
+            return ir.Read(expr.tensor, expr.indices,
                            expr.access.set_tuple_name(isl.dim_type.in_, name), expr.dtype)
-        kids = ir.children(expr)
-        if not kids:
-            return expr
-        if isinstance(expr, (ir.Unary, ir.Cast)):
-            return _replace(expr, arg=rename(expr.arg))
-        if isinstance(expr, ir.Binary):
-            return _replace(expr, lhs=rename(expr.lhs), rhs=rename(expr.rhs))
-        if isinstance(expr, ir.Call):
-            return _replace(expr, args=tuple(rename(a) for a in expr.args))
-        assert isinstance(expr, ir.Select)
-        return _replace(expr, cond=rename(expr.cond), then=rename(expr.then),
-                        other=rename(expr.other))
+        return expr
     return CheckedStatement(checked.source, name, checked.tensor, checked.lhs,
                             checked.iterators, checked.op, checked.init, rename(checked.body),
                             checked.ranges, checked.accesses, checked.spans)
 
 
-def _replace(expr, **changes):  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-    return replace(expr, **changes)
-
-
-def _lhs_box(checked: CheckedStatement, intervals: dict, params: tuple[str, ...],  # type: ignore[type-arg]
+def _lhs_box(checked: CheckedStatement, intervals: dict, params: tuple[str, ...],
              context: isl.Set) -> isl.Set:
     """The box of the left-hand side indices (the init statement's domain)."""
     names = isl.make_zero_and_vars(list(checked.lhs), list(params))

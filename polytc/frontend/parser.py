@@ -6,6 +6,8 @@ comparisons, ``+ -``, ``* / %``, unary ``- !``.
 """
 from __future__ import annotations
 
+from typing import Callable, TypeVar
+
 from polytc.errors import Span, TcSyntaxError
 from polytc.frontend import ast
 from polytc.frontend.lexer import SCALAR_TYPES, Token, tokenize
@@ -14,6 +16,7 @@ _ASSIGN_OPS = {"=": ("=", False), "+=": ("+=", False), "*=": ("*=", False),
                "max=": ("max=", False), "min=": ("min=", False),
                "+=!": ("+=", True), "*=!": ("*=", True),
                "max=!": ("max=", True), "min=!": ("min=", True)}
+T = TypeVar("T")
 _BINARY_LEVELS: tuple[tuple[str, ...], ...] = (
     ("||",), ("&&",), ("==", "!=", "<", ">", "<=", ">="), ("+", "-"), ("*", "/", "%"))
 
@@ -103,7 +106,7 @@ class _Parser:
         return ast.Def(name, tuple(params), tuple(returns), tuple(statements),
                        self.span_from(start))
 
-    def comma_list(self, open_: str, close: str, item):  # type: ignore[no-untyped-def]
+    def comma_list(self, open_: str, close: str, item: Callable[[], T]) -> list[T]:
         self.expect(open_)
         items = []
         if not self.at(close):

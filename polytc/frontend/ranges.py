@@ -64,13 +64,13 @@ def infer_domain(stmt: CheckedStatement, params: tuple[str, ...],
     box = isl.Set.universe(space) & lifted_context
     for var in stmt.iterators:
         lo, hi = intervals[var]
-        interval = names[var].ge_set(lift(lo, space)) & names[var].lt_set(lift(hi, space))
-        if (interval & lifted_context).is_empty():
+        points = names[var].ge_set(lift(lo, space)) & names[var].lt_set(lift(hi, space))
+        if (points & lifted_context).is_empty():
             span = stmt.ranges[var][2] if var in stmt.ranges else stmt.spans.get(var,
                                                                                  stmt.source.span)
             raise RangeInferenceError(f"inferred an empty range for index '{var}': "
                                       f"[{lo}, {hi})", span, source)
-        box = box & interval
+        box = box & points
     _check_reads(stmt, box, extents, names, source)
     _check_writes(stmt, box, names, source)
     return box.set_tuple_name(stmt.name), intervals
@@ -78,7 +78,7 @@ def infer_domain(stmt: CheckedStatement, params: tuple[str, ...],
 
 def _in_bounds_constraints(accesses: tuple[Access, ...],
                            extents: dict[str, tuple[isl.PwAff, ...]],
-                           names: dict) -> list[isl.Set]:  # type: ignore[type-arg]
+                           names: dict) -> list[isl.Set]:
     space = names[0].get_domain_space()
     constraints = []
     for access in accesses:
@@ -97,7 +97,7 @@ def _unresolved_involved(constraint: isl.Set, iterators: tuple[str, ...],
 
 
 def _solve(var: str, position: int, constraints: list[isl.Set], iterators: tuple[str, ...],
-           intervals: dict[str, Interval], names: dict,  # type: ignore[type-arg]
+           intervals: dict[str, Interval], names: dict,
            context: isl.Set) -> Interval | None:
     """The largest interval of ``var`` satisfying ``constraints`` for all
     values of the resolved indices; ``None`` if it is unbounded."""
@@ -137,7 +137,7 @@ def _witness(bad: isl.Set, iterators: tuple[str, ...], params: list[str]) -> str
 
 
 def _check_reads(stmt: CheckedStatement, box: isl.Set,
-                 extents: dict[str, tuple[isl.PwAff, ...]], names: dict,  # type: ignore[type-arg]
+                 extents: dict[str, tuple[isl.PwAff, ...]], names: dict,
                  source: str) -> None:
     """Refuse a read that can leave its tensor somewhere it executes."""
     space = names[0].get_domain_space()
@@ -159,7 +159,7 @@ def _check_reads(stmt: CheckedStatement, box: isl.Set,
                     "where clause or guard the read with a ternary", access.span, source)
 
 
-def _check_writes(stmt: CheckedStatement, box: isl.Set, names: dict,  # type: ignore[type-arg]
+def _check_writes(stmt: CheckedStatement, box: isl.Set, names: dict,
                   source: str) -> None:
     for var in stmt.lhs:
         bad = box & names[var].lt_set(names[0])

@@ -10,6 +10,7 @@ space) and the ternary guard under which the read executes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import islpy as isl
 
@@ -227,7 +228,7 @@ class _StatementChecker:
         hi = self.size_expr(clause.hi, names)
         return lo, hi, clause.span
 
-    def size_expr(self, expr: ast.Expr, names: dict) -> isl.PwAff:  # type: ignore[type-arg]
+    def size_expr(self, expr: ast.Expr, names: dict) -> isl.PwAff:
         """An affine expression of size symbols and constants (a range bound)."""
         for node in _ast_walk(expr):
             if isinstance(node, ast.Apply) and node.name.name in self.parent.tensors:
@@ -254,8 +255,10 @@ class _StatementChecker:
         if isinstance(node, ast.Ident):
             return self.ident(node, guard)
         if isinstance(node, ast.Extent):
-            return ir.Var(self.extent_symbol(node), "size") if isinstance(
-                self.extent_symbol(node), str) else ir.Const(self.extent_symbol(node), dtypes.INT32)
+            symbol = self.extent_symbol(node)
+            if isinstance(symbol, str):
+                return ir.Var(symbol, "size")
+            return ir.Const(symbol, dtypes.INT32)
         if isinstance(node, ast.Cast):
             target = dtypes.canonical(node.scalar)
             self.check_type_supported(target, node.span)
@@ -391,7 +394,7 @@ class _StatementChecker:
 class _AffineBuilder:
     """Builds ``isl.PwAff`` for affine TC expressions; ``None`` when not affine."""
 
-    def __init__(self, checker: _StatementChecker, names: dict) -> None:  # type: ignore[type-arg]
+    def __init__(self, checker: _StatementChecker, names: dict) -> None:
         self.checker = checker
         self.names = names
 
@@ -449,10 +452,10 @@ class _AffineBuilder:
             inner = self.condition(node.arg)
             return None if inner is None else inner.complement()
         if isinstance(node, ast.Binary) and node.op in ("&&", "||"):
-            a, b = self.condition(node.lhs), self.condition(node.rhs)
-            if a is None or b is None:
+            left, right = self.condition(node.lhs), self.condition(node.rhs)
+            if left is None or right is None:
                 return None
-            return a & b if node.op == "&&" else a | b
+            return left & right if node.op == "&&" else left | right
         if isinstance(node, ast.Binary) and node.op in _COMPARISONS:
             a, b = self.build(node.lhs), self.build(node.rhs)
             if a is None or b is None:
@@ -462,12 +465,12 @@ class _AffineBuilder:
         return None
 
 
-def param_vars(params: tuple[str, ...]) -> dict:  # type: ignore[type-arg]
+def param_vars(params: tuple[str, ...]) -> dict:
     """Like ``isl.make_zero_and_vars`` but on the parameter space itself:
     ``{0: zero, "N": N, ...}`` as PwAffs with a parameter domain."""
     space = isl.make_zero_and_vars([], list(params))[0].get_domain_space().params()
     local = isl.LocalSpace.from_space(space)
-    names: dict = {0: isl.PwAff.zero_on_domain(local)}  # type: ignore[type-arg]
+    names: dict = {0: isl.PwAff.zero_on_domain(local)}
     for position, name in enumerate(params):
         names[name] = isl.PwAff.var_on_domain(local, isl.dim_type.param, position)
     return names
@@ -486,7 +489,7 @@ def _cast(expr: ir.Expr, dtype: str) -> ir.Expr:
 
 
 def _access_map(statement: str, iterators: tuple[str, ...], tensor: str,
-                subscripts: list[isl.PwAff | None], names: dict) -> isl.Map:  # type: ignore[type-arg]
+                subscripts: list[isl.PwAff | None], names: dict) -> isl.Map:
     """``{ S[iterators] -> T[subscripts] }``; a ``None`` subscript is unconstrained."""
     domain = isl.Set.universe(names[0].get_domain_space())
     result = isl.Map.from_domain(domain)
@@ -512,7 +515,7 @@ def _ast_children(expr: ast.Expr) -> tuple[ast.Expr, ...]:
     return ()
 
 
-def _ast_walk(expr: ast.Expr):  # type: ignore[no-untyped-def]
+def _ast_walk(expr: ast.Expr) -> Iterator[ast.Expr]:
     yield expr
     for child in _ast_children(expr):
         yield from _ast_walk(child)
