@@ -16,6 +16,8 @@ import logging
 import time
 from typing import Any, Callable
 
+import islpy as isl
+
 from polytc import config, dtypes
 from polytc import frontend, poly
 from polytc.codegen_c import build as builder
@@ -23,6 +25,7 @@ from polytc.codegen_c.emit import CFunction, TensorArg, to_c
 from polytc.codegen_c.kernel import Kernel
 from polytc.errors import CompilerNotFoundError, OptionError, PolytcError, PolytcInternalError
 from polytc.options import Options
+from polytc.program import Program
 
 log = logging.getLogger("polytc")
 log.addHandler(logging.NullHandler())
@@ -74,11 +77,27 @@ def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
     stages["program"] = _logged("lower", lambda: frontend.lower(definition, text, dtype=dtype))
     stages["dependences"] = _logged("dependences",
                                     lambda: poly.dependences(stages["program"]))
-    stages["schedule"] = _logged("schedule", lambda: poly.identity_schedule(
-        stages["program"], stages["dependences"]))
+    stages["schedule"] = _logged("schedule", lambda: schedule(
+        stages["program"], stages["dependences"], opts))
     stages["c"] = _logged("to_c", lambda: to_c(stages["program"], stages["schedule"],
                                                parallel=opts.parallel))
     return stages
+
+
+def schedule(program: Program, deps: poly.Dependences, opts: Options) -> isl.Schedule:
+    """The schedule ``opts`` asks for: the user's (checked), or a scheduler's."""
+    if opts.schedule is not None:
+        given = poly.to_schedule(program, opts.schedule)
+        poly.check(program, given, deps).raise_if_illegal()
+        return given
+    if opts.scheduler == "identity":
+        return poly.identity_schedule(program, deps)
+    fuse: Any = opts.fuse
+    if opts.scheduler == "isl":
+        if not isinstance(fuse, str):
+            raise OptionError("isl's scheduler takes fuse='smart', 'max' or 'none', not groups")
+        return poly.isl_schedule(program, deps, fuse=fuse)
+    return poly.pluto_schedule(program, deps, fuse=fuse)
 
 
 def _timed(stage: str, thunk: Callable[[], Any]) -> Any:

@@ -86,6 +86,17 @@ class Kernel:
         return self._stage("schedule")
 
     @property
+    def schedule_map(self) -> Any:
+        """The schedule as an isl union map (statement instance -> time)."""
+        return self.schedule.get_map()
+
+    @property
+    def schedule_summary(self) -> Any:
+        """Bands, permutability, parallel members and fused groups, readable."""
+        from polytc.poly.summary import summarize
+        return summarize(self.schedule, self.program)
+
+    @property
     def output_extents(self) -> dict[str, tuple[str, ...]]:
         """Each output's shape as expressions of the sizes (inferred by TC's rules)."""
         return {t.name: tuple(str(e) for e in self.program.tensor(t.name).shape)

@@ -1,13 +1,27 @@
 """Polyhedral analysis and scheduling: dependences and schedules as isl values.
 
-The Pluto-style scheduler and isl's scheduler as a second opinion arrive with
-the scheduling issue; today :func:`identity_schedule` keeps the textual order
-and marks the parallel loops of each nest.
+* :func:`dependences` -- flow, anti and output dependences of a program.
+* :func:`pluto_schedule` -- our Pluto-style scheduler (the default).
+* :func:`isl_schedule` -- isl's scheduler, the second opinion.
+* :func:`identity_schedule` -- the textual order, parallel loops marked.
+* :func:`check`, :func:`fusion_legality` -- legality, explained.
+* :func:`to_schedule` -- a user's schedule (tree, union map or text).
+* :func:`summarize`, :func:`loop_nest` -- readable views of a schedule tree.
 """
 from __future__ import annotations
 
 from polytc.poly.dependences import Dependences, dependences, original_order
 from polytc.poly.identity import coincident_members, identity_schedule
+from polytc.poly.isl_scheduler import isl_schedule
+from polytc.poly.legality import (FusionVerdict, IllegalScheduleError, LegalityReport,
+                                  Violation, check, fusion_legality)
+from polytc.poly.pluto import pluto_schedule
+from polytc.poly.summary import ScheduleSummary, loop_nest, summarize
+from polytc.poly.user_schedule import to_schedule
+
+check_legality = check
 
 __all__ = ["Dependences", "dependences", "original_order", "identity_schedule",
-           "coincident_members"]
+           "coincident_members", "pluto_schedule", "isl_schedule", "check", "check_legality",
+           "fusion_legality", "FusionVerdict", "IllegalScheduleError", "LegalityReport",
+           "Violation", "to_schedule", "summarize", "loop_nest", "ScheduleSummary"]
