@@ -123,7 +123,7 @@ class Kernel:
     # -- calling -------------------------------------------------------------
     def __call__(self, *args: Any, out: Any = None, num_threads: int | None = None,
                  unchecked: bool = False, **named: Any) -> Any:
-        if self._fast is not None and not named and out is None and not unchecked:
+        if self._fast is not None and not named and out is None:  # checks are cheap there
             result = self._fast(args, num_threads)
             if result is not None:
                 return result
