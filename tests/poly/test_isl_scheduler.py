@@ -15,22 +15,8 @@ from polytc.poly.isl_scheduler import (FUSION_POLICIES, ISL_OPTIONS, PROXIMITY_C
                                        isl_schedule, read_after_read)
 from polytc.poly.summary import summarize
 from polytc.program import Program
+from tc_programs import MATMUL, MLP, SOFTMAX, STENCIL
 
-MATMUL = "def mm(float(M,K) A, float(K,N) B) -> (C) { C(m,n) +=! A(m,k) * B(k,n) }"
-MLP = """def mlp(float(B,K) X, float(N,K) W, float(N) b) -> (Y) {
-    Y(i,n) +=! X(i,k) * W(n,k)
-    Y(i,n) = fmax(Y(i,n) + b(n), 0)
-}"""
-SOFTMAX = """def softmax(float(N,D) I) -> (O) {
-    mx(n) max=! I(n, d)
-    e(n, d) = exp(I(n, d) - mx(n))
-    s(n) +=! e(n, d)
-    O(n, d) = e(n, d) / s(n)
-}"""
-STENCIL = """def blur(float(N) A) -> (O) {
-    T(i) = A(i) + A(i+1) where i in 0:N-1
-    O(i) = T(i) + T(i+1) where i in 0:N-2
-}"""
 STENCIL2D = """def blur2(float(H,W) A) -> (O) {
     T(i,j) = A(i,j) + A(i+1,j) + A(i,j+1) where i in 0:H-1, j in 0:W-1
     O(i,j) = T(i,j) + T(i+1,j+1) where i in 0:H-2, j in 0:W-2

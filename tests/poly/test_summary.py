@@ -13,22 +13,8 @@ from polytc.frontend import to_program
 from polytc.poly import dependences, identity_schedule
 from polytc.poly.isl_scheduler import isl_schedule
 from polytc.poly.summary import BandSummary, OrderSummary, OtherSummary, loop_nest, summarize
+from tc_programs import MATMUL, MLP, SOFTMAX, STENCIL
 
-MATMUL = "def mm(float(M,K) A, float(K,N) B) -> (C) { C(m,n) +=! A(m,k) * B(k,n) }"
-MLP = """def mlp(float(B,K) X, float(N,K) W, float(N) b) -> (Y) {
-    Y(i,n) +=! X(i,k) * W(n,k)
-    Y(i,n) = fmax(Y(i,n) + b(n), 0)
-}"""
-SOFTMAX = """def softmax(float(N,D) I) -> (O) {
-    mx(n) max=! I(n, d)
-    e(n, d) = exp(I(n, d) - mx(n))
-    s(n) +=! e(n, d)
-    O(n, d) = e(n, d) / s(n)
-}"""
-STENCIL = """def blur(float(N) A) -> (O) {
-    T(i) = A(i) + A(i+1) where i in 0:N-1
-    O(i) = T(i) + T(i+1) where i in 0:N-2
-}"""
 
 
 def _gold(text: str) -> str:
