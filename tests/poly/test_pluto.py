@@ -1,0 +1,77 @@
+"""The Pluto-style scheduler: its linear-algebra pieces, its schedules for
+known programs (as isl values and summaries), fusion policies and errors."""
+import islpy as isl
+import pytest
+
+from polytc.errors import ScheduleError
+from polytc.frontend import to_program
+from polytc.poly import check, dependences, pluto_schedule, summarize
+from polytc.poly.graph import strongly_connected_components
+from polytc.poly.pluto import _null_space, _rank
+from tc_programs import MATMUL, MLP, SOFTMAX, STENCIL
+
+
+def schedule(text, **options):
+    program = to_program(text)
+    deps = dependences(program)
+    result = pluto_schedule(program, deps, **options)
+    assert check(program, result, deps).legal
+    return program, result, summarize(result, program)
+
+
+def test_null_space_and_rank():
+    assert _null_space([(1, 0, 0)], 3) == [[0, 1, 0], [0, 0, 1]]
+    assert _null_space([(1, 1)], 2) == [[-1, 1]]
+    assert _null_space([], 2) == [[1, 0], [0, 1]]
+    assert _rank([(1, 2), (2, 4)]) == 1 and _rank([(1, 0), (1, 1)]) == 2
+
+
+def test_components_come_in_topological_order():
+    nodes = ["S0", "S1", "S2", "S3"]
+    edges = {("S2", "S1"), ("S1", "S2"), ("S0", "S2"), ("S3", "S3")}
+    assert strongly_connected_components(nodes, edges) == [["S0"], ["S1", "S2"], ["S3"]]
+
+
+def test_matmul_fuses_init_into_the_parallel_loops():
+    program, result, summary = schedule(MATMUL)
+    outer = summary.bands[0]
+    assert set(outer.statements) == {"S0", "S1"} and outer.permutable
+    assert outer.coincident == (True, True, False)
+    # one permutable 3-d band: the init runs at k = 0, before the update there
+    expected = isl.UnionMap("[M, K, N] -> { S0[m, n] -> [m, n, 0]; S1[m, n, k] -> [m, n, k] }")
+    band = result.get_root().child(0).band_get_partial_schedule().intersect_domain(
+        program.domain())
+    assert isl.UnionMap.from_multi_union_pw_aff(band).is_equal(
+        expected.intersect_domain(program.domain()))
+
+
+@pytest.mark.parametrize("fuse", ["smart", "max"])
+def test_mlp_fuses_at_depth_two(fuse):
+    _, _, summary = schedule(MLP, fuse=fuse)
+    assert [set(g) for g in summary.fused_groups] == [{"S0", "S1", "S2"}]
+    assert summary.bands[0].n_member == 2 and all(summary.bands[0].coincident)
+
+
+def test_mlp_without_fusion_is_three_nests():
+    _, _, summary = schedule(MLP, fuse="none")
+    assert len(summary.fused_groups) == 3
+
+
+def test_softmax_and_stencil_are_legal_with_an_outer_parallel_loop():
+    for text in (SOFTMAX, STENCIL):
+        _, _, summary = schedule(text)
+        assert any(band.coincident and band.coincident[0] for band in summary.bands)
+
+
+def test_explicit_groups_are_honoured_and_checked():
+    _, _, summary = schedule(MLP, fuse=[["S0", "S1"], ["S2"]])
+    assert [set(g) for g in summary.fused_groups] == [{"S0", "S1"}, {"S2"}]
+    with pytest.raises(ScheduleError, match="depends on"):
+        schedule(MLP, fuse=[["S2"], ["S0", "S1"]])
+    with pytest.raises(ScheduleError, match="unknown statements"):
+        schedule(MLP, fuse=[["S9"]])
+
+
+def test_operation_budget_is_a_schedule_error():
+    with pytest.raises(ScheduleError, match="operation budget"):
+        schedule(SOFTMAX, max_operations=50)
