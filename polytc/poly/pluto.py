@@ -61,7 +61,11 @@ class Level:
 
     rows: dict[str, Row] = field(compare=False)
     band: int
-    coincident: bool = False
+    carriers: frozenset[str] = frozenset()  # statements of dependences it carries
+
+    def coincident(self, statements: Sequence[str]) -> bool:
+        """Parallel for these statements: it carries none of their dependences."""
+        return not any(s in self.carriers for s in statements)
 
 
 @dataclass
@@ -120,6 +124,7 @@ class _Scheduler:
                                       relation.get_tuple_name(isl.dim_type.out), relation))
         self.rows: dict[str, list[tuple[int, ...]]] = {s: [] for s in self.statements}
         self.group: dict[str, tuple[int, ...]] = {s: () for s in self.statements}
+        self.lazy = False
         self.levels: list[Level] = []
         self.layout = _Layout(self.statements, self.iterators, len(self.params))
 
@@ -138,9 +143,14 @@ class _Scheduler:
             found = self.find_band(band)
             if found:
                 band += 1
+                self.lazy = False
                 continue
-            if not self.cut_sccs():
-                raise ScheduleError(
+            if self.cut_sccs():
+                continue
+            if not self.lazy:  # Pluto: retry asking one statement, not all, for a new row
+                self.lazy = True
+                continue
+            raise ScheduleError(
                     "the Pluto scheduler found no legal hyperplane and cannot separate the "
                     "remaining dependences between " + ", ".join(sorted(
                         {d.source for d in self.deps} | {d.target for d in self.deps})))
@@ -163,14 +173,14 @@ class _Scheduler:
             if row is None:
                 break
             if found == 0 and self.fuse == "smart" and self.splittable() \
-                    and self.carries_any(row):
+                    and self.carriers(row):
                 return self.cut_sccs()  # fusing would lose the outer parallel loop
-            coincident = not self.carries_any(row)
+            carriers = self.carriers(row)
             adds_rank = any(not self.full_rank(st) and _rank(self.rows[st] + [r.coeffs]) >
                             _rank(self.rows[st]) for st, r in row.items())
-            if not adds_rank and coincident:
+            if not adds_rank and not carriers:
                 break  # a row that neither adds a loop nor carries a dependence is useless
-            self.append(Level(row, band, coincident))
+            self.append(Level(row, band, carriers))
             found += 1
             if all(self.full_rank(s) for s in self.statements):
                 break
@@ -187,17 +197,13 @@ class _Scheduler:
         return _problem(layout.size, base)
 
     def solve(self, base: isl.Set) -> dict[str, Row] | None:
-        """The lexicographically smallest legal, independent hyperplane."""
-        for eager in (True, False):
-            extra = self.independence(base, eager)
-            if extra is None:
-                continue
-            solution = _lexmin(base & _problem(self.layout.size, extra))
-            if solution is not None:
-                return self.layout.rows(solution)
-        return None
+        """The lexicographically smallest legal, independent hyperplane
+        (eager: every statement lacking rows gets one; lazy: one at least)."""
+        extra = self.independence(base, eager=not self.lazy)
+        solution = _lexmin(base & _problem(self.layout.size, extra))
+        return None if solution is None else self.layout.rows(solution)
 
-    def independence(self, base: isl.Set, eager: bool) -> list[str] | None:
+    def independence(self, base: isl.Set, eager: bool) -> list[str]:
         """Pluto's constraints: each statement lacking rows gets a row outside
         the span of its rows so far (one statement at least, when lazy)."""
         constraints: list[str] = []
@@ -226,9 +232,14 @@ class _Scheduler:
         return constraints + [_linear(grand, -1, ">=")]
 
     # -- satisfaction, cuts --------------------------------------------------
-    def carries_any(self, rows: dict[str, Row]) -> bool:
-        return any(not (d.relation & _difference(d, rows, self.iterators, ">= 1")).is_empty()
-                   for d in self.deps)
+    def carriers(self, rows: dict[str, Row]) -> frozenset[str]:
+        """The statements of the dependences these rows carry (the statements
+        whose loop here is not parallel, with everything fused with them)."""
+        found: set[str] = set()
+        for d in self.deps:
+            if not (d.relation & _difference(d, rows, self.iterators, ">= 1")).is_empty():
+                found.update(s for s in self.statements if self.group[s] == self.group[d.source])
+        return frozenset(found)
 
     def append(self, level: Level) -> None:
         """Record a level and keep only the dependence instances it leaves
@@ -550,7 +561,7 @@ def _build(node: isl.ScheduleNode, program: Program, statements: list[str],
     node = node.insert_partial_schedule(_partial(program, statements, members))
     node = node.band_set_permutable(1 if len(members) > 1 else 0)
     for position, level in enumerate(members):
-        node = node.band_member_set_coincident(position, level.coincident)
+        node = node.band_member_set_coincident(position, level.coincident(statements))
     return _build(node.child(0), program, statements, levels, k).parent()
 
 
