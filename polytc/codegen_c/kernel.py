@@ -123,8 +123,8 @@ class Kernel:
     # -- calling -------------------------------------------------------------
     def __call__(self, *args: Any, out: Any = None, num_threads: int | None = None,
                  unchecked: bool = False, **named: Any) -> Any:
-        if self._fast is not None and not named and out is None:  # checks are cheap there
-            result = self._fast(args, num_threads)
+        if self._fast is not None and not named:  # its checks are cheap
+            result = self._fast(args, num_threads, out)
             if result is not None:
                 return result
         arrays = self._plan.arrange(args, named)
@@ -358,7 +358,7 @@ def _fast_path(plan: _CallPlan, ffi: Any, function: Any) -> Callable[..., Any]:
     differs, and the general path then checks and explains.  Its text uses
     only generated names (``a0``, ``s0``...), never user names."""
     n = len(plan.inputs)
-    lines = ["def fast(args, num_threads):",
+    lines = ["def fast(args, num_threads, out):",
              f"    if len(args) != {n}: return None"]
     if n:
         lines.append(f"    {', '.join(f'a{i}' for i in range(n))}{',' if n == 1 else ''} = args")
@@ -374,8 +374,20 @@ def _fast_path(plan: _CallPlan, ffi: Any, function: Any) -> Callable[..., Any]:
     lines.append(f"    shapes = shape_cache.get(({sizes}))")
     lines.append("    if shapes is None: return None")
     outs = [f"o{j}" for j in range(len(plan.out_args))]
+    lines.append("    if out is None:")
     for j in range(len(outs)):
-        lines.append(f"    o{j} = empty(shapes[{j}], odt{j})")
+        lines.append(f"        o{j} = empty(shapes[{j}], odt{j})")
+    lines.append("    else:")
+    if len(outs) == 1:
+        lines.append("        o0 = out")
+    else:
+        lines.append(f"        if type(out) is not tuple or len(out) != {len(outs)}: return None")
+        lines.append(f"        {', '.join(outs)} = out")
+    for j in range(len(outs)):
+        lines.append(f"        if type(o{j}) is not ndarray or o{j}.dtype is not odt{j} or "
+                     f"o{j}.shape != shapes[{j}]: return None")
+        for i in range(n):  # any overlap with an input: the general path explains
+            lines.append(f"        if overlap(o{j}, a{i}): return None")
     pointers = [f"fb(ct{i}, a{i})" for i in range(n)]
     pointers += [f"fb(oct{j}, o{j}, require_writable=True)" for j in range(len(outs))]
     lines += ["    try:",
@@ -386,6 +398,7 @@ def _fast_path(plan: _CallPlan, ffi: Any, function: Any) -> Callable[..., Any]:
               "    if status: raise_status(status)",
               f"    return {outs[0] if len(outs) == 1 else '(' + ', '.join(outs) + ',)'}"]
     scope: dict[str, Any] = {"ndarray": np.ndarray, "empty": np.empty, "fb": ffi.from_buffer,
+                             "overlap": np.may_share_memory,
                              "fn": function, "threads": config.default_threads,
                              "raise_status": _raise_status, "shape_cache": plan._shape_cache}
     scope.update({f"dt{i}": dtype for i, dtype in enumerate(plan.dtypes)})
