@@ -59,11 +59,11 @@ def compile(text: str, entry: str | None = None, **options: Any) -> Kernel:  # n
     except CompilerNotFoundError as missing:  # c_source still works; calls raise this
         log.warning("%s", missing)
         library = missing
-    respecialise: Callable[[str], Kernel] | None = None
-    if opts.dtype is None and frontend.parse(text)[0].bare:
-        def respecialise(dtype: str) -> Kernel:
-            return compile(text, entry, **{**options, "dtype": dtype})
-    return Kernel(cfunction, library, lambda: run_stages(text, entry, opts), respecialise)
+    def respecialise(dtype: str) -> Kernel:
+        return compile(text, entry, **{**options, "dtype": dtype})
+    generic = opts.dtype is None and frontend.parse(text)[0].bare
+    return Kernel(cfunction, library, lambda: run_stages(text, entry, opts),
+                  respecialise if generic else None)
 
 
 def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:

@@ -6,7 +6,7 @@ known to be tensor reads or builtins; :mod:`polytc.frontend.sema` decides.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Iterator, Union
 
 from polytc.errors import Span
 
@@ -167,3 +167,23 @@ class Def:
     statements: tuple[Statement, ...]
     span: Span
     bare: bool = False
+
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    """The direct sub-expressions of ``expr``."""
+    if isinstance(expr, Apply):
+        return expr.args
+    if isinstance(expr, (Cast, Unary)):
+        return (expr.arg,)
+    if isinstance(expr, Binary):
+        return (expr.lhs, expr.rhs)
+    if isinstance(expr, Ternary):
+        return (expr.cond, expr.then, expr.other)
+    return ()
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    """Every node of ``expr``, parents first."""
+    yield expr
+    for child in children(expr):
+        yield from walk(child)

@@ -10,7 +10,6 @@ space) and the ternary guard under which the read executes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import islpy as isl
 
@@ -21,10 +20,11 @@ from polytc.errors import (ArityError, InputWriteError, MissingReductionError,
                            RedefinitionError, Span, TcSemanticError, TypeMismatchError,
                            UninitializedReductionError, UnknownNameError)
 from polytc.frontend import ast
+from polytc.frontend.affine import COMPARISONS as _COMPARISONS
+from polytc.frontend.affine import AffineBuilder, access_map, param_vars
 from polytc.frontend.builtins import BUILTINS
 
 _REDUCTION = {"=": "=", "+=": "+", "*=": "*", "max=": "max", "min=": "min"}
-_COMPARISONS = ("==", "!=", "<", ">", "<=", ">=")
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +218,7 @@ class _StatementChecker:
                 found.append(name)
                 self.spans.setdefault(name, expr.span)
             return
-        for child in _ast_children(expr):
+        for child in ast.children(expr):
             self.collect_indices(child, found)
 
     # -- where ranges -------------------------------------------------------
@@ -230,7 +230,7 @@ class _StatementChecker:
 
     def size_expr(self, expr: ast.Expr, names: dict) -> isl.PwAff:
         """An affine expression of size symbols and constants (a range bound)."""
-        for node in _ast_walk(expr):
+        for node in ast.walk(expr):
             if isinstance(node, ast.Apply) and node.name.name in self.parent.tensors:
                 raise self.error(NonAffineIndexError, f"a read of tensor '{node.name.name}' "
                                  "cannot bound a range; ranges are affine in sizes and constants",
@@ -242,7 +242,7 @@ class _StatementChecker:
                                      "affine in sizes and constants", node.span)
                 raise self.error(UnknownNameError, f"undefined size '{node.name}' in a range "
                                  "(ranges use sizes from the signature and constants)", node.span)
-        result = _AffineBuilder(self, names).build(expr)
+        result = AffineBuilder(self, names).build(expr)
         if result is None:
             raise self.error(NonAffineIndexError, "range bounds must be affine expressions of "
                              "sizes and constants", expr.span)
@@ -274,7 +274,7 @@ class _StatementChecker:
         if isinstance(node, ast.Ternary):
             cond = self.expr(node.cond, guard)
             self.expect_bool(cond, node.cond.span)
-            condition = _AffineBuilder(self, self.vars).condition(node.cond)
+            condition = AffineBuilder(self, self.vars).condition(node.cond)
             then_guard = other_guard = guard
             if condition is not None:
                 then_guard = condition if guard is None else guard & condition
@@ -363,7 +363,7 @@ class _StatementChecker:
                              f"used with {len(node.args)} subscripts", node.span)
         indices: list[ir.Expr] = []
         subscripts: list[isl.PwAff | None] = []
-        builder = _AffineBuilder(self, self.vars)
+        builder = AffineBuilder(self, self.vars)
         for arg in node.args:
             index = self.expr(arg, guard)
             if not dtypes.is_integral(index.dtype):
@@ -377,7 +377,7 @@ class _StatementChecker:
                                      "and / or % by a constant are)", arg.span)
             indices.append(index)
             subscripts.append(affine)
-        access = _access_map(self.name, self.iterators, name, subscripts, self.vars)
+        access = access_map(self.name, self.iterators, name, subscripts, self.vars)
         self.accesses.append(Access(name, tuple(subscripts), node.span, guard, True))
         return ir.Read(name, tuple(indices), access, info.dtype)
 
@@ -391,131 +391,5 @@ class _StatementChecker:
                              "(half precision is not)", span)
 
 
-class _AffineBuilder:
-    """Builds ``isl.PwAff`` for affine TC expressions; ``None`` when not affine."""
-
-    def __init__(self, checker: _StatementChecker, names: dict) -> None:
-        self.checker = checker
-        self.names = names
-
-    def build(self, node: ast.Expr) -> isl.PwAff | None:
-        names, checker = self.names, self.checker
-        if isinstance(node, ast.Number):
-            return None if node.is_float else names[0] + int(node.value)
-        if isinstance(node, ast.Ident):
-            if node.name in checker.lets and node.name not in checker.expanding:
-                checker.expanding.add(node.name)
-                try:
-                    return self.build(checker.lets[node.name])
-                finally:
-                    checker.expanding.discard(node.name)
-            return names.get(node.name)
-        if isinstance(node, ast.Extent):
-            symbol = checker.extent_symbol(node)
-            return names.get(symbol) if isinstance(symbol, str) else names[0] + symbol
-        if isinstance(node, ast.Cast) and dtypes.is_integral(dtypes.canonical(node.scalar)):
-            return self.build(node.arg)
-        if isinstance(node, ast.Apply) and node.name.name in ("min", "max") \
-                and len(node.args) == 2:
-            a, b = self.build(node.args[0]), self.build(node.args[1])
-            if a is None or b is None:
-                return None
-            return a.min(b) if node.name.name == "min" else a.max(b)
-        if isinstance(node, ast.Unary) and node.op == "-":
-            arg = self.build(node.arg)
-            return None if arg is None else -arg
-        if not isinstance(node, ast.Binary):
-            return None
-        lhs, rhs = self.build(node.lhs), self.build(node.rhs)
-        if lhs is None or rhs is None:
-            return None
-        if node.op == "+":
-            return lhs + rhs
-        if node.op == "-":
-            return lhs - rhs
-        if node.op == "*":
-            if lhs.is_cst():
-                return rhs * lhs
-            return lhs * rhs if rhs.is_cst() else None
-        if node.op in ("/", "%") and rhs.is_cst():
-            divisor = _constant_value(rhs)
-            if divisor is None or divisor <= 0:
-                return None
-            if node.op == "/":
-                return lhs.div(names[0] + divisor).floor()
-            return lhs.mod_val(isl.Val(divisor))
-        return None
-
-    def condition(self, node: ast.Expr) -> isl.Set | None:
-        """The iterations where a boolean TC expression holds, if affine."""
-        if isinstance(node, ast.Unary) and node.op == "!":
-            inner = self.condition(node.arg)
-            return None if inner is None else inner.complement()
-        if isinstance(node, ast.Binary) and node.op in ("&&", "||"):
-            left, right = self.condition(node.lhs), self.condition(node.rhs)
-            if left is None or right is None:
-                return None
-            return left & right if node.op == "&&" else left | right
-        if isinstance(node, ast.Binary) and node.op in _COMPARISONS:
-            a, b = self.build(node.lhs), self.build(node.rhs)
-            if a is None or b is None:
-                return None
-            return {"==": a.eq_set, "!=": a.ne_set, "<": a.lt_set, ">": a.gt_set,
-                    "<=": a.le_set, ">=": a.ge_set}[node.op](b)
-        return None
-
-
-def param_vars(params: tuple[str, ...]) -> dict:
-    """Like ``isl.make_zero_and_vars`` but on the parameter space itself:
-    ``{0: zero, "N": N, ...}`` as PwAffs with a parameter domain."""
-    space = isl.make_zero_and_vars([], list(params))[0].get_domain_space().params()
-    local = isl.LocalSpace.from_space(space)
-    names: dict = {0: isl.PwAff.zero_on_domain(local)}
-    for position, name in enumerate(params):
-        names[name] = isl.PwAff.var_on_domain(local, isl.dim_type.param, position)
-    return names
-
-
-def _constant_value(pa: isl.PwAff) -> int | None:
-    values: list[int] = []
-    pa.foreach_piece(lambda _set, aff: values.append(aff.get_constant_val().to_python()))
-    if len(set(values)) != 1:
-        return None
-    return int(values[0])
-
-
 def _cast(expr: ir.Expr, dtype: str) -> ir.Expr:
     return expr if expr.dtype == dtype else ir.Cast(expr, dtype)
-
-
-def _access_map(statement: str, iterators: tuple[str, ...], tensor: str,
-                subscripts: list[isl.PwAff | None], names: dict) -> isl.Map:
-    """``{ S[iterators] -> T[subscripts] }``; a ``None`` subscript is unconstrained."""
-    domain = isl.Set.universe(names[0].get_domain_space())
-    result = isl.Map.from_domain(domain)
-    for sub in subscripts:
-        if sub is None:
-            piece = isl.Map.from_domain(domain).add_dims(isl.dim_type.out, 1)
-        else:
-            piece = isl.Map.from_pw_aff(sub)
-        result = result.flat_range_product(piece)
-    result = result.set_tuple_name(isl.dim_type.in_, statement)
-    return result.set_tuple_name(isl.dim_type.out, tensor)
-
-
-def _ast_children(expr: ast.Expr) -> tuple[ast.Expr, ...]:
-    if isinstance(expr, ast.Apply):
-        return expr.args
-    if isinstance(expr, (ast.Cast, ast.Unary)):
-        return (expr.arg,)
-    if isinstance(expr, ast.Binary):
-        return (expr.lhs, expr.rhs)
-    if isinstance(expr, ast.Ternary):
-        return (expr.cond, expr.then, expr.other)
-    return ()
-
-
-def _ast_walk(expr: ast.Expr) -> Iterator[ast.Expr]:
-    yield expr
-    for child in _ast_children(expr):
-        yield from _ast_walk(child)

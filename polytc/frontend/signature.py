@@ -21,7 +21,7 @@ from polytc.errors import (InputWriteError, RankMismatchError, RedefinitionError
                            TcSemanticError, TypeMismatchError)
 from polytc.frontend import ast
 from polytc.frontend.builtins import BUILTINS
-from polytc.frontend.sema import TensorInfo, _ast_walk
+from polytc.frontend.sema import TensorInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +133,7 @@ def _bare_signature(definition: ast.Def, source: str, default_dtype: str) -> Sig
             elif isinstance(clause, ast.ExistsClause):
                 exprs.append(clause.expr)
         for expr in exprs:
-            for node in _ast_walk(expr):
+            for node in ast.walk(expr):
                 if isinstance(node, ast.Ident) and node.name not in lets:
                     index_names.add(node.name)
                 if not isinstance(node, ast.Apply) or node.name.name in BUILTINS \
@@ -143,7 +143,7 @@ def _bare_signature(definition: ast.Def, source: str, default_dtype: str) -> Sig
                 if node.name.name not in written:
                     reads.setdefault(node.name.name, node)
                 for arg in node.args:
-                    gathered.update(n.name.name for n in _ast_walk(arg)
+                    gathered.update(n.name.name for n in ast.walk(arg)
                                     if isinstance(n, ast.Apply) and n.name.name not in BUILTINS)
     params: list[str] = []
     tensors: dict[str, TensorInfo] = {}

@@ -7,7 +7,7 @@ from polytc.errors import ScheduleError
 from polytc.frontend import to_program
 from polytc.poly import check, dependences, pluto_schedule, summarize
 from polytc.poly.graph import strongly_connected_components
-from polytc.poly.pluto import _null_space, _rank
+from polytc.poly.linalg import null_space as _null_space, rank as _rank
 from tc_programs import MATMUL, MLP, SOFTMAX, STENCIL
 
 

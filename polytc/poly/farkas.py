@@ -1,0 +1,160 @@
+"""The integer program behind each Pluto hyperplane.
+
+Unknowns ``z`` are laid out by :class:`Layout`; constraints are written as
+isl set text over ``z0, z1, ...`` (generated names only) and solved with
+isl's lexicographic minimum.  :func:`farkas` turns a dependence into the
+cone of affine forms that are non-negative on it (Farkas' lemma, computed by
+isl's ``coefficients()``); the legality and bounding conditions are linear
+maps of the unknowns into that cone.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import islpy as isl
+
+from polytc.poly.schedule_tree import Row
+
+Form = tuple[tuple[int, ...], int, bool]  # coefficients, constant, is an equality
+
+
+class Layout:
+    """Positions of the unknowns ``z`` in lexicographic-minimum order:
+    ``U = u_1 + ... + u_P``, ``w``, then per statement its iterator
+    coefficients (innermost first, so ties keep the original loop order) and
+    its constant, and last the individual ``u_k``.  Minimising the sum ``U``
+    rather than ``u_1`` first keeps the parameters' order from choosing
+    between otherwise equal hyperplanes."""
+
+    def __init__(self, statements: list[str], iterators: dict[str, tuple[str, ...]],
+                 n_params: int) -> None:
+        self.n_params = n_params
+        self.iterators = iterators
+        self.offset: dict[str, int] = {}
+        position = 2
+        for s in statements:
+            self.offset[s] = position
+            position += len(iterators[s]) + 1
+        self.u = position
+        self.w = 1
+        self.size = position + n_params
+
+    def sum_constraint(self) -> str:
+        """``U = u_1 + ... + u_P``."""
+        terms = {0: 1}
+        for k in range(self.n_params):
+            terms[self.u + k] = -1
+        return linear(terms, 0, "=")
+
+    def coeff(self, statement: str, j: int) -> int:
+        n = len(self.iterators[statement])
+        return self.offset[statement] + (n - 1 - j)
+
+    def const(self, statement: str) -> int:
+        return self.offset[statement] + len(self.iterators[statement])
+
+    def dot(self, statement: str, vector: Sequence[int]) -> dict[int, int]:
+        """The form ``vector . c_S`` over the unknowns."""
+        return {self.coeff(statement, j): v for j, v in enumerate(vector) if v}
+
+    @staticmethod
+    def _text(terms: dict[int, int], constant: int, equality: bool) -> str:
+        return linear(terms, constant, "=" if equality else ">=")
+
+    def legality(self, source: str, target: str, form: Form) -> str:
+        """``phi_T(t) - phi_S(s)`` is the form ``(c_cst, c_p, c_s, c_t)``."""
+        a, b, eq = form
+        terms: dict[int, int] = {}
+        self._add(terms, self.const(target), a[0])
+        self._add(terms, self.const(source), -a[0])
+        self._iterator_terms(terms, source, target, a, sign=1)
+        return self._text(terms, b, eq)
+
+    def bounding(self, source: str, target: str, form: Form) -> str:
+        """``u.p + w - (phi_T(t) - phi_S(s))`` is the form."""
+        a, b, eq = form
+        terms: dict[int, int] = {}
+        self._add(terms, self.w, a[0])
+        self._add(terms, self.const(target), -a[0])
+        self._add(terms, self.const(source), a[0])
+        for k in range(self.n_params):
+            self._add(terms, self.u + k, a[1 + k])
+        self._iterator_terms(terms, source, target, a, sign=-1)
+        return self._text(terms, b, eq)
+
+    def _iterator_terms(self, terms: dict[int, int], source: str, target: str,
+                        a: tuple[int, ...], sign: int) -> None:
+        n_s = len(self.iterators[source])
+        start = 1 + self.n_params
+        for j in range(n_s):
+            self._add(terms, self.coeff(source, j), -sign * a[start + j])
+        for j in range(len(self.iterators[target])):
+            self._add(terms, self.coeff(target, j), sign * a[start + n_s + j])
+
+    @staticmethod
+    def _add(terms: dict[int, int], index: int, value: int) -> None:
+        terms[index] = terms.get(index, 0) + value
+
+    def rows(self, z: list[int]) -> dict[str, Row]:
+        return {s: Row(tuple(z[self.coeff(s, j)] for j in range(len(its))), z[self.const(s)])
+                for s, its in self.iterators.items()}
+
+
+def farkas(relation: isl.Map, params: tuple[str, ...]) -> list[Form]:
+    """The affine forms ``(c_cst, c_p, c_s, c_t)`` non-negative on the
+    dependence ``relation``, as the constraints of isl's coefficient cone
+    (flattened; parameters in the order ``params``)."""
+    cone = relation.wrap().coefficients().flatten()
+    n = cone.dim(isl.dim_type.set)
+    forms = []
+    for constraint in cone.get_constraints():
+        coefficients = [constraint.get_coefficient_val(isl.dim_type.set, k).to_python()
+                        for k in range(n)]
+        constant = constraint.get_constant_val().to_python()
+        forms.append((tuple(int(c) for c in coefficients), int(constant),
+                      constraint.is_equality()))
+    return _remap_params(forms, relation, params)
+
+
+def _remap_params(forms: list[Form], relation: isl.Map, params: tuple[str, ...]) -> list[Form]:
+    """Reorder the parameter coefficients to the program's parameter order."""
+    space = relation.get_space()
+    names = [space.get_dim_name(isl.dim_type.param, k)
+             for k in range(space.dim(isl.dim_type.param))]
+    if names == list(params):
+        return forms
+    result = []
+    for a, b, eq in forms:
+        p = [0] * len(params)
+        for k, name in enumerate(names):
+            p[params.index(str(name))] = a[1 + k]
+        result.append(((a[0], *p, *a[1 + len(names):]), b, eq))
+    return result
+
+
+def linear(terms: dict[int, int], constant: int, relation: str) -> str:
+    """``sum terms[k] * z_k + constant <relation> 0`` as isl text."""
+    text = ""
+    for k, c in sorted(terms.items()):
+        if c == 0:
+            continue
+        sign = "-" if c < 0 else "+"
+        text += f" {sign} {abs(c)}*z{k}" if text else f"{'-' if c < 0 else ''}{abs(c)}*z{k}"
+    if constant or not text:
+        text += f" {'-' if constant < 0 else '+'} {abs(constant)}" if text else str(constant)
+    return f"{text} {relation} 0"
+
+
+def problem(size: int, constraints: list[str]) -> isl.Set:
+    names = ", ".join(f"z{k}" for k in range(size))
+    unique = [c for c in dict.fromkeys(constraints) if c not in ("0 >= 0", "0 = 0")]
+    return isl.Set(f"{{ [{names}] : {' and '.join(unique) or '0 = 0'} }}")
+
+
+def lexmin(problem: isl.Set) -> list[int] | None:
+    if problem.is_empty():
+        return None
+    point = problem.lexmin().sample_point()
+    size = problem.dim(isl.dim_type.set)
+    return [int(point.get_coordinate_val(isl.dim_type.set, k).to_python())
+            for k in range(size)]

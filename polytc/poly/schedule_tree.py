@@ -1,0 +1,116 @@
+"""Schedule levels and the isl schedule tree built from them.
+
+A :class:`Level` is one dimension of a schedule for every statement: a loop
+hyperplane (member of a band) or a scalar cut.  :func:`build_tree` turns a
+list of levels into an isl schedule tree: consecutive loop levels of one band
+become a band node (permutable, members coincident where they carry no
+dependence of the statements below), and cuts become sequence nodes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import islpy as isl
+
+from polytc.program import Program
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One schedule dimension of one statement: ``coeffs . i + const``."""
+
+    coeffs: tuple[int, ...]
+    const: int
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """One dimension of the whole schedule: a loop hyperplane (member of band
+    ``band``) or a scalar cut (``band == -1``)."""
+
+    rows: dict[str, Row] = field(compare=False)
+    band: int
+    carriers: frozenset[str] = frozenset()  # statements of dependences it carries
+
+    def coincident(self, statements: Sequence[str]) -> bool:
+        """Parallel for these statements: it carries none of their dependences."""
+        return not any(s in self.carriers for s in statements)
+
+
+def build_tree(program: Program, levels: list[Level]) -> isl.Schedule:
+    """Bands for consecutive loop levels of one band, sequences for cuts."""
+    schedule = isl.Schedule.from_domain(program.domain())
+    node = _build(schedule.get_root().child(0), program, [s.name for s in program.statements],
+                  levels, 0)
+    return node.get_schedule()
+
+
+def _build(node: isl.ScheduleNode, program: Program, statements: list[str],
+           levels: list[Level], start: int) -> isl.ScheduleNode:
+    """Insert the levels from ``start`` for ``statements`` below ``node``."""
+    k = start
+    while k < len(levels) and levels[k].band == -1:
+        groups: dict[int, list[str]] = {}
+        for s in statements:
+            groups.setdefault(levels[k].rows[s].const, []).append(s)
+        if len(groups) > 1:
+            filters = isl.UnionSetList.alloc(program.context.get_ctx(), len(groups))
+            ordered = [groups[c] for c in sorted(groups)]
+            for group in ordered:
+                filters = filters.add(_domain_of(program, group))
+            node = node.insert_sequence(filters)
+            for position, group in enumerate(ordered):
+                child = _build(node.child(position).child(0), program, group, levels, k + 1)
+                node = child.parent().parent()
+            return node
+        k += 1
+    if k == len(levels):
+        return node
+    band = levels[k].band
+    members = []
+    while k < len(levels) and levels[k].band == band:
+        if not _degenerate(levels[k], statements):
+            members.append(levels[k])
+        k += 1
+    if not members:
+        return _build(node, program, statements, levels, k)
+    node = node.insert_partial_schedule(_partial(program, statements, members))
+    node = node.band_set_permutable(1 if len(members) > 1 else 0)
+    for position, level in enumerate(members):
+        node = node.band_member_set_coincident(position, level.coincident(statements))
+    return _build(node.child(0), program, statements, levels, k).parent()
+
+
+def _degenerate(level: Level, statements: list[str]) -> bool:
+    """A loop level that is the same constant for every statement here."""
+    rows = [level.rows[s] for s in statements]
+    return all(not any(r.coeffs) for r in rows) and len({r.const for r in rows}) == 1
+
+
+def _domain_of(program: Program, statements: list[str]) -> isl.UnionSet:
+    result = isl.UnionSet.empty(program.context.get_space())
+    for s in statements:
+        result = result.union(isl.UnionSet.from_set(program.statement(s).domain))
+    return result
+
+
+def _partial(program: Program, statements: list[str],
+             members: list[Level]) -> isl.MultiUnionPwAff:
+    """The band's partial schedule: per statement, its rows as affine maps."""
+    union: isl.UnionMap | None = None
+    for s in statements:
+        domain = program.statement(s).domain
+        space = domain.get_space()
+        result = isl.Map.from_domain(domain)
+        for level in members:
+            row = level.rows[s]
+            aff = isl.Aff.zero_on_domain(isl.LocalSpace.from_space(space))
+            for j, c in enumerate(row.coeffs):
+                aff = aff.set_coefficient_val(isl.dim_type.in_, j, isl.Val(c))
+            aff = aff.set_constant_val(isl.Val(row.const))
+            result = result.flat_range_product(isl.Map.from_aff(aff).intersect_domain(domain))
+        piece = isl.UnionMap.from_map(result)
+        union = piece if union is None else union.union(piece)
+    assert union is not None
+    return isl.MultiUnionPwAff.from_union_map(union)
