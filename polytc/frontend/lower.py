@@ -159,13 +159,11 @@ def _statement(name: str, checked: CheckedStatement, domain: isl.Set, op: str,
 
 def _fill(tensor: ir.Tensor, statements: list[ir.Statement],
           context: isl.Set) -> ir.Statement | None:
-    """A zero-fill of ``tensor`` if assignments and inits do not cover its box."""
+    """A zero-fill of ``tensor`` unless, in program order, every element a
+    statement reads was written by an earlier statement and the statements
+    write its whole box."""
     box = _tensor_box(tensor, context)
-    covered = isl.UnionSet.empty(box.get_space().params())
-    for s in statements:
-        if s.tensor == tensor.name and s.op == "=":
-            covered = covered.union(isl.UnionSet.from_set(s.domain.apply(s.write)))
-    if isl.UnionSet.from_set(box).is_subset(covered):
+    if not _needs_fill(tensor, statements, box):
         return None
     iterators = tuple(f"d{i}" for i in range(tensor.rank))
     name = f"fill_{tensor.name}"
@@ -179,6 +177,18 @@ def _fill(tensor: ir.Tensor, statements: list[ir.Statement],
     return ir.Statement(name, tensor.name, iterators, iterators, "=",
                         ir.Const(dtypes.identity("+", tensor.dtype), tensor.dtype),
                         domain, write, "fill", f"{tensor.name} = 0")
+
+
+def _needs_fill(tensor: ir.Tensor, statements: list[ir.Statement], box: isl.Set) -> bool:
+    written = isl.UnionSet.empty(box.get_space().params())
+    box_set = isl.UnionSet.from_set(box)
+    for s in statements:
+        read = s.read_relation().intersect_params(box.params()).range().intersect(box_set)
+        if not read.is_subset(written):  # e.g. an in-place update past the assignment
+            return True
+        if s.tensor == tensor.name:
+            written = written.union(isl.UnionSet.from_set(s.domain.apply(s.write)))
+    return not box_set.is_subset(written)
 
 
 def _tensor_box(tensor: ir.Tensor, context: isl.Set) -> isl.Set:

@@ -1,7 +1,10 @@
 """Range inference against TC's worked examples (test_inference.cc) and
 polytc's own decisions, compared as isl values."""
 import islpy as isl
+import numpy as np
 import pytest
+
+import polytc
 
 from polytc.errors import OutOfBoundsError, RangeInferenceError, UnboundIndexError
 from polytc.frontend import to_program
@@ -50,6 +53,25 @@ def test_nonzero_minimum_is_absolute_and_zero_filled():
 def test_fully_written_outputs_get_no_fill():
     program = to_program("C(i,j) +=! A(i,k) * B(k,j)")
     assert [s.kind for s in program.statements] == ["init", "compute"]
+
+
+def test_in_place_update_past_the_assignment_reads_zeros():
+    """``T(0)`` is read by the update but written by no earlier statement: the
+    whole-box update does not make the fill unnecessary (found by the
+    differential test)."""
+    program = to_program("def f(float(N) A) -> (T) { T(i) = A(i) where i in 1:N\n"
+                         "T(i) = T(i) * 2 }")
+    assert [s.kind for s in program.statements] == ["fill", "compute", "compute"]
+    kernel = polytc.compile(program_text := "def f(float(N) A) -> (T) {\n"
+                            "T(i) = A(i) where i in 1:N\nT(i) = T(i) * 2 }")
+    A = np.arange(1, 8, dtype=np.float32)
+    expected = 2 * np.concatenate([[0], A[1:]])
+    np.testing.assert_array_equal(kernel(A), expected, err_msg=program_text)
+
+
+def test_fully_written_before_update_gets_no_fill():
+    program = to_program("def f(float(N) A) -> (T) { T(i) = A(i)\nT(i) = T(i) * 2 }")
+    assert [s.kind for s in program.statements] == ["compute", "compute"]
 
 
 def test_where_range_is_fixed_and_reads_checked():

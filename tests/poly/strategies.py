@@ -196,6 +196,9 @@ class GenProgram:
     def __repr__(self) -> str:  # hypothesis prints this on failure
         return f"GenProgram(sizes={self.sizes}):\n{self.text}"
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
     def make_inputs(self, rng: np.random.Generator,
                     sizes: dict[str, int] | None = None) -> list[np.ndarray]:
         sizes = sizes or self.sizes
@@ -350,7 +353,7 @@ class _Builder:
 
     def sub(self, tensor: _Tensor, dim: int, var: str) -> Sub:
         sym = tensor.syms[dim]
-        if sym is not None and self.draw(st.integers(0, 15)) == 0:
+        if sym is not None and self.draw(st.integers(0, 15)) == 15:
             return Sub(var, 0, sym)
         return Sub(var, self.offset())
 
@@ -364,7 +367,7 @@ class _Builder:
         available = list(iterators)
         for dim in range(len(tensor.dims)):
             fresh = allow_new and len(iterators) + len(new) < 4 and \
-                (not available or self.draw(st.integers(0, 3)) == 0)
+                (not available or self.draw(st.integers(0, 3)) == 3)
             if fresh:
                 var = self.fresh_indices(set(iterators) | set(new), 1)[0]
                 new.append(var)
@@ -412,7 +415,7 @@ class _Builder:
         return result
 
     def maybe_where(self, reads: list[Read], iterators: list[str]) -> tuple:
-        if self.draw(st.integers(0, 4)) != 0:
+        if self.draw(st.integers(0, 4)) != 4:
             return ()
         highs = self.bounds(reads, iterators)
         lows = self.lower_bounds(reads)
@@ -421,9 +424,27 @@ class _Builder:
             return ()
         var = self.draw(st.sampled_from(candidates))
         sym, c = highs[var][0]
-        lo = lows[var] + self.draw(st.integers(0, 1))
+        lo = max(0, lows[var]) + self.draw(st.integers(0, 1))
         hi = (sym, c - self.draw(st.integers(0, 1)))
         return ((var, lo, hi),)
+
+    @staticmethod
+    def nonnegative(reads: list[Read], lhs: Sequence[str]) -> list[Read]:
+        """Reads with the smallest positive offset of a written index set to 0
+        where every read of it has a positive offset (``T(i) = A(i + 1)``
+        alone would write ``T(-1)``)."""
+        reads = list(reads)
+        for var in lhs:
+            offsets = [s.offset for r in reads for s in r.subs if s.var == var and not s.rev]
+            if any(s.var == var and s.rev for r in reads for s in r.subs):
+                continue
+            if offsets and min(offsets) > 0:
+                smallest = min(offsets)
+                for n, read in enumerate(reads):
+                    subs = [Sub(s.var, 0) if s.var == var and s.offset == smallest and not s.rev
+                            else s for s in read.subs]
+                    reads[n] = Read(read.tensor, tuple(subs))
+        return reads
 
     # -- statement kinds
     def new_name(self) -> str:
@@ -467,6 +488,7 @@ class _Builder:
             if len(order) > 3:
                 return False
             lhs = order
+        reads = self.nonnegative(reads, lhs)
         body = self.combine(reads, product=reduce and self.draw(st.booleans()))
         op = "=" if not reduce else self.draw(st.sampled_from(("+=!", "+=!", "max=!")))
         reduction = [v for v in iterators if v not in lhs]
@@ -484,7 +506,7 @@ class _Builder:
         target = self.draw(st.sampled_from(targets))
         iterators = self.fresh_indices(set(), len(target.dims))
         own = Read(target.name, tuple(Sub(v) for v in iterators))
-        accumulate = self.draw(st.integers(0, 3)) == 0
+        accumulate = self.draw(st.integers(0, 3)) == 3
         reads: list[Read] = []
         new: list[str] = []
         for _ in range(self.draw(st.integers(1 if accumulate else 0, 2))):
@@ -497,6 +519,7 @@ class _Builder:
             covered = {sub.var for read in reads for sub in read.subs}
             if not reads or not set(iterators) <= covered:
                 return False
+            reads = self.nonnegative(reads, iterators)
             body = self.combine(reads, product=self.draw(st.booleans()))
             stmt = Stmt(target.name, tuple(iterators), "+=", body,
                         tuple(iterators) + tuple(new), (), kind="accumulate")
@@ -504,7 +527,7 @@ class _Builder:
             self.record(stmt, "accumulate", False, reads)
             return True
         own_reads = [own]
-        if len(target.dims) <= 2 and self.draw(st.integers(0, 3)) == 0:
+        if len(target.dims) <= 2 and self.draw(st.integers(0, 1)) == 1:
             shifted = list(own.subs)
             d = self.draw(st.integers(0, len(shifted) - 1))
             shifted[d] = Sub(shifted[d].var, self.draw(st.sampled_from((1, -1))))
@@ -514,7 +537,7 @@ class _Builder:
         body = Node("*", (body, Node("const", (self.draw(st.sampled_from((0.5, 2.0))),))))
         for read in reads:
             body = Node(self.draw(st.sampled_from("+-")), (body, Node("read", (read,))))
-        if self.draw(st.integers(0, 2)) == 0:
+        if self.draw(st.integers(0, 2)) == 2:
             body = Node("relu", (body,))
         stmt = Stmt(target.name, tuple(iterators), "=", body, tuple(iterators), (),
                     kind="update")
@@ -544,7 +567,7 @@ def programs(draw: Any, min_statements: int = 2, max_statements: int = 5) -> Gen
         b.map_or_reduce(kind == "reduce", kind == "stencil")
     last = b.statements[-1].tensor
     others = [t for t in b.written if t != last]
-    extra = [t for t in others if draw(st.integers(0, 3)) == 0]
+    extra = [t for t in others if draw(st.integers(0, 3)) == 3]
     outputs = tuple(t for t in b.written if t in extra) + (last,)
     used = sorted({d for t in b.inputs for d in t.syms if d is not None}, key=SYMBOLS.index)
     # sizes: odd-ish, not multiples of anything, every domain non-empty
