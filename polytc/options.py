@@ -25,7 +25,19 @@ class Options:
     :ivar schedule: a schedule of the user's (isl schedule tree or union map
         text, as printed by ``kernel.schedule``); it is checked for legality
         and replaces the scheduler.
-    :ivar parallel: emit ``omp parallel for`` on parallel loops.
+    :ivar parallel: emit ``omp parallel for`` on parallel loops (and
+        wavefront a permutable band with none).
+    :ivar tile: tile sizes of permutable bands of depth >= 2: ``"auto"`` (a
+        cache model, see :mod:`polytc.tiling`), ``None`` (no tiling), an int
+        for every member, a tuple per band member, or a list of tuples for
+        several levels, outermost first (``[(256, 256, 256), (32, 32, 32)]``).
+    :ivar unroll: register tiling (unroll-and-jam of the point loops around a
+        reduction, with register promotion): ``"auto"``, ``None``, or a tuple
+        of factors for the jammed point loops, outermost first.
+    :ivar vectorize: ``omp simd`` on parallel stride-1 innermost loops.
+    :ivar specialize: bake the call's sizes into the C as constants (one
+        kernel per shape, built on first call with that shape).
+    :ivar threads: default thread count of calls (else ``OMP_NUM_THREADS``).
     :ivar cache: use the on-disk compile cache.
     """
 
@@ -34,6 +46,11 @@ class Options:
     fuse: str | tuple[tuple[str, ...], ...] = "smart"
     schedule: str | None = None
     parallel: bool = True
+    tile: object = "auto"
+    unroll: object = "auto"
+    vectorize: bool = True
+    specialize: bool = False
+    threads: int | None = None
     cache: bool = True
 
     def __post_init__(self) -> None:
@@ -54,6 +71,10 @@ class Options:
                                                    for group in self.fuse))
         if self.schedule is not None and not isinstance(self.schedule, str):
             object.__setattr__(self, "schedule", str(self.schedule))
+        object.__setattr__(self, "tile", _tile_levels(self.tile))
+        object.__setattr__(self, "unroll", _factors("unroll", self.unroll))
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
+            raise OptionError(f"threads={self.threads!r} must be a positive int or None")
         if self.scheduler not in SCHEDULERS:
             raise OptionError(f"scheduler {self.scheduler!r} is not available; "
                              f"choose one of {', '.join(SCHEDULERS)}")
@@ -61,3 +82,34 @@ class Options:
     def key(self) -> str:
         """A stable text of every option, for cache keys."""
         return ";".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+
+
+def _tile_levels(value: object) -> object:
+    """``"auto"``, ``None``, or a tuple of levels, each an int (every member)
+    or a tuple of ints (one per band member, outermost first)."""
+    if value is None or value == "auto":
+        return value
+    if isinstance(value, (int, tuple)) and not isinstance(value, bool):
+        levels: list[object] = [value]
+    elif isinstance(value, list) and value:
+        levels = list(value)
+    else:
+        raise OptionError(f"tile={value!r}: give 'auto', None, an int, a tuple of ints "
+                          "per band member, or a list of those (one per level)")
+    return tuple(_factors("tile", level, allow_auto=False) for level in levels)
+
+
+def _factors(option: str, value: object, allow_auto: bool = True) -> object:
+    if value is None or (allow_auto and value == "auto"):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        values: tuple[object, ...] = (value,)
+        single = True
+    elif isinstance(value, (tuple, list)) and value:
+        values, single = tuple(value), False
+    else:
+        raise OptionError(f"{option}={value!r}: expected a positive int or a tuple of them")
+    for v in values:
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise OptionError(f"{option}={value!r}: sizes must be positive ints, not {v!r}")
+    return values[0] if single else values

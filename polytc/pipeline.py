@@ -1,7 +1,8 @@
 """The whole compiler as one readable sequence of stages.
 
     text --parse--> defs --select--> def --lower--> Program --dependences-->
-    Dependences --schedule--> isl.Schedule --to_c--> CFunction --build--> .so
+    Dependences --schedule--> isl.Schedule --tile--> isl.Schedule --to_c-->
+    CFunction --build--> .so
 
 ``POLYTC_DEBUG=1`` logs each stage's value (logger ``polytc``), and
 ``POLYTC_TIME_PASSES=1`` logs each stage's time.  A front cache keyed by the
@@ -19,7 +20,7 @@ from typing import Any, Callable
 import islpy as isl
 
 from polytc import config, dtypes
-from polytc import frontend, poly
+from polytc import frontend, poly, tiling
 from polytc.codegen_c import build as builder
 from polytc.codegen_c.emit import CFunction, TensorArg, to_c
 from polytc.codegen_c.kernel import Kernel
@@ -79,7 +80,10 @@ def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
                                     lambda: poly.dependences(stages["program"]))
     stages["schedule"] = _logged("schedule", lambda: schedule(
         stages["program"], stages["dependences"], opts))
-    stages["c"] = _logged("to_c", lambda: to_c(stages["program"], stages["schedule"],
+    stages["tiled"] = _logged("tile", lambda: tiling.tile_schedule(
+        stages["program"], stages["schedule"], stages["dependences"].all,
+        tiling.TilingOptions(opts.tile, opts.unroll, opts.vectorize, opts.parallel)))
+    stages["c"] = _logged("to_c", lambda: to_c(stages["program"], stages["tiled"],
                                                parallel=opts.parallel))
     return stages
 

@@ -23,12 +23,15 @@ import islpy as isl
 
 from polytc import dtypes
 from polytc import program as ir
-from polytc.codegen_c.expr import BodyPrinter, Layout, ast_expr, literal
+from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr, literal
 from polytc.codegen_c.names import NameTable
 from polytc.codegen_c.prelude import prelude
 from polytc.errors import PolytcInternalError
+from polytc.poly.dependences import _maps
+from polytc.tiling import marks
 
-PARALLEL_MARK = "parallel"
+PARALLEL_MARK = marks.PARALLEL
+MAX_PROMOTED_ELEMENTS = 1024  # a register block, not a cache tile
 # islpy's stubs omit the members named after Python keywords.
 _IF, _FOR = getattr(isl.ast_node_type, "if_"), getattr(isl.ast_node_type, "for_")
 
@@ -114,6 +117,7 @@ class _Emitter:
                         for t in program.tensors}
         self.body = BodyPrinter(self.names, self.layouts, self.used)
         self.statements = {s.name: s for s in program.statements}
+        self.promotions: dict[str, Promotion] = {}
 
     def _extents(self, tensor: ir.Tensor) -> tuple[str, ...]:
         if tensor.role == "input":
@@ -124,8 +128,9 @@ class _Emitter:
         if parallel:
             schedule = mark_parallel(schedule)
         build = isl.AstBuild.from_context(self.program.context)
+        build, _lifetime = build.set_after_each_mark(self._after_mark)
         root = build.node_from_schedule(schedule)
-        loops = self.node(root, False)
+        loops = self.node(root, frozenset())
         program = self.program
         function = "polytc_" + self.names.checked(program.name)
         build_params = isl.AstBuild.from_context(program.context)
@@ -183,27 +188,105 @@ class _Emitter:
         return TensorArg(tensor.name, tensor.dtype, tensor.dims, extent_py)
 
     # -- AST walk -------------------------------------------------------------
-    def node(self, node: isl.AstNode, parallel: bool) -> cgen.Generable:
+    def node(self, node: isl.AstNode, pragmas: frozenset[str]) -> cgen.Generable:
+        """C for ``node``; ``pragmas`` (marks above it) apply to the next loops."""
         kind = node.get_type()
         if kind == isl.ast_node_type.block:
             children = node.block_get_children()
-            return cgen.Block([self.node(children.get_at(i), parallel)
+            return cgen.Block([self.node(children.get_at(i), pragmas)
                                for i in range(children.n_ast_node())])
         if kind == isl.ast_node_type.mark:
-            marked = node.mark_get_id().get_name() == PARALLEL_MARK
-            return self.node(node.mark_get_node(), parallel or marked)
+            return self.mark(node, pragmas)
         if kind == _IF:
             cond = self.isl_expr(node.if_get_cond())
-            then = self.node(node.if_get_then_node(), parallel)
-            other = self.node(node.if_get_else_node(), parallel) if node.if_has_else_node() \
+            then = self.node(node.if_get_then_node(), pragmas)
+            other = self.node(node.if_get_else_node(), pragmas) if node.if_has_else_node() \
                 else None
             return cgen.If(_text(cond), _block(then),
                            _block(other) if other is not None else None)
         if kind == _FOR:
-            return self.loop(node, parallel)
+            return self.loop(node, pragmas)
         if kind == isl.ast_node_type.user:
             return self.user(node.user_get_expr())
         raise PolytcInternalError("generating C", f"AST node type {kind}")
+
+    def mark(self, node: isl.AstNode, pragmas: frozenset[str]) -> cgen.Generable:
+        name = node.mark_get_id().get_name()
+        if name in (marks.PARALLEL, marks.SIMD):
+            return self.node(node.mark_get_node(), pragmas | {name})
+        key = _annotation(node) if name == marks.PROMOTE else None
+        promotion = self.promotions.get(key) if key else None
+        if promotion is None:
+            return self.node(node.mark_get_node(), pragmas)
+        return self.promoted(promotion, node.mark_get_node(), pragmas)
+
+    def promoted(self, promotion: Promotion, inner: isl.AstNode,
+                 pragmas: frozenset[str]) -> cgen.Generable:
+        """The block of ``promotion.tensor`` in a local array around ``inner``:
+        loaded before, stored after (when written)."""
+        tensor = self.program.tensor(promotion.tensor)
+        ctype = dtypes.C_TYPES[tensor.dtype]
+        count = 1
+        for size in promotion.sizes:
+            count *= size
+        lines: list[cgen.Generable] = [cgen.Line(f"{ctype} {promotion.local}[{count}];")]
+        names = [f"{promotion.local}_o{d}" for d in range(len(promotion.sizes))]
+        lines += [cgen.Line(f"const int64_t {n} = {text};")
+                  for n, text in zip(names, promotion.offsets)]
+        local = Promotion(promotion.tensor, promotion.local, tuple(names), promotion.sizes,
+                          promotion.store)
+        layout = self.layouts[promotion.tensor]
+        points = [f"{promotion.local}_x{d}" for d in range(len(promotion.sizes))]
+        here = local.at(points)
+        there = layout.element([f"({o} + {x})" for o, x in zip(names, points)])
+        lines.append(_nest(points, promotion.sizes, f"{here} = {there};"))
+        self.body.promoted[promotion.tensor] = local
+        try:
+            lines.append(self.node(inner, pragmas))
+        finally:
+            del self.body.promoted[promotion.tensor]
+        if promotion.store:
+            lines.append(_nest(points, promotion.sizes, f"{there} = {here};"))
+        return cgen.Block(lines)
+
+    def _after_mark(self, node: isl.AstNode, build: isl.AstBuild) -> isl.AstNode:
+        """isl calls this for each AST mark: plan a promotion where the
+        accumulated block is a fixed box for every outer iteration."""
+        if node.mark_get_id().get_name() != marks.PROMOTE:
+            return node
+        try:
+            promotion = self._plan_promotion(build)
+        except Exception:  # noqa: BLE001 - raising into isl would crash; no promotion is correct
+            promotion = None
+        if promotion is None:
+            return node
+        key = f"promotion{len(self.promotions)}"
+        self.promotions[key] = promotion
+        return node.set_annotation(isl.Id(key, context=node.get_ctx()))
+
+    def _plan_promotion(self, build: isl.AstBuild) -> Promotion | None:
+        schedule = build.get_schedule()
+        domain = schedule.domain()
+        written = {s.tensor for s in self.program.statements
+                   if not domain.extract_set(s.domain.get_space()).is_empty()}
+        for tensor in sorted(written):
+            accesses = isl.UnionMap.empty(schedule.get_space().params())
+            for statement in self.program.statements:
+                relation = statement.read_relation().union(
+                    isl.UnionMap.from_map(statement.write))
+                for piece in _maps(relation):
+                    if piece.get_tuple_name(isl.dim_type.out) == tensor:
+                        accesses = accesses.union(isl.UnionMap.from_map(piece))
+            footprint = schedule.reverse().apply_range(accesses.intersect_domain(domain))
+            box = _exact_box(footprint)
+            if box is None:
+                continue
+            offsets, sizes = box
+            texts = tuple(ast_expr(build.expr_from_pw_aff(offset), self.ast_name, "c", self.used)
+                          for offset in offsets)
+            local = f"polytc_{self.layouts[tensor].c_name}_block"
+            return Promotion(tensor, local, texts, sizes, store=True)
+        return None
 
     def isl_expr(self, expr: isl.AstExpr) -> str:
         return ast_expr(expr, self.ast_name, "c", self.used)
@@ -213,21 +296,23 @@ class _Emitter:
         are generated names that no user name can take."""
         return self.names(name) if name in self.program.params else name
 
-    def loop(self, node: isl.AstNode, parallel: bool) -> cgen.Generable:
+    def loop(self, node: isl.AstNode, pragmas: frozenset[str]) -> cgen.Generable:
         iterator = self.isl_expr(node.for_get_iterator())
         init = self.isl_expr(node.for_get_init())
-        body = self.node(node.for_get_body(), False)
+        body = self.node(node.for_get_body(), frozenset())
         if node.for_is_degenerate():
             return cgen.Block([cgen.Line(f"const int64_t {iterator} = {init};"), body])
         cond = _strip_parens(self.isl_expr(node.for_get_cond()))  # OpenMP wants `c0 < n`
         inc = self.isl_expr(node.for_get_inc())
         loop = cgen.For(_text(f"int64_t {iterator} = {init}"), _text(cond),
                         _text(f"{iterator} += {inc}"), _block(body))
-        if not parallel:
-            return loop
-        pragma = cgen.Pragma("omp parallel for num_threads(polytc_nthreads) "
-                             "if(polytc_nthreads > 1) schedule(static)")
-        return cgen.Module([pragma, loop])
+        if marks.PARALLEL in pragmas:
+            simd = " simd" if marks.SIMD in pragmas else ""
+            return cgen.Module([cgen.Pragma(f"omp parallel for{simd} num_threads(polytc_nthreads)"
+                                            " if(polytc_nthreads > 1) schedule(static)"), loop])
+        if marks.SIMD in pragmas:
+            return cgen.Module([cgen.Pragma("omp simd"), loop])
+        return loop
 
     def user(self, call: isl.AstExpr) -> cgen.Generable:
         name = call.get_op_arg(0).get_id().get_name()
@@ -255,6 +340,58 @@ class _Emitter:
         compare = ">" if op == "max" else "<"
         return (f"{{ const {dtypes.C_TYPES[tensor.dtype]} polytc_v = {value}; "
                 f"if (polytc_v {compare} {target}) {target} = polytc_v; }}")
+
+
+def _exact_box(footprint: isl.UnionMap) -> tuple[list[isl.PwAff], tuple[int, ...]] | None:
+    """Offsets (functions of the outer loops) and constant sizes of the box
+    that *is* the footprint for every outer iteration, if it is small."""
+    if footprint.is_empty():
+        return None
+    try:
+        relation = isl.Map.from_union_map(footprint)
+    except isl.Error:  # several spaces
+        return None
+    low = relation.lexmin_pw_multi_aff()  # a box's lexicographic minimum is its corner
+    high = relation.lexmax_pw_multi_aff()
+    sizes = []
+    for d in range(relation.dim(isl.dim_type.out)):
+        span = isl.Map.from_pw_aff(high.get_pw_aff(d).sub(low.get_pw_aff(d))).range()
+        smallest, largest = span.dim_min_val(0), span.dim_max_val(0)
+        if not (smallest.is_int() and largest.is_int() and smallest.eq(largest)):
+            return None  # not a constant size
+        sizes.append(largest.to_python() + 1)
+    count = 1
+    for n in sizes:
+        count *= n
+    if count > MAX_PROMOTED_ELEMENTS:
+        return None
+    names = [f"x{d}" for d in range(len(sizes))]
+    bounds = " and ".join(f"0 <= {x} < {n}" for x, n in zip(names, sizes)) or "true"
+    tensor = relation.get_tuple_name(isl.dim_type.out)
+    block = isl.Set(f"{{ [{', '.join(names)}] : {bounds} }}", context=relation.get_ctx())
+    block = block.set_tuple_name(tensor)
+    extent = isl.Map.from_domain_and_range(
+        relation.domain(), block.align_params(relation.get_space().params()))
+    box = isl.Map.from_pw_multi_aff(low).sum(extent)
+    if not box.intersect_domain(relation.domain()).is_equal(relation):
+        return None
+    return [low.get_pw_aff(d) for d in range(len(sizes))], tuple(sizes)
+
+
+def _annotation(node: isl.AstNode) -> str | None:
+    try:
+        return node.get_annotation().get_name()
+    except isl.Error:  # no annotation
+        return None
+
+
+def _nest(points: list[str], sizes: tuple[int, ...], statement: str) -> cgen.Generable:
+    """``for (x0 < sizes[0]) ... statement``: a promoted block's copy loop."""
+    body: cgen.Generable = cgen.Line(statement)
+    for point, size in reversed(list(zip(points, sizes))):
+        body = cgen.For(_text(f"int64_t {point} = 0"), _text(f"{point} < {size}"),
+                        _text(f"{point}++"), _block(body))
+    return body
 
 
 def _text(text: str) -> Any:

@@ -80,6 +80,36 @@ class Layout:
     c_name: str
     extents: tuple[str, ...]
 
+    def element(self, indices: list[str]) -> str:
+        """``T[offset]``, row-major."""
+        offset = ""
+        for dim, text in enumerate(indices):
+            offset = text if dim == 0 else f"({offset}) * {self.extents[dim]} + {text}"
+        return f"{self.c_name}[{offset or '0'}]"
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A block of a tensor held in a local array: element ``x`` of the tensor
+    is ``local[x - offsets]`` (row-major over ``sizes``)."""
+
+    tensor: str
+    local: str
+    offsets: tuple[str, ...]
+    sizes: tuple[int, ...]
+    store: bool
+
+    def element(self, indices: list[str]) -> str:
+        """The local element holding tensor element ``indices``."""
+        return self.at([f"({text} - {origin})" for text, origin in zip(indices, self.offsets)])
+
+    def at(self, positions: list[str]) -> str:
+        """The local element at ``positions`` within the block."""
+        offset = ""
+        for dim, text in enumerate(positions):
+            offset = text if dim == 0 else f"({offset}) * {self.sizes[dim]} + {text}"
+        return f"{self.local}[{offset or '0'}]"
+
 
 class BodyPrinter:
     """Prints statement bodies to C.  Index variables print as the locals the
@@ -90,19 +120,22 @@ class BodyPrinter:
         self.name_of = name_of
         self.layouts = layouts
         self.used = used
+        self.promoted: dict[str, Promotion] = {}
 
     def access(self, tensor: str, indices: tuple[ir.Expr, ...]) -> str:
         """``T[offset]`` with row-major linearisation; gathered dimensions are
         checked against their extent at run time."""
         layout = self.layouts[tensor]
-        offset = ""
+        texts = []
         for dim, index in enumerate(indices):
             text = self.index(index)
             if any(isinstance(node, ir.Read) for node in ir.walk(index)):
                 self.used.add("POLYTC_GATHER")
                 text = f"POLYTC_GATHER({text}, {layout.extents[dim]}, &polytc_status)"
-            offset = text if dim == 0 else f"({offset}) * {layout.extents[dim]} + {text}"
-        return f"{layout.c_name}[{offset or '0'}]"
+            texts.append(text)
+        if tensor in self.promoted:
+            return self.promoted[tensor].element(texts)
+        return layout.element(texts)
 
     def index(self, expr: ir.Expr) -> str:
         """An integral subscript, evaluated in int64 with floor division."""

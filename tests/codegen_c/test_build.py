@@ -126,9 +126,13 @@ def test_different_text_gives_different_library():
 def test_different_options_give_different_library():
     parallel = polytc.compile(MATMUL)
     serial = polytc.compile(MATMUL, parallel=False)
-    assert "#pragma omp" not in serial.c_source
+    assert "#pragma omp parallel" in parallel.c_source
+    assert "#pragma omp parallel" not in serial.c_source  # simd stays: vectorize=True
     assert parallel.library_path != serial.library_path
     _check_matmul(serial)
+    scalar = polytc.compile(MATMUL, parallel=False, vectorize=False)
+    assert "#pragma omp" not in scalar.c_source
+    _check_matmul(scalar)
 
 
 def test_cache_files_live_under_cache_dir_and_not_in_the_source_tree(isolated_cache,

@@ -1,0 +1,133 @@
+"""Band-node helpers: what a band's members carry, how they stride through
+memory, and rebuilding a band with its members permuted or skewed.
+
+Parallelism is always judged from the dependences themselves: a member is
+*parallel at its band* when every dependence between instances that share
+the band's prefix has distance 0 along it, whatever the other members do (so
+it stays parallel under any permutation or tiling of the band).
+"""
+from __future__ import annotations
+
+import islpy as isl
+
+from polytc.poly.dependences import _maps
+from polytc.program import Program
+
+
+def pending_dependences(node: isl.ScheduleNode, deps: isl.UnionMap) -> isl.UnionMap:
+    """The dependences between instances below ``node`` that no outer loop
+    separates (equal prefix schedule)."""
+    domain = node.get_domain()
+    pending = deps.intersect_domain(domain).intersect_range(domain)
+    prefix = node.get_prefix_schedule_union_map()
+    return pending.intersect(prefix.apply_range(prefix.reverse()))
+
+
+def _same(member: isl.UnionMap) -> isl.UnionMap:
+    return member.apply_range(member.reverse())
+
+
+def members(node: isl.ScheduleNode) -> list[isl.UnionMap]:
+    partial = node.band_get_partial_schedule()
+    return [isl.UnionMap.from_union_pw_aff(partial.get_at(m))
+            for m in range(node.band_n_member())]
+
+
+def parallel_at_band(node: isl.ScheduleNode, deps: isl.UnionMap) -> list[bool]:
+    """Per member: True when no pending dependence has a non-zero distance along it."""
+    pending = pending_dependences(node, deps)
+    return [pending.is_subset(_same(member)) for member in members(node)]
+
+
+def loop_coincidence(node: isl.ScheduleNode, deps: isl.UnionMap) -> list[bool]:
+    """Per member, loop-level parallelism: no dependence between instances
+    with equal outer loops (earlier members included) and different values of
+    this member: what ``omp parallel for`` and ``omp simd`` need."""
+    pending = pending_dependences(node, deps)
+    flags = []
+    for member in members(node):
+        same = _same(member)
+        flags.append(pending.is_subset(same))
+        pending = pending.intersect(same)
+    return flags
+
+
+def stride_one_counts(node: isl.ScheduleNode, program: Program) -> list[int]:
+    """Per member: how many accesses of the band's statements have their last
+    subscript move by +-1 (and no other subscript move) when the member's
+    iterator does, where the member is a single iterator of a statement."""
+    counts = [0] * node.band_n_member()
+    for m, member in enumerate(members(node)):
+        by_statement = {piece.get_tuple_name(isl.dim_type.in_): piece
+                        for piece in _maps(member)}
+        for statement in program.statements:
+            if statement.name not in by_statement:
+                continue
+            iterator = _single_iterator(by_statement[statement.name])
+            if iterator is None:
+                continue
+            accesses = [read.access for read in statement.reads] + [statement.write]
+            counts[m] += sum(_stride_one(access, iterator) for access in accesses)
+    return counts
+
+
+def _affine_rows(relation: isl.Map) -> list[list[int]] | None:
+    """Input-dimension coefficients of each output of a single-piece affine map."""
+    if not relation.is_single_valued():
+        return None
+    function = isl.PwMultiAff.from_map(relation)
+    if function.n_piece() != 1:
+        return None
+    pieces: list[isl.MultiAff] = []
+    function.foreach_piece(lambda _set, piece: pieces.append(piece))
+    n_in = relation.dim(isl.dim_type.in_)
+    return [[pieces[0].get_at(out).get_coefficient_val(isl.dim_type.in_, d).to_python()
+             for d in range(n_in)] for out in range(relation.dim(isl.dim_type.out))]
+
+
+def _single_iterator(member: isl.Map) -> int | None:
+    rows = _affine_rows(member)
+    if rows is None or len(rows) != 1:
+        return None
+    nonzero = [d for d, c in enumerate(rows[0]) if c != 0]
+    return nonzero[0] if len(nonzero) == 1 and rows[0][nonzero[0]] == 1 else None
+
+
+def _stride_one(access: isl.Map, iterator: int) -> bool:
+    rows = _affine_rows(access)
+    if not rows:
+        return False
+    *outer, last = rows
+    return abs(last[iterator]) == 1 and all(row[iterator] == 0 for row in outer)
+
+
+def rebuild(node: isl.ScheduleNode, partial: isl.MultiUnionPwAff,
+            permutable: bool) -> isl.ScheduleNode:
+    """Replace the band at ``node`` by ``partial`` (coincidence flags cleared)."""
+    node = node.delete()
+    node = node.insert_partial_schedule(partial)
+    return node.band_set_permutable(int(permutable))
+
+
+def permute(node: isl.ScheduleNode, order: list[int]) -> isl.ScheduleNode:
+    """The band with member ``order[p]`` at position ``p``."""
+    if order == list(range(len(order))):
+        return node
+    partial = node.band_get_partial_schedule()
+    permuted = partial
+    for position, source in enumerate(order):
+        permuted = permuted.set_at(position, partial.get_at(source))
+    return rebuild(node, permuted, bool(node.band_get_permutable()))
+
+
+def set_coincidence(node: isl.ScheduleNode, flags: list[bool]) -> isl.ScheduleNode:
+    for member, flag in enumerate(flags):
+        node = node.band_member_set_coincident(member, int(flag))
+    return node
+
+
+def skew_first(node: isl.ScheduleNode) -> isl.ScheduleNode:
+    """Wavefront: member 0 becomes the sum of members 0 and 1."""
+    partial = node.band_get_partial_schedule()
+    skewed = partial.set_at(0, partial.get_at(0).add(partial.get_at(1)))
+    return rebuild(node, skewed, bool(node.band_get_permutable()))

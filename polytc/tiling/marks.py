@@ -1,0 +1,7 @@
+"""Names of the schedule-tree marks the tiling pass leaves for code generation."""
+from __future__ import annotations
+
+PARALLEL = "parallel"  # above a band member emitted as ``omp parallel for``
+SIMD = "simd"          # above an innermost parallel loop: ``omp simd``
+PROMOTE = "promote"    # above a reduction loop: keep the accumulated block local
+ISOLATE = "isolate"    # isl's AST option name for the full-block part of a band

@@ -1,0 +1,93 @@
+"""Default tile and register-block sizes from the machine's own caches.
+
+The model, in one paragraph: a band member is a *vector* loop (parallel and
+stride-1 for most accesses: it becomes the innermost ``omp simd`` loop), a
+*reduction* loop (it carries a dependence), or an *outer* loop.  Cache tiles
+keep the panel touched by the vector and reduction loops (``B(k, j)`` in
+gemm) within a quarter of the L2 cache, so it stays there while the outer
+loop streams through its rows: the side ``s = 2**floor(log2(sqrt(L2 / 4 /
+element size)))``, clipped to [32, 512]; outer loops get 96 (a multiple of
+the register block's rows).  Bands without a reduction (maps, transposes) get square
+tiles that fit half the L1 cache in each of two arrays.  Register blocks are
+two vector registers wide and 12 rows deep with AVX-512 (24 of its 32
+registers hold gemm's accumulators), 6 with AVX2.  Cache sizes come
+from ``/sys/devices/system/cpu/cpu0/cache``; 48 KiB / 2 MiB when unreadable.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+VECTOR, REDUCTION, OUTER = "vector", "reduction", "outer"
+_SYSFS = Path("/sys/devices/system/cpu/cpu0/cache")
+
+
+@dataclass(frozen=True, slots=True)
+class Caches:
+    """Per-core data cache sizes in bytes."""
+
+    l1: int = 48 * 1024
+    l2: int = 2 * 1024 * 1024
+
+
+@functools.lru_cache(maxsize=1)
+def machine_caches() -> Caches:
+    """The L1 data and L2 sizes of CPU 0, from sysfs (Linux), else defaults."""
+    sizes: dict[int, int] = {}
+    try:
+        for index in sorted(_SYSFS.glob("index*")):
+            kind = (index / "type").read_text().strip()
+            if kind not in ("Data", "Unified"):
+                continue
+            level = int((index / "level").read_text())
+            sizes[level] = _bytes((index / "size").read_text().strip())
+    except (OSError, ValueError):
+        return Caches()
+    default = Caches()
+    return Caches(sizes.get(1, default.l1), sizes.get(2, default.l2))
+
+
+def _bytes(text: str) -> int:
+    units = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
+    if text and text[-1].upper() in units:
+        return int(text[:-1]) * units[text[-1].upper()]
+    return int(text)
+
+
+def _power_of_two_side(budget_bytes: float, element_bytes: int, lo: int, hi: int) -> int:
+    side = math.sqrt(max(1.0, budget_bytes / element_bytes))
+    return max(lo, min(hi, 2 ** int(math.log2(side))))
+
+
+def cache_tile_sizes(roles: list[str], element_bytes: int,
+                     caches: Caches | None = None) -> tuple[int, ...]:
+    """One tile size per band member, by role (see the module docstring)."""
+    caches = caches or machine_caches()
+    if REDUCTION in roles:
+        side = _power_of_two_side(caches.l2 / 4, element_bytes, 32, 512)
+        table = {VECTOR: side, REDUCTION: side, OUTER: 96}
+        return tuple(table[role] for role in roles)
+    side = _power_of_two_side(caches.l1 / 4, element_bytes, 16, 256)
+    return tuple(side for _ in roles)
+
+
+@functools.lru_cache(maxsize=1)
+def vector_registers() -> tuple[int, int]:
+    """(count, bytes) of the machine's vector registers: AVX-512's 32 x 64
+    bytes when ``/proc/cpuinfo`` lists avx512f, else AVX2's 16 x 32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return 16, 32
+    return (32, 64) if " avx512f" in flags else (16, 32)
+
+
+def register_block(element_bytes: int) -> tuple[int, int]:
+    """(rows unrolled, vector-loop width) of a register block: two vector
+    registers per row, and as many rows as leave a few registers for the
+    operands (12 rows with AVX-512, 6 with AVX2)."""
+    count, width = vector_registers()
+    rows = 12 if count >= 32 else 6
+    return rows, max(4, 2 * width // element_bytes)

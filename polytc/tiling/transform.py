@@ -1,0 +1,245 @@
+"""The tiling pass: a schedule tree in, a tiled and marked schedule tree out.
+
+For every outermost permutable band of two or more members:
+
+1. *Intra-tile order* (Pluto's): members parallel at the band go outside,
+   then those that carry a dependence (reductions), and the parallel member
+   with the most stride-1 accesses goes last, so the point loops end in a
+   vectorizable loop.  Any order of a permutable band is legal.
+2. *Cache tiling*, one or more levels (``tile=``), with isl's band tiling:
+   partial tiles are handled by isl's loop bounds.
+3. *Register tiling* (``unroll=``), when the band's statements reduce (a
+   carrying member in the band or a carrying band below it): the parallel
+   point loops are tiled once more by the register block (rows x vector
+   width), the block loops go outside the reduction loop and the block's
+   point loops are sunk to the leaves (unroll-and-jam).  Full blocks are
+   isolated so their loops have constant trip counts; a ``promote`` mark above
+   the reduction loop lets code generation keep the block of the accumulated
+   tensor in a local array across it (register promotion).
+4. *Wavefront*: when parallel code is wanted and the outermost tile band has no
+   parallel member, its first member is skewed by the second, exposing one.
+
+Finally every band member's coincidence is recomputed from the dependences
+(loop-level: the meaning of ``omp parallel for``), and the innermost loops
+that are parallel get a ``simd`` mark.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import islpy as isl
+
+from polytc import dtypes
+from polytc.program import Program
+from polytc.tiling import bands, marks
+from polytc.tiling.model import OUTER, REDUCTION, VECTOR, cache_tile_sizes, register_block
+
+
+@dataclass(frozen=True, slots=True)
+class TilingOptions:
+    """``tile``/``unroll`` as :class:`polytc.Options` normalised them."""
+
+    tile: object = "auto"
+    unroll: object = "auto"
+    vectorize: bool = True
+    parallel: bool = True
+
+
+def tile_schedule(program: Program, schedule: isl.Schedule, deps: isl.UnionMap,
+                  options: TilingOptions) -> isl.Schedule:
+    """``schedule`` with its permutable bands tiled, register-tiled and marked."""
+    pass_ = _TilingPass(program, deps, options)
+    node = pass_.visit(schedule.get_root())
+    node = _recompute_coincidence(node.get_schedule().get_root(), deps)
+    if options.vectorize:
+        node = _mark_simd(node.get_schedule().get_root())
+    return node.get_schedule()
+
+
+class _TilingPass:
+    def __init__(self, program: Program, deps: isl.UnionMap, options: TilingOptions) -> None:
+        self.program = program
+        self.deps = deps
+        self.options = options
+        self.element_bytes = max((max(1, dtypes.bits(t.dtype) // 8) for t in program.tensors
+                                  if t.role != "input"), default=4)
+
+    def visit(self, node: isl.ScheduleNode) -> isl.ScheduleNode:
+        if (node.get_type() == isl.schedule_node_type.band and node.band_n_member() >= 2
+                and node.band_get_permutable()):
+            return self.band(node)
+        for position in range(node.n_children()):
+            node = self.visit(node.child(position)).parent()
+        return node
+
+    # -- one permutable band ------------------------------------------------
+    def band(self, node: isl.ScheduleNode) -> isl.ScheduleNode:
+        """Returns the node at ``node``'s position (the outermost new band)."""
+        parallel = bands.parallel_at_band(node, self.deps)
+        strides = bands.stride_one_counts(node, self.program)
+        order, roles = _order_members(parallel, strides)
+        sizes = self.cache_sizes(order, roles)
+        reduces = REDUCTION in roles or _carrying_band_below(node, self.deps)
+        node = bands.permute(node, order)
+        node = bands.set_coincidence(node, [roles[p] != REDUCTION for p in range(len(order))])
+        depth = 0
+        for level in sizes:  # cache tiles, outermost level first
+            node = node.band_tile(_multi_val(node, list(level)))
+            node = node.child(0)
+            depth += 1
+        if reduces and self.options.unroll is not None and VECTOR in roles:
+            node = self.register_tile(node, roles)
+        for _ in range(depth):
+            node = node.parent()
+        if self.options.parallel and depth and not any(parallel):
+            node = bands.skew_first(node)  # wavefront of the tile loops
+        return node
+
+    def cache_sizes(self, order: list[int], roles: list[str]) -> list[tuple[int, ...]]:
+        """Tile sizes per level, outermost level first, per member in the new
+        ``order``.  A user's tuple lists the band's members as the scheduler
+        printed them (outermost first); a short one repeats its last size."""
+        tile, n = self.options.tile, len(order)
+        if tile is None:
+            return []
+        if tile == "auto":
+            return [cache_tile_sizes(roles, self.element_bytes)]
+        assert isinstance(tile, tuple), tile  # Options normalised it
+        levels = []
+        for level in tile:
+            values = [level] * n if isinstance(level, int) else list(level)
+            values = (values + [values[-1]] * n)[:n]
+            levels.append(tuple(values[source] for source in order))
+        return levels
+
+    def register_tile(self, node: isl.ScheduleNode, roles: list[str]) -> isl.ScheduleNode:
+        """Unroll-and-jam of the point band at ``node``; returns the node at
+        its position (the block loops)."""
+        n_parallel = sum(role != REDUCTION for role in roles)
+        carrying = [p for p, role in enumerate(roles) if role == REDUCTION]
+        node = bands.permute(node, [p for p, role in enumerate(roles) if role != REDUCTION]
+                             + carrying)  # the block loops outside the reductions
+        rows, width = register_block(self.element_bytes)
+        if isinstance(self.options.unroll, tuple):
+            rows, width = (tuple(self.options.unroll) + (width,))[:2]
+        elif isinstance(self.options.unroll, int):
+            rows = self.options.unroll
+        factors = [1] * n_parallel
+        factors[-1] = width
+        if n_parallel >= 2:
+            factors[-2] = rows
+        if n_parallel < node.band_n_member():
+            node = node.band_split(n_parallel)  # reductions: a band of their own below
+        node = node.band_tile(_multi_val(node, factors))
+        node = node.band_set_ast_build_options(_isolate_full_blocks(node, factors))
+        node = node.child(0).band_sink().parent()
+        return _mark_promotions(node, self.deps)
+
+
+def _order_members(parallel: list[bool], strides: list[int]) -> tuple[list[int], list[str]]:
+    """Member order (parallel members first, then reductions, then the
+    parallel member with the most stride-1 accesses: the vector loop) and the
+    role of each member in that order."""
+    par = [m for m, flag in enumerate(parallel) if flag]
+    carrying = [m for m, flag in enumerate(parallel) if not flag]
+    if not par:
+        return carrying, [REDUCTION] * len(carrying)
+    best = max(reversed(par), key=lambda m: strides[m])  # ties: the innermost
+    others = [m for m in par if m != best]
+    order = others + carrying + [best]
+    roles = [OUTER] * len(others) + [REDUCTION] * len(carrying) + [VECTOR]
+    return order, roles
+
+
+def _carrying_band_below(node: isl.ScheduleNode, deps: isl.UnionMap) -> bool:
+    """Whether a band in the subtree below ``node`` carries a dependence."""
+    found = False
+
+    def visit(current: isl.ScheduleNode) -> bool:
+        nonlocal found
+        if (current.get_type() == isl.schedule_node_type.band
+                and not current.is_equal(node)
+                and not all(bands.parallel_at_band(current, deps))):
+            found = True
+        return not found
+    node.foreach_descendant_top_down(visit)
+    return found
+
+
+def _multi_val(node: isl.ScheduleNode, values: list[int]) -> isl.MultiVal:
+    space = node.band_get_space()
+    sizes = isl.MultiVal.zero(space)
+    for position, value in enumerate(values):
+        sizes = sizes.set_at(position, isl.Val.int_from_si(node.get_ctx(), value))
+    return sizes
+
+
+def _isolate_full_blocks(node: isl.ScheduleNode, factors: list[int]) -> isl.UnionSet:
+    """isl's ``isolate`` option for the block band at ``node``: the blocks
+    whose every point exists, generated apart with constant trip counts."""
+    outer = node.get_prefix_schedule_union_map()
+    block = node.band_get_partial_schedule_union_map()
+    point = node.child(0).band_get_partial_schedule_union_map()
+    blocks = outer.range_product(block)
+    present = blocks.reverse().apply_range(point)  # [[outer] -> [block]] -> [point]
+    if present.is_empty():
+        return isl.UnionSet.empty(node.get_domain().get_space().params())
+    present_map = isl.Map.from_union_map(present)
+    names = [f"x{d}" for d in range(len(factors))]
+    bounds = " and ".join(f"0 <= {x} < {f}" for x, f in zip(names, factors))
+    box = isl.Set(f"{{ [{', '.join(names)}] : {bounds} }}", context=node.get_ctx())
+    box = box.align_params(present_map.get_space().params())
+    everything = isl.Map.from_domain_and_range(present_map.domain(), box)
+    missing = everything.subtract(present_map).domain()
+    full = present_map.domain().subtract(missing)
+    return isl.UnionSet.from_set(full.set_tuple_name(marks.ISOLATE))
+
+
+def _mark_promotions(node: isl.ScheduleNode, deps: isl.UnionMap) -> isl.ScheduleNode:
+    """A ``promote`` mark above each outermost carrying band below the block
+    band at ``node`` (the reduction loop the block is kept across)."""
+    def visit(current: isl.ScheduleNode) -> isl.ScheduleNode:
+        if (current.get_type() == isl.schedule_node_type.band
+                and not all(bands.parallel_at_band(current, deps))):
+            return current.insert_mark(isl.Id(marks.PROMOTE, context=current.get_ctx()))
+        for position in range(current.n_children()):
+            current = visit(current.child(position)).parent()
+        return current
+    return visit(node.child(0)).parent()
+
+
+def _recompute_coincidence(node: isl.ScheduleNode, deps: isl.UnionMap) -> isl.ScheduleNode:
+    if node.get_type() == isl.schedule_node_type.band:
+        node = bands.set_coincidence(node, bands.loop_coincidence(node, deps))
+    for position in range(node.n_children()):
+        node = _recompute_coincidence(node.child(position), deps).parent()
+    return node
+
+
+def _mark_simd(node: isl.ScheduleNode) -> isl.ScheduleNode:
+    """A ``simd`` mark above the last member of each innermost band (a band
+    with only leaves below) when that member is parallel."""
+    if node.get_type() == isl.schedule_node_type.band and _innermost(node):
+        n = node.band_n_member()
+        if node.band_member_get_coincident(n - 1):
+            if n > 1:
+                node = node.band_split(n - 1).child(0)
+                return node.insert_mark(isl.Id(marks.SIMD, context=node.get_ctx())).parent()
+            return node.insert_mark(isl.Id(marks.SIMD, context=node.get_ctx()))
+        return node
+    for position in range(node.n_children()):
+        node = _mark_simd(node.child(position)).parent()
+    return node
+
+
+def _innermost(node: isl.ScheduleNode) -> bool:
+    """No band below ``node``."""
+    found = False
+
+    def visit(current: isl.ScheduleNode) -> bool:
+        nonlocal found
+        if current.get_type() == isl.schedule_node_type.band and not current.is_equal(node):
+            found = True
+        return not found
+    node.foreach_descendant_top_down(visit)
+    return not found
