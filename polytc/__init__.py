@@ -13,6 +13,7 @@ from polytc.options import Options
 from polytc.pipeline import compile
 from polytc.codegen_c.kernel import Kernel
 from polytc import frontend, poly, tiling, codegen_c, graph
+from polytc.graph import Graph
 
-__all__ = ["compile", "Kernel", "Options", "errors",
+__all__ = ["compile", "Kernel", "Options", "Graph", "errors",
            "frontend", "poly", "tiling", "codegen_c", "graph", "__version__"]

@@ -184,5 +184,18 @@ class KernelRuntimeError(PolytcError):
     """The compiled kernel reported a failure while running (a gather out of range)."""
 
 
+class GraphError(PolytcError, ValueError):
+    """The ops of a :class:`polytc.Graph` do not fit together: an unknown
+    input, output or op name, a cycle, or a producer and a consumer that
+    disagree on a tensor's rank, extents or type.
+
+    :ivar ops: the names of the ops involved (producer first).
+    """
+
+    def __init__(self, message: str, ops: tuple[str, ...] = ()) -> None:
+        self.ops = ops
+        super().__init__(message)
+
+
 class OptionError(PolytcError, ValueError):
     """An option passed to :func:`polytc.compile` has no meaning."""
