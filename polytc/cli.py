@@ -1,0 +1,186 @@
+"""The ``polytc`` command line: compile TC files to C, print schedules and
+dependences, run kernels on random inputs.
+
+    polytc compile mm.tc -o mm.c [--save-dir out/]
+    polytc schedule mm.tc
+    polytc deps mm.tc
+    polytc run mm.tc --sizes M=512,N=512,K=512
+
+``FILE`` may be ``-`` for standard input.  Errors in the TC text (every
+:class:`~polytc.errors.PolytcError`) print to stderr with their caret excerpt
+and exit with status 1; bad command lines exit with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Sequence
+
+import polytc
+from polytc import cli_commands as commands
+from polytc.errors import PolytcError
+from polytc.options import FUSION, SCHEDULERS
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, --version, usage errors
+        return stop.code if isinstance(stop.code, int) else 1
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except PolytcError as error:
+        where = "<stdin>" if args.file == "-" else args.file
+        print(f"polytc: {where}: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"polytc: {error}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("polytc: out of memory (try smaller --sizes)", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+# -- parsing -------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``polytc`` and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="polytc", description="Polyhedral scheduling and C code generation for "
+        "Tensor Comprehensions.", epilog="Run 'polytc COMMAND --help' for a command's flags.")
+    parser.add_argument("--version", action="version", version=f"polytc {polytc.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _common_parser()
+
+    compile_ = sub.add_parser("compile", parents=[common], help="compile to C",
+                              description="Compile FILE to C (the kernel's c_source).")
+    compile_.add_argument("-o", "--output", metavar="OUT.c",
+                          help="write the C source here (default: standard output, "
+                          "unless --save-dir is given)")
+    compile_.add_argument("--save-dir", metavar="DIR", help="export standalone C into DIR: "
+                          "NAME.c, NAME.h (the ABI), NAME_main.c (a timing harness) and a "
+                          "Makefile (see kernel.save)")
+    compile_.add_argument("--name", help="base name of the exported files (default: the "
+                          "def's name)")
+    compile_.add_argument("--no-harness", action="store_true",
+                          help="with --save-dir: no NAME_main.c harness")
+    compile_.set_defaults(handler=commands.compile_command)
+
+    schedule = sub.add_parser("schedule", parents=[common], help="print the schedule",
+                              description="Print the schedule tree, the schedule as an isl "
+                              "union map, the loop nest and the summary.")
+    schedule.set_defaults(handler=commands.schedule_command)
+
+    deps = sub.add_parser("deps", parents=[common], help="print the dependences",
+                          description="Print the flow, anti and output dependences as isl "
+                          "maps.")
+    deps.set_defaults(handler=commands.deps_command)
+
+    run = sub.add_parser("run", parents=[common], help="run on random inputs",
+                         description="Run the scheduled kernel and the unscheduled one "
+                         "(identity schedule, untiled) on random inputs, check they agree "
+                         "and print the median times.")
+    run.add_argument("--sizes", type=sizes_option, required=True, metavar="M=512,N=512,...",
+                     help="a value for every size symbol of the def")
+    run.add_argument("--repeat", type=positive_int, default=5, metavar="N",
+                     help="timed calls of each kernel (default 5)")
+    run.add_argument("--threads", type=positive_int, metavar="N",
+                     help="threads of the calls (default: OMP_NUM_THREADS, else all cores)")
+    run.add_argument("--seed", type=int, default=0, help="seed of the random inputs "
+                     "(default 0)")
+    run.add_argument("--specialize", action="store_true",
+                     help="bake the sizes into the scheduled kernel's C as constants")
+    run.set_defaults(handler=commands.run_command)
+    return parser
+
+
+def _common_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("file", metavar="FILE", help="TC source: defs or bare statements "
+                        "('-' reads standard input)")
+    common.add_argument("--entry", metavar="NAME", help="the def to use when FILE has several")
+    common.add_argument("--dtype", help="element type of bare statements' inputs (float, "
+                        "double, int32, ...; default float)")
+    common.add_argument("--scheduler", choices=SCHEDULERS, default="pluto",
+                        help="pluto (default, our Pluto-style scheduler), isl (isl's "
+                        "scheduler) or identity (textual order)")
+    common.add_argument("--fuse", type=fuse_option, default="smart", metavar="POLICY",
+                        help=f"{'|'.join(FUSION)} (default smart), or statement groups "
+                        "such as 'S0,S1;S2'")
+    common.add_argument("--schedule-file", metavar="PATH", help="use this schedule (isl "
+                        "schedule tree or union map text, as 'polytc schedule' prints); it "
+                        "is checked for legality")
+    common.add_argument("--tile", type=tile_option, default="auto", metavar="SIZES",
+                        help="tile sizes of permutable bands: auto (default), none, 32 (every "
+                        "member), 32,32,32 (per member), 256,256,256:32,32,32 (levels)")
+    common.add_argument("--unroll", type=unroll_option, default="auto", metavar="FACTORS",
+                        help="register tiling: auto (default), none, 4 or 4,2 (per loop)")
+    common.add_argument("--no-parallel", action="store_true",
+                        help="no OpenMP parallel loops")
+    common.add_argument("--no-vectorize", action="store_true", help="no 'omp simd' loops")
+    common.add_argument("--no-cache", action="store_true",
+                        help="bypass the on-disk compile cache")
+    return common
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _ints(text: str) -> int | tuple[int, ...]:
+    values = tuple(positive_int(part.strip()) for part in text.split(","))
+    return values[0] if len(values) == 1 else values
+
+
+def tile_option(text: str) -> object:
+    """``auto``, ``none``, ``32``, ``32,32,32`` or levels ``256,256:32,32``."""
+    if text in ("auto", "none"):
+        return None if text == "none" else text
+    levels = [_ints(level) for level in text.split(":")]
+    return levels[0] if len(levels) == 1 else levels
+
+
+def unroll_option(text: str) -> object:
+    """``auto``, ``none``, ``4`` or ``4,2``."""
+    if text in ("auto", "none"):
+        return None if text == "none" else text
+    return _ints(text)
+
+
+def fuse_option(text: str) -> object:
+    """A policy name, or groups ``S0,S1;S2``."""
+    if text in FUSION:
+        return text
+    groups = [tuple(s.strip() for s in group.split(",")) for group in text.split(";")]
+    if not ("," in text or ";" in text) or \
+            not all(name.isidentifier() for group in groups for name in group):
+        raise argparse.ArgumentTypeError(f"{text!r}: give {', '.join(FUSION)} or groups "
+                                         "of statements such as 'S0,S1;S2'")
+    return groups
+
+
+def sizes_option(text: str) -> dict[str, int]:
+    """``M=512,N=256`` as a dict."""
+    sizes: dict[str, int] = {}
+    for part in text.split(","):
+        name, equals, value = part.partition("=")
+        name = name.strip()
+        if not equals or not name.isidentifier():
+            raise argparse.ArgumentTypeError(f"{part!r}: expected NAME=VALUE")
+        try:
+            sizes[name] = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r}: {value!r} is not an integer") from None
+        if sizes[name] < 0:
+            raise argparse.ArgumentTypeError(f"{part!r}: sizes cannot be negative")
+    return sizes
