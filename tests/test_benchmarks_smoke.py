@@ -1,0 +1,49 @@
+"""Smoke test of benchmarks/kernels.py: every variant of two tiny programs
+builds, runs and matches numpy.  No timing is asserted."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "kernels.py"
+
+
+@pytest.fixture(scope="module")
+def kernels() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("polytc_bench_kernels", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tiny_run_checks_every_variant(kernels: ModuleType, capsys: pytest.CaptureFixture[str]
+                                       ) -> None:
+    sizes = {"gemm": {"M": 17, "N": 33, "K": 7}, "transpose-add": {"N": 33}}
+    report = kernels.run(only=["gemm", "transpose_add"], quick=True, threads=[1, 2],
+                         sizes=sizes)
+    assert report.failures == []
+    assert [(r.program.name, r.threads) for r in report.rows] == [
+        ("gemm", 1), ("gemm", 2), ("transpose-add", 1), ("transpose-add", 2)]
+    for row in report.rows:
+        assert {"polytc", "naive", "numpy"} <= set(row.ms), row.ms
+        assert not row.bad
+    kernels.print_table(report)
+    kernels.print_targets(report, kernels.cores())
+    printed = capsys.readouterr().out
+    assert "transpose-add" in printed and "every kernel >= naive C" in printed
+
+
+def test_check_reports_a_mismatch(kernels: ModuleType) -> None:
+    want = (np.arange(6, dtype=np.float64).reshape(2, 3),)
+    assert kernels.check((want[0].astype(np.float32),), want) is None
+    wrong = want[0].astype(np.float32)
+    wrong[1, 2] += 1
+    assert "output 0" in kernels.check((wrong,), want)
+    assert "outputs" in kernels.check((wrong, wrong), want)
