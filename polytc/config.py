@@ -4,6 +4,8 @@
 ``POLYTC_NO_CACHE=1``: neither read nor write the on-disk cache.
 ``CC``, ``CFLAGS``: the C compiler and its flags.
 ``OMP_NUM_THREADS``: default thread count of kernels.
+``POLYTC_SANITIZE=1``: build kernels with ``-fsanitize=address,undefined``
+(a test mode: load ``libasan`` first, e.g. with ``LD_PRELOAD``).
 ``POLYTC_DEBUG=1``: log each pipeline stage's value; ``POLYTC_TIME_PASSES=1``:
 log each stage's time.
 """
@@ -58,6 +60,10 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0)) or 1
     except AttributeError:
         return os.cpu_count() or 1
+
+
+def sanitize() -> bool:
+    return os.environ.get("POLYTC_SANITIZE", "") not in ("", "0")
 
 
 def debug_stages() -> bool:

@@ -7,7 +7,12 @@ The probe's result is itself cached, so a cache hit runs no compiler.
 
 A library's key hashes its C source, the compiler's identity, the flags and
 polytc's version.  Libraries are written to a temporary file and renamed into
-place, so a concurrent process never loads half a file.
+place, so a concurrent process never loads half a file, and each has a
+``.sha256`` sidecar (size and hash, written first): a cached library that
+does not match it (truncated, garbled, sidecar lost) is rebuilt, never loaded.
+
+``POLYTC_SANITIZE=1`` adds :data:`SANITIZE_FLAGS` (a different toolchain, so
+a different cache key).
 """
 from __future__ import annotations
 
@@ -30,6 +35,8 @@ log = logging.getLogger("polytc.build")
 
 CACHE_FORMAT = "1"
 DEFAULT_FLAGS = ("-O3", "-march=native", "-fopenmp")
+SANITIZE_FLAGS = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                  "-fno-omit-frame-pointer")
 _PROBE = "#include <math.h>\nint polytc_probe(int n) { int s = 0;\n#pragma omp parallel for reduction(+:s)\nfor (int i = 0; i < n; i++) s += i; return s + (int)sqrt((double)n); }\n"
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -153,40 +160,86 @@ def library_path(source: str, chain: Toolchain) -> Path:
     return cache_root() / "lib" / key[:2] / f"polytc_{key[2:26]}.so"
 
 
-def build(source: str, chain: Toolchain | None = None, *, use_cache: bool = True) -> Path:
-    """Compile ``source`` to a shared library (or find it in the cache).
+def env_flags() -> tuple[str, ...]:
+    """Flags the environment adds to every build (``POLYTC_SANITIZE``)."""
+    return SANITIZE_FLAGS if config.sanitize() else ()
+
+
+def build(source: str, chain: Toolchain | None = None, *, use_cache: bool = True,
+          force: bool = False) -> Path:
+    """Compile ``source`` to a shared library (or find it, intact, in the cache).
 
     With ``use_cache=False`` the library is always rebuilt, in a private
-    temporary directory."""
-    chain = chain or toolchain()
+    temporary directory; ``force`` rebuilds a cached one."""
+    chain = chain or toolchain(env_flags())
     target = library_path(source, chain)
     if not use_cache:
         target = _private_root() / target.name
-    elif target.is_file():
+    elif not force and intact(target):
         return target
     with _lock_for(str(target)):
-        if use_cache and target.is_file():
+        if use_cache and not force and intact(target):
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        kept_source = target.with_suffix(".c")
-        atomic_write(kept_source, source.encode())
-        fd, partial = tempfile.mkstemp(prefix=target.stem, suffix=".so.part", dir=target.parent)
-        os.close(fd)
-        command = list(chain.command) + list(chain.flags) + [
-            "-fPIC", "-shared", str(kept_source), "-o", partial, "-lm"]
-        log.info("compiling %s", " ".join(command))
+        _compile(source, chain, target)
+    return target
+
+
+def ensure(path: str | Path, source: str) -> Path:
+    """``path`` if it is an intact library, else ``source`` rebuilt there."""
+    target = Path(path)
+    if intact(target):
+        return target
+    log.warning("the compiled kernel %s is missing or corrupted; rebuilding it", target)
+    with _lock_for(str(target)):
+        if not intact(target):
+            _compile(source, toolchain(env_flags()), target)
+    return target
+
+
+def _compile(source: str, chain: Toolchain, target: Path) -> None:
+    """Compile into ``target``: a temporary file, its sidecar, then a rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    kept_source = target.with_suffix(".c")
+    atomic_write(kept_source, source.encode())
+    fd, partial = tempfile.mkstemp(prefix=target.stem, suffix=".so.part", dir=target.parent)
+    os.close(fd)
+    command = list(chain.command) + list(chain.flags) + [
+        "-fPIC", "-shared", str(kept_source), "-o", partial, "-lm"]
+    log.info("compiling %s", " ".join(command))
+    try:
         try:
             result = subprocess.run(command, capture_output=True, text=True, timeout=600)
         except (OSError, subprocess.TimeoutExpired) as error:
-            os.unlink(partial)
             raise CompileError(f"could not run the C compiler: {error}", command, "",
                                str(kept_source)) from error
         if result.returncode != 0:
-            os.unlink(partial)
             raise CompileError("the C compiler rejected the generated kernel", command,
                                result.stderr, str(kept_source))
+        atomic_write(_sidecar(target), _fingerprint(Path(partial)).encode())
         os.replace(partial, target)
-    return target
+    finally:  # interrupted or failed: leave no partial file behind
+        if os.path.exists(partial):
+            os.unlink(partial)
+
+
+def _sidecar(library: Path) -> Path:
+    return library.with_name(library.name + ".sha256")
+
+
+def _fingerprint(library: Path) -> str:
+    data = library.read_bytes()
+    return f"{len(data)} {hashlib.sha256(data).hexdigest()}\n"
+
+
+def intact(library: Path) -> bool:
+    """Is ``library`` there, with the size and hash its sidecar records?"""
+    try:
+        expected = _sidecar(library).read_text()
+        if int(expected.split()[0]) != library.stat().st_size:
+            return False
+        return _fingerprint(library) == expected
+    except (OSError, ValueError, IndexError):
+        return False
 
 
 def _lock_for(key: str) -> threading.Lock:

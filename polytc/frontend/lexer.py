@@ -60,6 +60,11 @@ def tokenize(source: str) -> list[Token]:
         if kind == "number" and pos < len(source) and (source[pos].isalpha() or source[pos] == "_"):
             raise TcSyntaxError(f"malformed number {text + source[pos]!r}",
                                 Span(span.start, pos + 1), source)
+        if kind == "number" and text.startswith(".") and tokens and \
+                tokens[-1].kind == "ident" and tokens[-1].span.end == span.start:
+            # T.1 is the extent of dimension 1 of T, not T followed by 0.1
+            tokens.append(Token("op", ".", Span(span.start, span.start + 1)))
+            text, span = text[1:], Span(span.start + 1, span.end)
         tokens.append(Token(kind, text, span))
     tokens.append(Token("eof", "", Span(len(source), len(source))))
     return tokens

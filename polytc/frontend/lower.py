@@ -68,7 +68,8 @@ def _lower(definition: ast.Def, source: str, default_dtype: str) -> ir.Program:
             continue
         tensors.append(ir.Tensor(name, info.dtype, info.role, extents[name],
                                  info.dims if info.role == "input" else ()))
-    fills = [_fill(t, statements, context) for t in tensors if t.role != "input"]
+    touched = {s.name: {s.tensor, *(r.tensor for r in s.reads)} for s in statements}
+    fills = [_fill(t, statements, context, touched) for t in tensors if t.role != "input"]
     statements = [s for s in fills if s is not None] + statements
     ordered = _ordered_tensors(tensors, sig)
     return ir.Program(definition.name.name, params, ordered, tuple(statements), context)
@@ -157,13 +158,14 @@ def _statement(name: str, checked: CheckedStatement, domain: isl.Set, op: str,
                         domain, write, kind, text)
 
 
-def _fill(tensor: ir.Tensor, statements: list[ir.Statement],
-          context: isl.Set) -> ir.Statement | None:
+def _fill(tensor: ir.Tensor, statements: list[ir.Statement], context: isl.Set,
+          touched: dict[str, set[str]]) -> ir.Statement | None:
     """A zero-fill of ``tensor`` unless, in program order, every element a
     statement reads was written by an earlier statement and the statements
     write its whole box."""
     box = _tensor_box(tensor, context)
-    if not _needs_fill(tensor, statements, box):
+    relevant = [s for s in statements if tensor.name in touched[s.name]]
+    if not _needs_fill(tensor, relevant, box):
         return None
     iterators = tuple(f"d{i}" for i in range(tensor.rank))
     name = f"fill_{tensor.name}"

@@ -3,6 +3,12 @@
 Accepts one or more ``def``s, or (a polytc extension) bare statements with no
 ``def`` around them.  Precedence, low to high: ``?:``, ``||``, ``&&``,
 comparisons, ``+ -``, ``* / %``, unary ``- !``.
+
+Expression trees are at most :data:`MAX_DEPTH` levels deep, of which at most
+:data:`MAX_NESTING` are parentheses, calls, ternaries or unary operators (the
+parser recurses on those), and integer literals stay below 2**63: anything
+beyond is refused with a :class:`TcSyntaxError`, so no stage runs out of
+Python stack or overflows isl's integers.
 """
 from __future__ import annotations
 
@@ -19,6 +25,11 @@ _ASSIGN_OPS = {"=": ("=", False), "+=": ("+=", False), "*=": ("*=", False),
 T = TypeVar("T")
 _BINARY_LEVELS: tuple[tuple[str, ...], ...] = (
     ("||",), ("&&",), ("==", "!=", "<", ">", "<=", ">="), ("+", "-"), ("*", "/", "%"))
+_PRECEDENCE = {op: level for level, ops in enumerate(_BINARY_LEVELS) for op in ops}
+#: the deepest expression tree accepted (every stage after the parser recurses on trees)
+MAX_DEPTH = 200
+MAX_NESTING = 100
+_MAX_INT = 2 ** 63 - 1
 
 
 def parse(source: str) -> tuple[ast.Def, ...]:
@@ -31,6 +42,7 @@ class _Parser:
         self.source = source
         self.tokens = tokenize(source)
         self.pos = 0
+        self.nesting = 0
 
     # -- token helpers -------------------------------------------------
     @property
@@ -63,6 +75,14 @@ class _Parser:
             raise self.error(what)
         token = self.advance()
         return ast.Ident(token.text, token.span)
+
+    def integer(self, token: Token) -> int:
+        digits = token.text.lstrip("0")
+        if len(digits) > 19 or int(digits or "0") > _MAX_INT:
+            raise TcSyntaxError(f"integer literal {token.text[:24]}{'...' if len(token.text) > 24 else ''} "
+                                "is too large (integers must be below 2**63)", token.span,
+                                self.source)
+        return int(digits or "0")
 
     def span_from(self, start: Span) -> Span:
         return Span(start.start, self.tokens[self.pos - 1].span.end)
@@ -133,7 +153,7 @@ class _Parser:
             return ast.Dim(token.text, None, token.span)
         if token.kind == "number" and token.text.isdigit():
             self.advance()
-            return ast.Dim(None, int(token.text), token.span)
+            return ast.Dim(None, self.integer(token), token.span)
         raise self.error("a size name or an integer extent")
 
     def parse_param(self) -> ast.Param:
@@ -206,29 +226,46 @@ class _Parser:
 
     # -- expressions -----------------------------------------------------
     def parse_expr(self) -> ast.Expr:
-        cond = self.parse_binary(0)
-        if not self.at("?"):
-            return cond
-        self.advance()
-        then = self.parse_expr()
-        self.expect(":")
-        other = self.parse_expr()
-        return ast.Ternary(cond, then, other, cond.span.to(other.span))
+        start = self.tok
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise TcSyntaxError(f"expression nested too deeply (more than {MAX_NESTING} "
+                                "levels of parentheses, calls and operators)", start.span,
+                                self.source)
+        try:
+            expr = self.parse_binary(0)
+            if self.at("?"):
+                self.advance()
+                then = self.parse_expr()
+                self.expect(":")
+                other = self.parse_expr()
+                expr = ast.Ternary(expr, then, other, expr.span.to(other.span))
+            return _checked_depth(expr, self.source) if self.nesting == 1 else expr
+        finally:
+            self.nesting -= 1
 
     def parse_binary(self, level: int) -> ast.Expr:
-        if level == len(_BINARY_LEVELS):
-            return self.parse_unary()
-        lhs = self.parse_binary(level + 1)
-        while self.tok.kind == "op" and self.tok.text in _BINARY_LEVELS[level]:
+        """Operators of precedence ``level`` or higher, left-associative
+        (precedence climbing: one frame per level actually used)."""
+        lhs = self.parse_unary()
+        while self.tok.kind == "op" and _PRECEDENCE.get(self.tok.text, -1) >= level:
             op = self.advance().text
-            rhs = self.parse_binary(level + 1)
+            rhs = self.parse_binary(_PRECEDENCE[op] + 1)
             lhs = ast.Binary(op, lhs, rhs, lhs.span.to(rhs.span))
         return lhs
 
     def parse_unary(self) -> ast.Expr:
         if self.at("-") or self.at("!"):
             token = self.advance()
-            arg = self.parse_unary()
+            self.nesting += 1
+            if self.nesting > MAX_NESTING:
+                raise TcSyntaxError(f"expression nested too deeply (more than {MAX_NESTING} "
+                                    "levels of parentheses, calls and operators)", token.span,
+                                    self.source)
+            try:
+                arg = self.parse_unary()
+            finally:
+                self.nesting -= 1
             return ast.Unary(token.text, arg, token.span.to(arg.span))
         return self.parse_primary()
 
@@ -237,7 +274,7 @@ class _Parser:
         if token.kind == "number":
             self.advance()
             is_float = any(c in token.text for c in ".eE")
-            value: int | float = float(token.text) if is_float else int(token.text)
+            value: int | float = float(token.text) if is_float else self.integer(token)
             return ast.Number(value, is_float, token.span)
         if self.at("("):
             self.advance()
@@ -262,7 +299,20 @@ class _Parser:
                 return ast.Apply(name, tuple(args), self.span_from(name.span))
             if self.at(".") and self.peek().kind == "number" and self.peek().text.isdigit():
                 self.advance()
-                dim = int(self.advance().text)
+                dim = self.integer(self.advance())
                 return ast.Extent(name, dim, self.span_from(name.span))
             return name
         raise self.error("an expression")
+
+
+def _checked_depth(expr: ast.Expr, source: str) -> ast.Expr:
+    """``expr``, unless its tree is deeper than :data:`MAX_DEPTH` (long
+    operator chains such as ``a + a + ... + a`` nest without recursion here)."""
+    stack = [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise TcSyntaxError(f"expression nested too deeply (more than {MAX_DEPTH} levels; "
+                                "split it with a temporary tensor)", node.span, source)
+        stack.extend((child, depth + 1) for child in ast.children(node))
+    return expr

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import islpy as isl
 
-from polytc.program import Program
+from polytc.program import Program, Statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +59,19 @@ def original_order(program: Program) -> isl.UnionMap:
     result = isl.UnionMap.empty(program.context.get_space())
     for position, statement in enumerate(program.statements):
         n = len(statement.iterators)
-        terms = [str(position)] + list(statement.iterators) + ["0"] * (depth - n)
-        text = (f"[{', '.join(program.params)}] -> {{ {statement.name}"
-                f"[{', '.join(statement.iterators)}] -> [{', '.join(terms)}] }}")
-        result = result.union(isl.UnionMap(text))
+        its = [f"x{k}" for k in range(n)]  # not the user's names: isl reads 'and', 'mod'...
+        terms = [str(position)] + its + ["0"] * (depth - n)
+        text = f"{{ {statement.name}[{', '.join(its)}] -> [{', '.join(terms)}] }}"
+        result = result.union(isl.UnionMap.from_map(_named(isl.Map(text), statement)))
     return result
+
+
+def _named(relation: isl.Map, statement: Statement) -> isl.Map:
+    """``relation`` with the statement's iterator names on its input (set
+    through the API: isl's parser would read names like ``and``)."""
+    for position, name in enumerate(statement.iterators):
+        relation = relation.set_dim_name(isl.dim_type.in_, position, name)
+    return relation
 
 
 def dependences(program: Program) -> Dependences:

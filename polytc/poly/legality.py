@@ -44,7 +44,7 @@ from typing import Sequence
 import islpy as isl
 
 from polytc.errors import ScheduleError
-from polytc.poly.dependences import Dependences, dependences
+from polytc.poly.dependences import Dependences, _named, dependences
 from polytc.poly.user_schedule import UserSchedule, padded, to_schedule
 from polytc.program import Program, Statement
 
@@ -295,15 +295,14 @@ def _fused_schedule(program: Program, group: list[Statement], depth: int,
     ranks = {s.name: r for r, s in enumerate(group)}
     result = isl.UnionMap.empty(program.context.get_space())
     for statement in program.statements:
-        its = list(statement.iterators)
+        its = [f"x{k}" for k in range(len(statement.iterators))]  # isl reads 'and', 'mod'...
         if statement.name in ranks:
             terms = [str(slots[statement.name])] + its[:depth] + \
                 [str(ranks[statement.name])] + its[depth:]
         else:
             terms = [str(slots[statement.name])] + its
-        text = (f"[{', '.join(program.params)}] -> {{ {statement.name}"
-                f"[{', '.join(its)}] -> [{', '.join(terms)}] }}")
-        result = result.union(isl.UnionMap(text))
+        text = f"{{ {statement.name}[{', '.join(its)}] -> [{', '.join(terms)}] }}"
+        result = result.union(isl.UnionMap.from_map(_named(isl.Map(text), statement)))
     return padded(result)
 
 
