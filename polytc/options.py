@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 from polytc import dtypes
 from polytc.errors import OptionError
@@ -37,6 +38,8 @@ class Options:
     :ivar vectorize: ``omp simd`` on parallel stride-1 innermost loops.
     :ivar specialize: bake the call's sizes into the C as constants (one
         kernel per shape, built on first call with that shape).
+    :ivar sizes: compile for these size values only (``{"M": 512, ...}``),
+        as constants in the C; what ``specialize`` uses for each shape.
     :ivar threads: default thread count of calls (else ``OMP_NUM_THREADS``).
     :ivar cache: use the on-disk compile cache.
     """
@@ -51,6 +54,7 @@ class Options:
     vectorize: bool = True
     specialize: bool = False
     threads: int | None = None
+    sizes: tuple[tuple[str, int], ...] | None = None
     cache: bool = True
 
     def __post_init__(self) -> None:
@@ -73,6 +77,8 @@ class Options:
             object.__setattr__(self, "schedule", str(self.schedule))
         object.__setattr__(self, "tile", _tile_levels(self.tile))
         object.__setattr__(self, "unroll", _factors("unroll", self.unroll))
+        if self.sizes is not None:
+            object.__setattr__(self, "sizes", _size_values(self.sizes))
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise OptionError(f"threads={self.threads!r} must be a positive int or None")
         if self.scheduler not in SCHEDULERS:
@@ -113,3 +119,15 @@ def _factors(option: str, value: object, allow_auto: bool = True) -> object:
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise OptionError(f"{option}={value!r}: sizes must be positive ints, not {v!r}")
     return values[0] if single else values
+
+
+def _size_values(value: object) -> tuple[tuple[str, int], ...]:
+    items: Any = value.items() if isinstance(value, dict) else value
+    try:
+        pairs = tuple((str(name), size) for name, size in items)
+    except (TypeError, ValueError):
+        raise OptionError(f"sizes={value!r}: give a dict of size name -> int") from None
+    for name, size in pairs:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise OptionError(f"sizes: {name}={size!r} must be a non-negative int")
+    return pairs

@@ -50,8 +50,10 @@ def compile(text: str, entry: str | None = None, **options: Any) -> Kernel:  # n
         raise OptionError(f"unknown option: {error}") from None
     key = _front_key(text, entry, opts)
     cfunction = _front_lookup(key, opts)
+    computed: dict[str, Any] | None = None
     if cfunction is None:
-        cfunction = run_stages(text, entry, opts)["c"]
+        computed = run_stages(text, entry, opts)
+        cfunction = computed["c"]
         _front_store(key, cfunction, opts)
     library: str | CompilerNotFoundError
     try:
@@ -62,9 +64,14 @@ def compile(text: str, entry: str | None = None, **options: Any) -> Kernel:  # n
         library = missing
     def respecialise(dtype: str) -> Kernel:
         return compile(text, entry, **{**options, "dtype": dtype})
+
+    def for_sizes(values: tuple[int, ...]) -> Kernel:
+        return compile(text, entry, **{**options, "specialize": False,
+                                       "sizes": tuple(zip(cfunction.params, values))})
     generic = opts.dtype is None and frontend.parse(text)[0].bare
-    return Kernel(cfunction, library, lambda: run_stages(text, entry, opts),
-                  respecialise if generic else None)
+    return Kernel(cfunction, library, lambda: computed or run_stages(text, entry, opts),
+                  respecialise if generic else None,
+                  for_sizes if opts.specialize else None, opts.threads)
 
 
 def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
@@ -76,6 +83,9 @@ def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
     definition = _timed("select", lambda: frontend.select(defs, entry, text))
     dtype = dtypes.canonical(opts.dtype or dtypes.FLOAT32)
     stages["program"] = _logged("lower", lambda: frontend.lower(definition, text, dtype=dtype))
+    if opts.sizes is not None:
+        stages["program"] = _timed("fix sizes", lambda: fix_sizes(stages["program"],
+                                                                  dict(opts.sizes or ())))
     stages["dependences"] = _logged("dependences",
                                     lambda: poly.dependences(stages["program"]))
     stages["schedule"] = _logged("schedule", lambda: schedule(
@@ -84,8 +94,27 @@ def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
         stages["program"], stages["schedule"], stages["dependences"].all,
         tiling.TilingOptions(opts.tile, opts.unroll, opts.vectorize, opts.parallel)))
     stages["c"] = _logged("to_c", lambda: to_c(stages["program"], stages["tiled"],
-                                               parallel=opts.parallel))
+                                               parallel=opts.parallel,
+                                               fixed=dict(opts.sizes or ()),
+                                               keep_loop_order=opts.tile is not None))
     return stages
+
+
+def fix_sizes(program: Program, sizes: dict[str, int]) -> Program:
+    """``program`` with its context fixing each size in ``sizes``."""
+    unknown = sorted(set(sizes) - set(program.params))
+    if unknown:
+        raise OptionError(f"sizes: {', '.join(unknown)} not a size of def '{program.name}' "
+                          f"(its sizes: {', '.join(program.params) or 'none'})")
+    context = program.context
+    for name, value in sizes.items():
+        position = context.find_dim_by_name(isl.dim_type.param, name)
+        context = context.fix_val(isl.dim_type.param, position,
+                                  isl.Val.int_from_si(context.get_ctx(), value))
+    if context.is_empty():
+        raise OptionError(f"sizes {sizes} do not satisfy def '{program.name}''s constraints "
+                          f"({program.context})")
+    return dataclasses.replace(program, context=context)
 
 
 def schedule(program: Program, deps: poly.Dependences, opts: Options) -> isl.Schedule:

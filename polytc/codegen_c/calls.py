@@ -87,6 +87,9 @@ class CallPlan:
         for array, tensor, dtype in zip(arrays, self.inputs, self.dtypes):
             if not isinstance(array, np.ndarray):
                 array = _scalar_input(array, tensor, dtype)
+            if isinstance(array, np.ma.MaskedArray):
+                raise ArgumentError(f"input '{tensor.name}' is a masked array, whose mask a "
+                                    f"kernel cannot honour; pass {tensor.name}.filled(...)")
             if array.dtype != dtype:
                 raise ArgumentError(f"input '{tensor.name}' must have dtype {tensor.dtype} "
                                     f"but has {array.dtype}; convert it with "
@@ -146,8 +149,9 @@ class CallPlan:
             raise ArgumentError(f"out= must hold {len(self.out_args)} arrays "
                                 f"({', '.join(t.name for t in self.out_args)})")
         if not unchecked:
-            for array, shape, tensor in zip(given, shapes, self.out_args):
-                _check_output(array, shape, tensor, arrays)
+            for position, (array, shape, tensor) in enumerate(zip(given, shapes,
+                                                                  self.out_args)):
+                _check_output(array, shape, tensor, arrays, given[:position])
         return given
 
 
@@ -172,7 +176,7 @@ def _scalar_input(value: Any, tensor: TensorArg, dtype: np.dtype) -> np.ndarray:
 
 
 def _check_output(array: Any, shape: tuple[int, ...], tensor: TensorArg,
-                  inputs: Sequence[Any]) -> None:
+                  inputs: Sequence[Any], earlier: Sequence[Any] = ()) -> None:
     dtype = dtypes.to_numpy(tensor.dtype)
     if not isinstance(array, np.ndarray):
         raise ArgumentError(f"out array for '{tensor.name}' must be a numpy array")
@@ -185,6 +189,18 @@ def _check_output(array: Any, shape: tuple[int, ...], tensor: TensorArg,
         if isinstance(value, np.ndarray) and np.shares_memory(array, value):
             raise ArgumentError(f"out array for '{tensor.name}' overlaps an input; inputs are "
                                 "never modified, pass a separate array")
+    for other in earlier:
+        if isinstance(other, np.ndarray) and np.shares_memory(array, other):
+            raise ArgumentError(f"out array for '{tensor.name}' overlaps the out array of "
+                                "another output; give each output its own array")
+
+
+def check_threads(value: Any) -> int:
+    """``num_threads`` as a C int: a positive integer."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or not 0 < value < 2 ** 31:
+        raise ArgumentError(f"num_threads must be a positive int, not {value!r}")
+    return int(value)
 
 
 def raise_status(status: int) -> None:
@@ -193,9 +209,12 @@ def raise_status(status: int) -> None:
                                  "indexes (the outputs hold partial results)")
     if status == 2:
         raise MemoryError("the kernel could not allocate its temporaries")
+    if status == 3:
+        raise ArgumentError("this kernel was specialised to other sizes (sizes=)")
 
 
-def fast_path(plan: CallPlan, ffi: Any, function: Any) -> Callable[..., Any]:
+def fast_path(plan: CallPlan, ffi: Any, function: Any,
+              default_threads: Callable[[], int] = config.default_threads) -> Callable[..., Any]:
     """A call function specialised to this kernel's signature, for the common
     case: every input a contiguous array of the right dtype and rank, passed
     positionally, outputs allocated here.  It returns None whenever anything
@@ -232,19 +251,22 @@ def fast_path(plan: CallPlan, ffi: Any, function: Any) -> Callable[..., Any]:
                      f"o{j}.shape != shapes[{j}]: return None")
         for i in range(n):  # any overlap with an input: the general path explains
             lines.append(f"        if overlap(o{j}, a{i}): return None")
+        for k in range(j):  # or with another output
+            lines.append(f"        if overlap(o{j}, o{k}): return None")
     pointers = [f"fb(ct{i}, a{i})" for i in range(n)]
     pointers += [f"fb(oct{j}, o{j}, require_writable=True)" for j in range(len(outs))]
     lines += ["    try:",
               f"        pointers = ({''.join(p + ', ' for p in pointers)})",
               "    except ValueError: return None",
               "    status = fn(" + sizes + "*pointers, threads() if num_threads is None "
-              "else int(num_threads))",
+              "else check_threads(num_threads))",
               "    if status: raise_status(status)",
               f"    return {outs[0] if len(outs) == 1 else '(' + ', '.join(outs) + ',)'}"]
     scope: dict[str, Any] = {"ndarray": np.ndarray, "empty": np.empty, "fb": ffi.from_buffer,
                              "overlap": np.may_share_memory,
-                             "fn": function, "threads": config.default_threads,
-                             "raise_status": raise_status, "shape_cache": plan._shape_cache}
+                             "fn": function, "threads": default_threads,
+                             "raise_status": raise_status, "shape_cache": plan._shape_cache,
+                             "check_threads": check_threads}
     scope.update({f"dt{i}": dtype for i, dtype in enumerate(plan.dtypes)})
     scope.update({f"ct{i}": ctype for i, ctype in enumerate(plan.input_ctypes)})
     scope.update({f"odt{j}": dtype for j, dtype in enumerate(plan.out_dtypes)})

@@ -4,6 +4,11 @@ The schedule is marked (``parallel`` above the outermost coincident band
 member), isl builds the AST, and we walk the AST into cgen nodes ourselves, so
 every pragma is a decision made here, in data (PPCG's ``cpu.c`` way).
 
+Temporaries that the schedule lets contract (:mod:`polytc.codegen_c.contract`)
+get a buffer of their kept dimensions only: a local array inside their loop
+nest when small and constant, else one malloc per enclosing parallel loop
+iteration (private to its thread) or per call.
+
 Generated function (the ABI, also written at the top of the file)::
 
     int polytc_<def>(int64_t <size>..., const T *restrict <input>...,
@@ -11,7 +16,8 @@ Generated function (the ABI, also written at the top of the file)::
 
 Sizes come in signature order; tensors are dense, row-major and at least
 16-byte aligned.  It returns 0, 1 when a gathered index was out of range (the
-read used element 0 instead) or 2 when a temporary could not be allocated.
+read used element 0 instead), 2 when a temporary could not be allocated, or 3
+when a kernel specialised to fixed sizes is called with other sizes.
 """
 from __future__ import annotations
 
@@ -23,6 +29,8 @@ import islpy as isl
 
 from polytc import dtypes
 from polytc import program as ir
+from polytc.graph.contraction import Contraction
+from polytc.codegen_c.contract import CONTRACT_PREFIX, mark_contractions
 from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr, literal
 from polytc.codegen_c.names import NameTable
 from polytc.codegen_c.prelude import prelude
@@ -32,6 +40,10 @@ from polytc.tiling import marks
 
 PARALLEL_MARK = marks.PARALLEL
 MAX_PROMOTED_ELEMENTS = 1024  # a register block, not a cache tile
+MAX_LOCAL_CONTRACTED = 1024  # a contracted temporary this small is a local array
+_KEEP_LOOP_ORDER = """#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize ("no-loop-interchange")
+#endif"""
 # islpy's stubs omit the members named after Python keywords.
 _IF, _FOR = getattr(isl.ast_node_type, "if_"), getattr(isl.ast_node_type, "for_")
 
@@ -67,10 +79,14 @@ class CFunction:
         return f"int {self.function}({', '.join(args)});"
 
 
-def to_c(program: ir.Program, schedule: isl.Schedule, *, parallel: bool = True) -> CFunction:
-    """Emit ``program`` executed in the order of ``schedule`` as C."""
+def to_c(program: ir.Program, schedule: isl.Schedule, *, parallel: bool = True,
+         fixed: dict[str, int] | None = None, keep_loop_order: bool = False) -> CFunction:
+    """Emit ``program`` executed in the order of ``schedule`` as C; sizes in
+    ``fixed`` become constants (the function returns 3 when called with
+    others).  ``keep_loop_order`` asks gcc not to interchange the loops of a
+    tiled schedule (with constant sizes it undid register tiling: 2-3x slower)."""
     try:
-        return _Emitter(program).emit(schedule, parallel)
+        return _Emitter(program, fixed or {}, keep_loop_order).emit(schedule, parallel)
     except isl.Error as error:  # pragma: no cover - an isl failure is our bug
         raise PolytcInternalError("generating C", str(error)) from error
 
@@ -105,8 +121,11 @@ def _mark_band(node: isl.ScheduleNode) -> isl.ScheduleNode:
 
 
 class _Emitter:
-    def __init__(self, program: ir.Program) -> None:
+    def __init__(self, program: ir.Program, fixed: dict[str, int],
+                 keep_loop_order: bool = False) -> None:
         self.program = program
+        self.fixed = fixed
+        self.keep_loop_order = keep_loop_order
         self.names = NameTable()
         self.used: set[str] = set()
         for param in program.params:
@@ -118,6 +137,11 @@ class _Emitter:
         self.body = BodyPrinter(self.names, self.layouts, self.used)
         self.statements = {s.name: s for s in program.statements}
         self.promotions: dict[str, Promotion] = {}
+        self.contractions: dict[str, Contraction] = {}
+        # where contracted temporaries without a small constant size are
+        # allocated: the function (scopes[0]) or the body of the innermost
+        # enclosing parallel loop (private to a thread); tensor -> element count
+        self.scopes: list[dict[str, str]] = [{}]
 
     def _extents(self, tensor: ir.Tensor) -> tuple[str, ...]:
         if tensor.role == "input":
@@ -125,6 +149,8 @@ class _Emitter:
         return tuple(f"polytc_{self.names(tensor.name)}_e{d}" for d in range(tensor.rank))
 
     def emit(self, schedule: isl.Schedule, parallel: bool) -> CFunction:
+        schedule, self.contractions = mark_contractions(self.program, schedule)
+        self.body.contracted = {name: c.kept for name, c in self.contractions.items()}
         if parallel:
             schedule = mark_parallel(schedule)
         build = isl.AstBuild.from_context(self.program.context)
@@ -135,6 +161,11 @@ class _Emitter:
         function = "polytc_" + self.names.checked(program.name)
         build_params = isl.AstBuild.from_context(program.context)
         preamble: list[cgen.Generable] = [cgen.Line("int polytc_status = 0;")]
+        for position, param in enumerate(program.params):
+            if param in self.fixed:  # a constant the C compiler can exploit
+                value = self.fixed[param]
+                preamble.append(cgen.Line(f"const int64_t {self.names(param)} = {value};"))
+                preamble.append(cgen.Line(f"if (polytc_size{position} != {value}) return 3;"))
         for tensor in program.tensors:
             if tensor.role == "input":
                 continue
@@ -147,12 +178,17 @@ class _Emitter:
         for tensor in program.temporaries:
             ctype, name = dtypes.C_TYPES[tensor.dtype], self.layouts[tensor.name].c_name
             count = " * ".join(f"(size_t){e}" for e in self.layouts[tensor.name].extents) or "1"
+            if tensor.name in self.contractions:
+                if tensor.name not in self.scopes[0]:
+                    continue  # held inside its loop nest only
+                count = self.scopes[0][tensor.name]
             preamble.append(cgen.Line(
                 f"{ctype} *restrict {name} = ({ctype} *)malloc(sizeof({ctype}) * ({count}) + 64);"))
             preamble.append(cgen.Line(f"if (!{name}) return 2;"))
             cleanup.append(cgen.Line(f"free({name});"))
-        args: list[cgen.Declarator] = [cgen.Value("int64_t", self.names(p))
-                                      for p in program.params]
+        args: list[cgen.Declarator] = [
+            cgen.Value("int64_t", f"polytc_size{n}" if p in self.fixed else self.names(p))
+            for n, p in enumerate(program.params)]
         args += [cgen.Pointer(cgen.Value(f"const {dtypes.C_TYPES[t.dtype]}",
                                          f"restrict {self.layouts[t.name].c_name}"))
                  for t in program.inputs]
@@ -162,7 +198,8 @@ class _Emitter:
         args.append(cgen.Value("int", "polytc_nthreads"))
         body = cgen.Block(preamble + [loops] + cleanup + [cgen.Line("return polytc_status;")])
         fn = cgen.FunctionBody(cgen.FunctionDeclaration(cgen.Value("int", function), args), body)
-        source = "\n".join([self._header(function), prelude(self.used), str(fn), ""])
+        pragmas = _KEEP_LOOP_ORDER if self.keep_loop_order else ""
+        source = "\n".join([self._header(function), prelude(self.used), pragmas, str(fn), ""])
         return CFunction(source, function, program.params,
                          tuple(self._arg(t) for t in program.inputs),
                          tuple(self._arg(t) for t in program.outputs))
@@ -189,7 +226,8 @@ class _Emitter:
 
     # -- AST walk -------------------------------------------------------------
     def node(self, node: isl.AstNode, pragmas: frozenset[str]) -> cgen.Generable:
-        """C for ``node``; ``pragmas`` (marks above it) apply to the next loops."""
+        """C for ``node``; ``pragmas`` (``mark@iterator`` of the marks above
+        it) apply to the loop over that iterator, if isl generated it."""
         kind = node.get_type()
         if kind == isl.ast_node_type.block:
             children = node.block_get_children()
@@ -212,18 +250,80 @@ class _Emitter:
 
     def mark(self, node: isl.AstNode, pragmas: frozenset[str]) -> cgen.Generable:
         name = node.mark_get_id().get_name()
-        if name in (marks.PARALLEL, marks.SIMD):
-            return self.node(node.mark_get_node(), pragmas | {name})
+        if name in (marks.PARALLEL, marks.SIMD):  # for the loop at the mark's depth only
+            return self.node(node.mark_get_node(), pragmas | {f"{name}@{_annotation(node)}"})
+        if name.startswith(CONTRACT_PREFIX):
+            return self.contracted(name[len(CONTRACT_PREFIX):], node.mark_get_node(), pragmas)
         key = _annotation(node) if name == marks.PROMOTE else None
         promotion = self.promotions.get(key) if key else None
         if promotion is None:
             return self.node(node.mark_get_node(), pragmas)
         return self.promoted(promotion, node.mark_get_node(), pragmas)
 
+    def contracted(self, tensor: str, inner: isl.AstNode,
+                   pragmas: frozenset[str]) -> cgen.Generable:
+        """``inner``, the loop nest within one iteration of which every value
+        of contracted ``tensor`` lives: a small constant-size buffer is a
+        local array here; any other is allocated once per enclosing scope
+        (the function, or a parallel loop's body: one per thread)."""
+        if tensor not in self.contractions:
+            return self.node(inner, pragmas)
+        if tensor in self.body.active:
+            raise PolytcInternalError("generating C", f"nested contraction marks of {tensor}")
+        t = self.program.tensor(tensor)
+        ctype, name = dtypes.C_TYPES[t.dtype], self.layouts[tensor].c_name
+        local = self._constant_count(self.contractions[tensor])
+        lines: list[cgen.Generable] = []
+        if local is not None:
+            lines.append(cgen.Line(f"{ctype} {name}[{local}];"))
+        else:
+            extents = self.layouts[tensor].extents
+            kept = self.contractions[tensor].kept
+            self.scopes[-1].setdefault(
+                tensor, " * ".join(f"(size_t){extents[k]}" for k in kept) or "1")
+        self.body.active.add(tensor)
+        try:
+            lines.append(self.node(inner, pragmas))
+        finally:
+            self.body.active.discard(tensor)
+        return lines[0] if len(lines) == 1 else cgen.Block(lines)
+
+    def _constant_count(self, c: Contraction) -> int | None:
+        """The element count of ``c``'s buffer when it has a small constant
+        bound (its extents' maxima under the context), else None."""
+        count = 1
+        for extent in c.shape:
+            most = extent.intersect_params(self.program.context).max_val()
+            if not most.is_int():
+                return None
+            count *= max(int(most.to_python()), 1)
+            if count > MAX_LOCAL_CONTRACTED:
+                return None
+        return count
+
+    def _scoped(self, scope: dict[str, str], body: cgen.Generable) -> cgen.Generable:
+        """``body`` with the buffers of ``scope`` allocated around it (inside
+        a parallel loop: a failed allocation skips the iteration, status 2)."""
+        if not scope:
+            return body
+        lines: list[cgen.Generable] = []
+        for tensor, count in scope.items():
+            t = self.program.tensor(tensor)
+            ctype, name = dtypes.C_TYPES[t.dtype], self.layouts[tensor].c_name
+            lines.append(cgen.Line(f"{ctype} *restrict {name} = ({ctype} *)malloc("
+                                   f"sizeof({ctype}) * ({count}) + 64);"))
+        names = [self.layouts[tensor].c_name for tensor in scope]
+        lines.append(cgen.If(_text(" && ".join(names)), _block(body),
+                             cgen.Block([cgen.Line("polytc_status = 2;")])))
+        lines += [cgen.Line(f"free({name});") for name in names]
+        return cgen.Block(lines)
+
     def promoted(self, promotion: Promotion, inner: isl.AstNode,
                  pragmas: frozenset[str]) -> cgen.Generable:
         """The block of ``promotion.tensor`` in a local array around ``inner``:
         loaded before, stored after (when written)."""
+        if promotion.tensor in self.contractions and promotion.tensor not in self.body.active:
+            return self.node(inner, pragmas)  # its buffer is not there yet: no promotion
         tensor = self.program.tensor(promotion.tensor)
         ctype = dtypes.C_TYPES[tensor.dtype]
         count = 1
@@ -235,10 +335,9 @@ class _Emitter:
                   for n, text in zip(names, promotion.offsets)]
         local = Promotion(promotion.tensor, promotion.local, tuple(names), promotion.sizes,
                           promotion.store)
-        layout = self.layouts[promotion.tensor]
         points = [f"{promotion.local}_x{d}" for d in range(len(promotion.sizes))]
         here = local.at(points)
-        there = layout.element([f"({o} + {x})" for o, x in zip(names, points)])
+        there = self.body.element(promotion.tensor, [f"({o} + {x})" for o, x in zip(names, points)])
         lines.append(_nest(points, promotion.sizes, f"{here} = {there};"))
         self.body.promoted[promotion.tensor] = local
         try:
@@ -252,7 +351,17 @@ class _Emitter:
     def _after_mark(self, node: isl.AstNode, build: isl.AstBuild) -> isl.AstNode:
         """isl calls this for each AST mark: plan a promotion where the
         accumulated block is a fixed box for every outer iteration."""
-        if node.mark_get_id().get_name() != marks.PROMOTE:
+        name = node.mark_get_id().get_name()
+        if name in (marks.PARALLEL, marks.SIMD):
+            # isl names the loop at schedule depth d "c<d>" and the build's
+            # space holds the outer loops' names; when isl drops the marked
+            # loop (one iteration), no other loop may take its pragma
+            space = build.get_schedule_space()
+            n = space.dim(isl.dim_type.set)
+            outer = space.get_dim_name(isl.dim_type.set, n - 1) if n else None
+            depth = int(outer[1:]) + 1 if outer and outer[1:].isdigit() else n
+            return node.set_annotation(isl.Id(f"c{depth}", context=node.get_ctx()))
+        if name != marks.PROMOTE:
             return node
         try:
             promotion = self._plan_promotion(build)
@@ -299,8 +408,17 @@ class _Emitter:
     def loop(self, node: isl.AstNode, pragmas: frozenset[str]) -> cgen.Generable:
         iterator = self.isl_expr(node.for_get_iterator())
         init = self.isl_expr(node.for_get_init())
-        body = self.node(node.for_get_body(), frozenset())
-        if node.for_is_degenerate():
+        pragmas = frozenset(p.split("@")[0] for p in pragmas if p.endswith(f"@{iterator}"))
+        degenerate = node.for_is_degenerate()
+        threaded = marks.PARALLEL in pragmas and not degenerate
+        if threaded:
+            self.scopes.append({})
+        try:
+            body = self.node(node.for_get_body(), frozenset())
+        finally:
+            scope = self.scopes.pop() if threaded else {}
+        body = self._scoped(scope, body)
+        if degenerate:
             return cgen.Block([cgen.Line(f"const int64_t {iterator} = {init};"), body])
         cond = _strip_parens(self.isl_expr(node.for_get_cond()))  # OpenMP wants `c0 < n`
         inc = self.isl_expr(node.for_get_inc())

@@ -121,6 +121,23 @@ class BodyPrinter:
         self.layouts = layouts
         self.used = used
         self.promoted: dict[str, Promotion] = {}
+        # contracted temporaries: the dimensions their buffer keeps; their
+        # accesses are only valid inside their ``contract`` mark (``active``)
+        self.contracted: dict[str, tuple[int, ...]] = {}
+        self.active: set[str] = set()
+
+    def element(self, tensor: str, indices: list[str]) -> str:
+        """The C element of ``tensor`` at ``indices`` (full-rank index
+        texts), in its full or its contracted buffer."""
+        layout = self.layouts[tensor]
+        kept = self.contracted.get(tensor)
+        if kept is None:
+            return layout.element(indices)
+        if tensor not in self.active:
+            raise PolytcInternalError(
+                "generating C", f"access to contracted temporary {tensor} outside its loop nest")
+        return Layout(layout.c_name, tuple(layout.extents[k] for k in kept)).element(
+            [indices[k] for k in kept])
 
     def access(self, tensor: str, indices: tuple[ir.Expr, ...]) -> str:
         """``T[offset]`` with row-major linearisation; gathered dimensions are
@@ -135,7 +152,7 @@ class BodyPrinter:
             texts.append(text)
         if tensor in self.promoted:
             return self.promoted[tensor].element(texts)
-        return layout.element(texts)
+        return self.element(tensor, texts)
 
     def index(self, expr: ir.Expr) -> str:
         """An integral subscript, evaluated in int64 with floor division."""

@@ -7,16 +7,18 @@ cffi releases the GIL for the duration of the C call.
 """
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import cffi
 import numpy as np
 
 from polytc import config, dtypes
-from polytc.codegen_c.calls import CallPlan, fast_path, raise_status
+from polytc.codegen_c.calls import CallPlan, check_threads, fast_path, raise_status
 from polytc.codegen_c.emit import CFunction
-from polytc.errors import ArgumentError, PolytcError
+from polytc.errors import ArgumentError, CompileError, PolytcError
 
 _FLOAT32 = np.dtype(np.float32)
 _libraries: dict[str, tuple[Any, Any]] = {}
@@ -39,6 +41,19 @@ def load(path: str, cfunction: CFunction) -> tuple[Any, Any]:
     return ffi, getattr(lib, cfunction.function)
 
 
+def load_checked(path: str, cfunction: CFunction) -> tuple[Any, Any]:
+    """:func:`load`, first checking the library against its cache sidecar (a
+    corrupted or deleted one is rebuilt); one that still does not load
+    raises :class:`CompileError`, never a bare ``OSError``."""
+    from polytc.codegen_c import build
+    if path not in _libraries:
+        path = str(build.ensure(path, cfunction.source))
+    try:
+        return load(path, cfunction)
+    except OSError as error:
+        raise CompileError(f"cannot load the compiled kernel {path}: {error}") from error
+
+
 class Kernel:
     """A compiled TC def.  Call it with numpy arrays (positionally in declared
     order, or by name); it returns the output, or a tuple of outputs in
@@ -51,13 +66,18 @@ class Kernel:
 
     def __init__(self, cfunction: CFunction, library: str | PolytcError,
                  stages: Callable[[], dict[str, Any]],
-                 respecialise: Callable[[str], "Kernel"] | None = None) -> None:
+                 respecialise: Callable[[str], "Kernel"] | None = None,
+                 for_sizes: Callable[[tuple[int, ...]], "Kernel"] | None = None,
+                 threads: int | None = None) -> None:
         self._cfunction = cfunction
         self._library = library
         self._stages_factory = stages
         self._stages: dict[str, Any] | None = None
         self._respecialise = respecialise
         self._variants: dict[str, Kernel] = {}
+        self._for_sizes = for_sizes
+        self._by_sizes: dict[tuple[int, ...], Kernel] = {}
+        self._threads = threads
         self.c_source = cfunction.source
         self.inputs = tuple(t.name for t in cfunction.inputs)
         self.outputs = tuple(t.name for t in cfunction.outputs)
@@ -83,8 +103,14 @@ class Kernel:
 
     @property
     def schedule(self) -> Any:
-        """The isl schedule tree the C code follows."""
+        """The scheduler's isl schedule tree (before tiling: see
+        :attr:`tiled_schedule`); its text reads back as ``schedule=``."""
         return self._stage("schedule")
+
+    @property
+    def tiled_schedule(self) -> Any:
+        """The schedule after tiling, register tiling and marks: what the C follows."""
+        return self._stage("tiled")
 
     @property
     def schedule_map(self) -> Any:
@@ -117,12 +143,22 @@ class Kernel:
         """The compiled shared library (None when it could not be built)."""
         return self._library if isinstance(self._library, str) else None
 
+    def save(self, directory: str | os.PathLike[str], *, name: str | None = None,
+             harness: bool = True) -> list[Path]:
+        """Export standalone C into ``directory``: ``<name>.c``, ``<name>.h`` (the
+        documented ABI), ``<name>_main.c`` (a timing harness, when ``harness``)
+        and a ``Makefile``; ``name`` defaults to the def's name.  Returns the
+        paths written.  See :mod:`polytc.codegen_c.export`."""
+        from polytc.codegen_c.export import save
+        return save(self._cfunction, directory, name=name, harness=harness)
+
     def __repr__(self) -> str:
-        inputs = ", ".join(f"{t.dtype}{list(t.dims)} {t.name}" for t in self._cfunction.inputs)
+        inputs = ", ".join(f"{t.dtype}[{', '.join(map(str, t.dims))}] {t.name}"
+                           for t in self._cfunction.inputs)
         return f"<polytc.Kernel {self._cfunction.function}({inputs}) -> ({', '.join(self.outputs)})>"
 
     # -- calling -------------------------------------------------------------
-    def __call__(self, *args: Any, out: Any = None, num_threads: int | None = None,
+    def __call__(self, /, *args: Any, out: Any = None, num_threads: int | None = None,
                  unchecked: bool = False, **named: Any) -> Any:
         if self._fast is not None and not named:  # its checks are cheap
             result = self._fast(args, num_threads, out)
@@ -133,6 +169,10 @@ class Kernel:
             variant = self._variant_for(arrays)
             if variant is not None:
                 return variant(*arrays, out=out, num_threads=num_threads)
+        if self._for_sizes is not None and not unchecked:
+            arrays = self._plan.check_inputs(arrays)
+            return self._sized(self._plan.bind_sizes(arrays))(
+                *arrays, out=out, num_threads=num_threads)
         if unchecked:
             sizes = self._plan.sizes_unchecked(arrays)
         else:
@@ -141,6 +181,13 @@ class Kernel:
         outputs = self._plan.outputs(sizes, out, arrays, unchecked)
         self._run(sizes, arrays, outputs, num_threads)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def _sized(self, sizes: tuple[int, ...]) -> "Kernel":
+        """The kernel compiled for these size values (``specialize=True``)."""
+        if sizes not in self._by_sizes:
+            assert self._for_sizes is not None
+            self._by_sizes[sizes] = self._for_sizes(sizes)
+        return self._by_sizes[sizes]
 
     def _variant_for(self, arrays: list[Any]) -> "Kernel | None":
         """The kernel specialised to the arrays' dtype (bare form without dtype=)."""
@@ -158,17 +205,21 @@ class Kernel:
             self._variants[kind] = self._respecialise(kind)
         return self._variants[kind]
 
+    def _default_threads(self) -> int:
+        return self._threads if self._threads is not None else config.default_threads()
+
     def _run(self, sizes: tuple[int, ...], arrays: Sequence[Any], outputs: list[np.ndarray],
              num_threads: int | None) -> None:
         if isinstance(self._library, PolytcError):
             raise self._library  # e.g. no C compiler: c_source is all there is
         if self._function is None:
-            self._ffi, self._function = load(self._library, self._cfunction)
-            self._fast = fast_path(self._plan, self._ffi, self._function)
+            self._ffi, self._function = load_checked(self._library, self._cfunction)
+            self._fast = fast_path(self._plan, self._ffi, self._function, self._default_threads)
         ffi, plan = self._ffi, self._plan
         pointers = [ffi.from_buffer(ctype, array) for ctype, array in
                     zip(plan.input_ctypes, arrays)]
         pointers += [ffi.from_buffer(ctype, array, require_writable=True)
                      for ctype, array in zip(plan.output_ctypes, outputs)]
-        threads = num_threads if num_threads is not None else config.default_threads()
+        threads = check_threads(num_threads) if num_threads is not None \
+            else self._default_threads()
         raise_status(self._function(*sizes, *pointers, int(threads)))

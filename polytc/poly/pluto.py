@@ -25,7 +25,12 @@ Hyperplanes found together form a permutable band.  A dependence becomes
 satisfied on the instances where a row carries it strictly
 (``phi_T(t) - phi_S(s) >= 1``); the rest stays.  When no hyperplane exists,
 the dependence graph's strongly connected components are separated by a
-scalar dimension (a cut), as the fusion policy allows.  If even that cannot
+scalar dimension (a cut), as the fusion policy allows.  ``smart`` fusion
+also cuts at a band's start instead of fusing there when the band's first
+row would carry a dependence (the outer loop would not be parallel) or when
+a row skews a statement whose component alone would not need the skew
+(fusing 2mm's two products skews the second one's loop: strided memory
+accesses, a band that no longer tiles like a matmul).  If even a cut cannot
 make progress the scheduler says so (:class:`ScheduleError`); it never falls
 back to the original order silently.
 """
@@ -147,6 +152,7 @@ class _Scheduler:
         active = list(self.deps)  # the dependences unsatisfied at the band's start
         base = self.baseproblem([(farkas(d.relation, self.params), d) for d in active])
         found = 0
+        snapshot = self.snapshot()
         while not all(self.fullrank(s) for s in self.statements) or (found == 0 and self.deps):
             row = self.solve(base)
             if row is None:
@@ -154,6 +160,9 @@ class _Scheduler:
             if found == 0 and self.fuse == "smart" and self.splittable() \
                     and self.carriers(row):
                 return self.cut_sccs()  # fusing would lose the outer parallel loop
+            if self.fuse == "smart" and self.splittable() and self.fusion_skews(row, active):
+                self.restore(snapshot)  # fusing costs a skew: this band fuses nothing
+                return self.cut_sccs()
             carriers = self.carriers(row)
             adds_rank = any(not self.fullrank(st) and rank(self.rows[st] + [r.coeffs]) >
                             rank(self.rows[st]) for st, r in row.items())
@@ -164,6 +173,43 @@ class _Scheduler:
             if all(self.fullrank(s) for s in self.statements):
                 break
         return found > 0
+
+    def snapshot(self) -> tuple[list[tuple[_Dep, isl.Map]], dict[str, list[tuple[int, ...]]], int]:
+        """The state a band's rows change, to undo them (:meth:`restore`)."""
+        return ([(d, d.relation) for d in self.deps], {s: list(r) for s, r in self.rows.items()},
+                len(self.levels))
+
+    def restore(self, snapshot: tuple[list[tuple[_Dep, isl.Map]],
+                                      dict[str, list[tuple[int, ...]]], int]) -> None:
+        deps, rows, n_levels = snapshot
+        for dep, relation in deps:
+            dep.relation = relation
+        self.deps = [dep for dep, _ in deps]
+        self.rows = rows
+        del self.levels[n_levels:]
+
+    def fusion_skews(self, row: dict[str, Row], active: list[_Dep]) -> bool:
+        """Whether ``row`` skews (two iterators or more) a statement of a group
+        with several strongly connected components, where the dependences
+        inside the statement's component alone (those of the band's start,
+        same independence constraints) give it a row without skew: then the
+        skew is the price of fusing the components.  A skewed hyperplane
+        makes the statement's loop stride through memory and its band no
+        longer tiles like the statement's own nest (2mm's second product,
+        ``S3[i, l, j] -> [i, l + j]``)."""
+        components = self.components(active)
+        scc = {s: (g, n) for g, sccs in enumerate(components)
+               for n, component in enumerate(sccs) for s in component}
+        splittable = {g for g, sccs in enumerate(components) if len(sccs) > 1}
+        skewed = {s for s, r in row.items()
+                  if sum(1 for c in r.coeffs if c) > 1 and scc[s][0] in splittable}
+        if not skewed:
+            return False
+        inside = [d for d in active if scc[d.source] == scc[d.target]]
+        alone = self.solve(self.baseproblem([(farkas(d.relation, self.params), d)
+                                             for d in inside]))
+        return alone is not None and any(sum(1 for c in alone[s].coeffs if c) <= 1
+                                         for s in skewed)
 
     def baseproblem(self, farkas: list[tuple[list[Form], _Dep]]) -> isl.Set:
         """Unknowns >= 0, legality and bounding on the band's dependences."""
@@ -237,16 +283,16 @@ class _Scheduler:
                 self.rows[s].append(row.coeffs)
         self.levels.append(level)
 
-    def components(self) -> list[list[list[str]]]:
+    def components(self, deps: list[_Dep] | None = None) -> list[list[list[str]]]:
         """Per group of statements not yet separated by a cut, the strongly
-        connected components of its unsatisfied dependences, in topological
-        order."""
+        connected components of its unsatisfied dependences (or of
+        ``deps``), in topological order."""
         groups: dict[tuple[int, ...], list[str]] = {}
         for statement in self.statements:
             groups.setdefault(self.group[statement], []).append(statement)
         result = []
         for members in groups.values():
-            edges = {(d.source, d.target) for d in self.deps
+            edges = {(d.source, d.target) for d in (self.deps if deps is None else deps)
                      if d.source in members and d.target in members}
             result.append(strongly_connected_components(members, edges))
         return result

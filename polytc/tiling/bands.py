@@ -71,6 +71,26 @@ def stride_one_counts(node: isl.ScheduleNode, program: Program) -> list[int]:
     return counts
 
 
+def gathers(node: isl.ScheduleNode, program: Program, member: int) -> bool:
+    """Whether a read of the band's statements moves along ``member`` (a
+    single iterator of the statement) other than by stride 1 in its last
+    subscript: a gather in every vector when the member is the vector loop."""
+    by_statement = {piece.get_tuple_name(isl.dim_type.in_): piece
+                    for piece in _maps(members(node)[member])}
+    for statement in program.statements:
+        if statement.name not in by_statement:
+            continue
+        iterator = _single_iterator(by_statement[statement.name])
+        if iterator is None:
+            continue
+        for read in statement.reads:
+            rows = _affine_rows(read.access)
+            if rows and any(row[iterator] for row in rows) \
+                    and not _stride_one(read.access, iterator):
+                return True
+    return False
+
+
 def _affine_rows(relation: isl.Map) -> list[list[int]] | None:
     """Input-dimension coefficients of each output of a single-piece affine map."""
     if not relation.is_single_valued():

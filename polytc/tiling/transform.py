@@ -15,7 +15,14 @@ For every outermost permutable band of two or more members:
    point loops are sunk to the leaves (unroll-and-jam).  Full blocks are
    isolated so their loops have constant trip counts; a ``promote`` mark above
    the reduction loop lets code generation keep the block of the accumulated
-   tensor in a local array across it (register promotion).
+   tensor in a local array across it (register promotion).  Default cache
+   tiles are rounded up to whole register blocks, so full tiles hold only
+   full blocks.  When a read moves along the vector loop without stride 1
+   (``A(j, k)`` in syrk, ``W(n, k)`` in an MLP layer: a gather in every
+   vector), the block's rows go *inside* the vector loop and isl unrolls
+   them, so one gathered vector serves every row (gcc does not hoist it out
+   of a row loop: syrk 3x -> 20x naive C); otherwise (gemm) the rows stay
+   outside, as a loop, which gcc handles best.
 4. *Wavefront*: when parallel code is wanted and the outermost tile band has no
    parallel member, its first member is skewed by the second, exposing one.
 
@@ -78,8 +85,10 @@ class _TilingPass:
         parallel = bands.parallel_at_band(node, self.deps)
         strides = bands.stride_one_counts(node, self.program)
         order, roles = _order_members(parallel, strides)
-        sizes = self.cache_sizes(order, roles)
         reduces = REDUCTION in roles or _carrying_band_below(node, self.deps)
+        blocked = reduces and self.options.unroll is not None and VECTOR in roles
+        sizes = self.cache_sizes(order, roles, self.block_factors(roles) if blocked else None)
+        gathers = VECTOR in roles and bands.gathers(node, self.program, order[roles.index(VECTOR)])
         node = bands.permute(node, order)
         node = bands.set_coincidence(node, [roles[p] != REDUCTION for p in range(len(order))])
         depth = 0
@@ -87,23 +96,29 @@ class _TilingPass:
             node = node.band_tile(_multi_val(node, list(level)))
             node = node.child(0)
             depth += 1
-        if reduces and self.options.unroll is not None and VECTOR in roles:
-            node = self.register_tile(node, roles)
+        if blocked:
+            node = self.register_tile(node, roles, rows_inside=gathers)
         for _ in range(depth):
             node = node.parent()
         if self.options.parallel and depth and not any(parallel):
             node = bands.skew_first(node)  # wavefront of the tile loops
         return node
 
-    def cache_sizes(self, order: list[int], roles: list[str]) -> list[tuple[int, ...]]:
+    def cache_sizes(self, order: list[int], roles: list[str],
+                    blocks: list[int] | None = None) -> list[tuple[int, ...]]:
         """Tile sizes per level, outermost level first, per member in the new
         ``order``.  A user's tuple lists the band's members as the scheduler
-        printed them (outermost first); a short one repeats its last size."""
+        printed them (outermost first); a short one repeats its last size.
+        The default sizes are rounded up to multiples of ``blocks``, the
+        register block's factor per member, when the band is register-tiled."""
         tile, n = self.options.tile, len(order)
         if tile is None:
             return []
         if tile == "auto":
-            return [cache_tile_sizes(roles, self.element_bytes)]
+            sizes = cache_tile_sizes(roles, self.element_bytes)
+            if blocks is not None:
+                sizes = tuple(-(-size // factor) * factor for size, factor in zip(sizes, blocks))
+            return [sizes]
         assert isinstance(tile, tuple), tile  # Options normalised it
         levels = []
         for level in tile:
@@ -112,27 +127,46 @@ class _TilingPass:
             levels.append(tuple(values[source] for source in order))
         return levels
 
-    def register_tile(self, node: isl.ScheduleNode, roles: list[str]) -> isl.ScheduleNode:
-        """Unroll-and-jam of the point band at ``node``; returns the node at
-        its position (the block loops)."""
-        n_parallel = sum(role != REDUCTION for role in roles)
-        carrying = [p for p, role in enumerate(roles) if role == REDUCTION]
-        node = bands.permute(node, [p for p, role in enumerate(roles) if role != REDUCTION]
-                             + carrying)  # the block loops outside the reductions
+    def block_factors(self, roles: list[str]) -> list[int]:
+        """The register block's factor per member (``roles`` order): the
+        vector width on the vector member, the rows on the parallel member
+        just outside it, 1 elsewhere."""
         rows, width = register_block(self.element_bytes)
         if isinstance(self.options.unroll, tuple):
             rows, width = (tuple(self.options.unroll) + (width,))[:2]
         elif isinstance(self.options.unroll, int):
             rows = self.options.unroll
-        factors = [1] * n_parallel
-        factors[-1] = width
-        if n_parallel >= 2:
-            factors[-2] = rows
+        factors = [1] * len(roles)
+        parallel = [p for p, role in enumerate(roles) if role != REDUCTION]
+        factors[parallel[-1]] = width
+        if len(parallel) >= 2:
+            factors[parallel[-2]] = rows
+        return factors
+
+    def register_tile(self, node: isl.ScheduleNode, roles: list[str],
+                      rows_inside: bool = False) -> isl.ScheduleNode:
+        """Unroll-and-jam of the point band at ``node``; returns the node at
+        its position (the block loops).  ``rows_inside``: the block's rows go
+        inside its vector loop, unrolled by isl (see the module docstring)."""
+        n_parallel = sum(role != REDUCTION for role in roles)
+        carrying = [p for p, role in enumerate(roles) if role == REDUCTION]
+        parallel = [p for p, role in enumerate(roles) if role != REDUCTION]
+        factors = [self.block_factors(roles)[p] for p in parallel]
+        node = bands.permute(node, parallel + carrying)  # the block loops outside the reductions
         if n_parallel < node.band_n_member():
             node = node.band_split(n_parallel)  # reductions: a band of their own below
         node = node.band_tile(_multi_val(node, factors))
         node = node.band_set_ast_build_options(_isolate_full_blocks(node, factors))
-        node = node.child(0).band_sink().parent()
+        point = node.child(0)
+        rows_inside = rows_inside and n_parallel >= 2
+        if rows_inside:  # (..., vector, rows); the unroll type tags the band's sunk copies
+            point = bands.permute(point, list(range(n_parallel - 2))
+                                  + [n_parallel - 1, n_parallel - 2])
+            point = point.band_member_set_ast_loop_type(n_parallel - 1,
+                                                        isl.ast_loop_type.unroll)
+        node = point.band_sink().parent()
+        if rows_inside:
+            node = _unroll_full_blocks_only(node, factors[:-2] + [factors[-1], factors[-2]])
         return _mark_promotions(node, self.deps)
 
 
@@ -195,6 +229,44 @@ def _isolate_full_blocks(node: isl.ScheduleNode, factors: list[int]) -> isl.Unio
     return isl.UnionSet.from_set(full.set_tuple_name(marks.ISOLATE))
 
 
+def _unroll_full_blocks_only(node: isl.ScheduleNode, factors: list[int]) -> isl.ScheduleNode:
+    """Below the block band at ``node``: each sunk point band whose last
+    member is unrolled is unrolled in full blocks only (isl's ``isolate``
+    option with an ``unroll`` loop type there, a plain loop elsewhere)."""
+    def visit(current: isl.ScheduleNode) -> isl.ScheduleNode:
+        if current.get_type() == isl.schedule_node_type.band:
+            last = current.band_n_member() - 1
+            if current.band_member_get_ast_loop_type(last) == isl.ast_loop_type.unroll:
+                current = current.band_set_ast_build_options(
+                    _isolate_full_points(current, factors))
+                current = current.band_member_set_ast_loop_type(last, isl.ast_loop_type.default)
+                return current.band_member_set_isolate_ast_loop_type(
+                    last, isl.ast_loop_type.unroll)
+        for position in range(current.n_children()):
+            current = visit(current.child(position)).parent()
+        return current
+    return visit(node.child(0)).parent()
+
+
+def _isolate_full_points(node: isl.ScheduleNode, factors: list[int]) -> isl.UnionSet:
+    """isl's ``isolate`` option for the point band at ``node``: its points
+    whose whole block (a box of ``factors``) exists."""
+    prefix = node.get_prefix_schedule_union_map()
+    point = node.band_get_partial_schedule_union_map()
+    pairs = prefix.reverse().apply_range(point)  # [prefix] -> [point]
+    if pairs.is_empty():
+        return isl.UnionSet.empty(node.get_domain().get_space().params())
+    present = isl.Map.from_union_map(pairs)
+    names = [f"x{d}" for d in range(len(factors))]
+    bounds = " and ".join(f"0 <= {x} < {f}" for x, f in zip(names, factors))
+    box = isl.Set(f"{{ [{', '.join(names)}] : {bounds} }}", context=node.get_ctx())
+    box = box.align_params(present.get_space().params())
+    everything = isl.Map.from_domain_and_range(present.domain(), box)
+    missing = everything.subtract(present).domain()
+    full = present.intersect_domain(present.domain().subtract(missing))
+    return isl.UnionSet.from_set(full.wrap().set_tuple_name(marks.ISOLATE))
+
+
 def _mark_promotions(node: isl.ScheduleNode, deps: isl.UnionMap) -> isl.ScheduleNode:
     """A ``promote`` mark above each outermost carrying band below the block
     band at ``node`` (the reduction loop the block is kept across)."""
@@ -217,10 +289,17 @@ def _recompute_coincidence(node: isl.ScheduleNode, deps: isl.UnionMap) -> isl.Sc
 
 
 def _mark_simd(node: isl.ScheduleNode) -> isl.ScheduleNode:
-    """A ``simd`` mark above the last member of each innermost band (a band
-    with only leaves below) when that member is parallel."""
+    """A ``simd`` mark above the last member that stays a loop (isl does not
+    unroll it) of each innermost band (a band with only leaves below) when
+    that member is parallel."""
     if node.get_type() == isl.schedule_node_type.band and _innermost(node):
         n = node.band_n_member()
+        while n > 1 and _unrolled(node, n - 1):
+            n -= 1
+        if n < node.band_n_member():
+            node = node.band_split(n)  # the unrolled members: a band of their own below
+        if _unrolled(node, n - 1):
+            return node
         if node.band_member_get_coincident(n - 1):
             if n > 1:
                 node = node.band_split(n - 1).child(0)
@@ -243,3 +322,9 @@ def _innermost(node: isl.ScheduleNode) -> bool:
         return not found
     node.foreach_descendant_top_down(visit)
     return not found
+
+
+def _unrolled(node: isl.ScheduleNode, member: int) -> bool:
+    unroll = isl.ast_loop_type.unroll
+    return (node.band_member_get_ast_loop_type(member) == unroll
+            or node.band_member_get_isolate_ast_loop_type(member) == unroll)

@@ -1,0 +1,80 @@
+"""Where code generation shrinks temporaries (see :mod:`polytc.graph.contraction`).
+
+:func:`mark_contractions` runs the contraction analysis on the schedule C is
+generated from and, for each temporary it contracts (a dimension fixed by the
+``depth`` outer loops), inserts a ``contract:<tensor>`` mark right below the
+``depth``-th loop shared by every statement that touches the tensor (splitting
+a band when that loop is not its last member).  The C emitter holds the
+tensor's buffer (kept dimensions only) inside that mark, or, when the buffer
+has no constant size, in the closest enclosing scope that is private to a
+thread.  Anything unexpected leaves the tensor with its full buffer.
+"""
+from __future__ import annotations
+
+import islpy as isl
+
+from polytc.graph.contraction import Contraction, _leaves, contractions
+from polytc.program import Program
+
+CONTRACT_PREFIX = "contract:"
+
+
+def mark_contractions(program: Program,
+                      schedule: isl.Schedule) -> tuple[isl.Schedule, dict[str, Contraction]]:
+    """``schedule`` with a ``contract:<T>`` mark for each contracted temporary
+    ``T``, and those temporaries' contractions."""
+    if not program.temporaries:
+        return schedule, {}
+    try:
+        found = contractions(program, schedule)
+    except isl.Error:  # pragma: no cover - the analysis failing means: keep full buffers
+        return schedule, {}
+    chosen: dict[str, Contraction] = {}
+    marked = schedule
+    for name in sorted(found):
+        c = found[name]
+        if c.depth <= 0 or not c.contracted or not c.statements:
+            continue
+        try:
+            placed = _insert(marked, c)
+        except isl.Error:
+            continue
+        if placed is not None:
+            marked, chosen[name] = placed, c
+    if not chosen:
+        return schedule, {}
+    # marks and band splits change no loop: the analysis must agree on the
+    # marked schedule, or nothing is contracted
+    try:
+        again = contractions(program, marked)
+    except isl.Error:  # pragma: no cover
+        return schedule, {}
+    if any(again[n].depth != c.depth or again[n].kept != c.kept for n, c in chosen.items()):
+        return schedule, {}
+    return marked, chosen
+
+
+def _insert(schedule: isl.Schedule, c: Contraction) -> isl.Schedule | None:
+    """``schedule`` with the mark for ``c`` below its ``depth``-th loop, or
+    None when the statements do not share that loop."""
+    leaves = _leaves(schedule)
+    loops = {leaf.loops[c.depth - 1] if len(leaf.loops) >= c.depth else None
+             for s in c.statements for leaf in leaves.get(s, [])}
+    if len(loops) != 1 or None in loops:
+        return None
+    loop = loops.pop()
+    assert loop is not None
+    path, member = loop
+    node = schedule.get_root()
+    for position in path:
+        node = node.child(position)
+    if node.get_type() != isl.schedule_node_type.band:
+        return None
+    if member + 1 < node.band_n_member():
+        node = node.band_split(member + 1)
+    node = node.child(0)
+    node = node.insert_mark(isl.Id(CONTRACT_PREFIX + c.tensor, context=node.get_ctx()))
+    return node.get_schedule()
+
+
+__all__ = ["CONTRACT_PREFIX", "mark_contractions"]

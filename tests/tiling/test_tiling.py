@@ -1,0 +1,212 @@
+"""Tiling, register tiling, wavefronts, SIMD marks and size specialisation.
+
+The whole kernel corpus runs under option sets that force partial tiles and
+partial register blocks at its small sizes (tiles of 3 to 5, blocks of 3 x 4),
+two tiling levels, no tiling at all, and specialised sizes; gemm, conv2d and
+an MLP layer also run at sizes 1, 7, 33 and 100 under the default tiles.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+import islpy as isl
+import numpy as np
+import pytest
+
+import polytc
+from polytc.errors import ArgumentError, OptionError
+from polytc.frontend import to_program
+from polytc.poly import check as check_legality
+from polytc.poly import dependences, pluto_schedule
+from polytc.tiling import TilingOptions, tile_schedule
+from polytc.tiling.model import Caches, cache_tile_sizes, machine_caches, register_block
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
+import test_kernels as corpus  # noqa: E402
+
+OPTION_SETS = {
+    "small-tiles": dict(tile=(5, 3, 4), unroll=(3, 4)),
+    "two-levels": dict(tile=[(8, 16, 8), (4, 4, 2)], unroll=(2, 8), parallel=False),
+    "untiled": dict(tile=None, unroll=None, vectorize=False),
+    "specialised": dict(specialize=True, tile=(4, 8, 4), unroll=(2, 4)),
+}
+MATMUL = "C(i,j) +=! A(i,k) * B(k,j)"
+SYRK = "C(i,j) +=! A(i,k) * A(j,k)"
+MLP = """def mlp(float(B,K) X, float(N,K) W, float(N) b) -> (Y) {
+    Y(i,n) +=! X(i,k) * W(n,k)
+    Y(i,n) = fmax(Y(i,n) + b(n), 0)
+}"""
+CONV = """def conv(float(N,C,H,W) I, float(M,C,KH,KW) W1) -> (O) {
+    O(n,m,h,w) +=! I(n,c,h+kh,w+kw) * W1(m,c,kh,kw)
+}"""
+WAVE = """def wave(float(N,M) A) -> (T) {
+    T(i,j) = A(i,j)
+    T(i,j) = T(i,j) + 0.5 * T(i-1,j) + 0.25 * T(i,j-1) where i in 1:N, j in 1:M
+}"""
+
+
+@pytest.mark.parametrize("options", list(OPTION_SETS), ids=list(OPTION_SETS))
+@pytest.mark.parametrize("c", corpus.CASES, ids=[c.id for c in corpus.CASES])
+def test_corpus_under_tiling_options(c: corpus.Case, options: str) -> None:
+    kw = dict(OPTION_SETS[options])
+    if c.dtype is not None:
+        kw["dtype"] = c.dtype
+    kernel = polytc.compile(c.tc, entry=c.entry, **kw)
+    for which in (0, 1):
+        x = corpus.inputs_for(c, which)
+        corpus.check(c, kernel(*x.values()), corpus.expected(c, x), f" [{options}, sizes {which}]")
+
+
+@pytest.mark.parametrize("n", [1, 7, 33, 100])
+def test_matmul_sizes_not_multiples_of_tiles(n: int) -> None:
+    rng = np.random.default_rng(n)
+    A = rng.standard_normal((n, n + 3)).astype(np.float32)
+    B = rng.standard_normal((n + 3, 2 * n + 1)).astype(np.float32)
+    for kernel in (polytc.compile(MATMUL), polytc.compile(MATMUL, tile=[(64, 64, 64), (8, 16, 8)])):
+        np.testing.assert_allclose(kernel(A, B), A @ B, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("n", [1, 7, 33, 100])
+def test_mlp_and_conv_sizes_not_multiples_of_tiles(n: int) -> None:
+    rng = np.random.default_rng(n)
+    X = rng.standard_normal((n, 37)).astype(np.float32)
+    W = rng.standard_normal((n + 2, 37)).astype(np.float32)
+    b = rng.standard_normal(n + 2).astype(np.float32)
+    got = polytc.compile(MLP)(X, W, b)
+    np.testing.assert_allclose(got, np.maximum(X @ W.T + b, 0), rtol=1e-4, atol=1e-4)
+    side = min(n, 33) + 2
+    image = rng.standard_normal((2, 3, side, side + 1)).astype(np.float32)
+    weights = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    want = corpus.conv2d_ref(image, weights)
+    np.testing.assert_allclose(polytc.compile(CONV)(image, weights), want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("n", [1, 7, 33, 100])
+def test_gathered_operand_sizes_not_multiples_of_tiles(n: int) -> None:
+    """syrk's ``A(j, k)`` moves along the vector loop ``j`` with stride M:
+    the block's rows are unrolled inside the vector loop (full blocks only)."""
+    rng = np.random.default_rng(n)
+    A = rng.standard_normal((n + 1, 2 * n + 3)).astype(np.float32)
+    for kernel in (polytc.compile(SYRK), polytc.compile(SYRK, tile=(5, 3, 4), unroll=(3, 4))):
+        np.testing.assert_allclose(kernel(A), A @ A.T, rtol=1e-4, atol=1e-4)
+
+
+def test_rows_go_inside_the_vector_loop_only_for_gathers() -> None:
+    syrk, gemm = polytc.compile(SYRK), polytc.compile(MATMUL)
+    assert "unroll" in str(syrk.tiled_schedule) and "unroll" not in str(gemm.tiled_schedule)
+    rows, width = register_block(4)
+    # a full block: one simd loop over j whose body updates every row, one
+    # statement each (unrolled by isl), the gathered A[(j) * K + k] shared
+    loop = re.search(rf"#pragma omp simd\n\s*for \(int64_t (c\d+) = 0; \1 <= {width - 1}; "
+                     r"[^)]*\)\n((?:\s*\{\n(?:.*\n)*?\s*\}\n){2,})", syrk.c_source)
+    assert loop is not None
+    assert loop.group(2).count("polytc_C_block[") == rows
+
+
+def test_default_tiles_hold_whole_register_blocks() -> None:
+    """The MLP's band (i, n) reduces below it: its default cache tile along
+    ``i`` is a multiple of the register block's rows, so full tiles have
+    full blocks only."""
+    program = to_program(MLP)
+    deps = dependences(program)
+    tiled = tile_schedule(program, pluto_schedule(program, deps), deps.all, TilingOptions())
+    sizes = {int(size) for size in re.findall(r"\(i\) mod (\d+)", str(tiled))}
+    rows = register_block(4)[0]
+    assert rows in sizes and all(size % rows == 0 for size in sizes), sizes
+
+
+def test_gemm_gets_cache_tiles_register_blocks_and_promotion() -> None:
+    source = polytc.compile(MATMUL).c_source
+    assert "#pragma omp parallel for" in source and "#pragma omp simd" in source
+    assert "polytc_C_block[" in source  # C's register block held in a local array
+    # the isolated full blocks have constant trip counts
+    assert re.search(r"for \(int64_t c\d+ = 0; c\d+ <= 31; c\d+ \+= 1\)", source)
+
+
+def test_every_loop_declares_its_iterator() -> None:
+    """No generated code reads a loop variable after its loop (Pluto's gemm
+    remainder bug): each ``for`` declares its own iterator."""
+    for options in OPTION_SETS.values():
+        kw = {k: v for k, v in options.items() if k != "specialize"}
+        source = polytc.compile(MATMUL, **kw).c_source
+        loops = re.findall(r"for \(([^;]*);", source)
+        assert loops and all(init.startswith("int64_t ") for init in loops), loops
+
+
+def test_wavefront_exposes_parallel_tile_loop() -> None:
+    program = to_program(WAVE)
+    deps = dependences(program)
+    schedule = pluto_schedule(program, deps)
+    tiled = tile_schedule(program, schedule, deps.all, TilingOptions(tile=((8, 8),)))
+    assert check_legality(program, tiled, deps).legal
+    kernel = polytc.compile(WAVE, tile=(8, 8))
+    assert "#pragma omp parallel for" in kernel.c_source
+    untiled = polytc.compile(WAVE, tile=None, parallel=False)
+    assert "#pragma omp parallel for" not in untiled.c_source
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((37, 29)).astype(np.float32)
+    want = A.astype(np.float64).copy()
+    for i in range(1, 37):
+        for j in range(1, 29):
+            want[i, j] += 0.5 * want[i - 1, j] + 0.25 * want[i, j - 1]
+    for threads in (1, 3):
+        np.testing.assert_allclose(kernel(A, num_threads=threads), want, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(untiled(A), want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("tile", [None, "auto", 4, (4, 8, 2), [(16, 16, 16), (4, 4, 4)]])
+def test_tiled_schedules_are_legal(tile: object) -> None:
+    for text in (MATMUL, MLP, CONV, WAVE):
+        program = to_program(text)
+        deps = dependences(program)
+        schedule = pluto_schedule(program, deps)
+        options = polytc.Options(tile=tile)
+        tiled = tile_schedule(program, schedule, deps.all, TilingOptions(options.tile))
+        assert check_legality(program, tiled, deps).legal, (text, tile)
+
+
+def test_specialised_kernels_per_shape() -> None:
+    kernel = polytc.compile(MATMUL, specialize=True)
+    rng = np.random.default_rng(0)
+    for m, k, n in ((5, 7, 9), (33, 17, 2), (5, 7, 9)):
+        A = rng.standard_normal((m, k)).astype(np.float32)
+        B = rng.standard_normal((k, n)).astype(np.float32)
+        np.testing.assert_allclose(kernel(A, B), A @ B, rtol=1e-4, atol=1e-4)
+    fixed = polytc.compile(MATMUL, sizes={"I": 5, "K": 7, "J": 9})
+    assert "const int64_t I = 5;" in fixed.c_source
+    with pytest.raises(ArgumentError, match="specialised"):
+        fixed(np.ones((6, 7), np.float32), np.ones((7, 9), np.float32))
+    with pytest.raises(OptionError, match="not a size"):
+        polytc.compile(MATMUL, sizes={"Q": 3})
+
+
+def test_threads_option_is_the_default_thread_count() -> None:
+    kernel = polytc.compile(MATMUL, threads=2)
+    assert kernel._default_threads() == 2
+    A = np.ones((40, 30), np.float32)
+    np.testing.assert_allclose(kernel(A, A.T.copy()), A @ A.T)
+
+
+@pytest.mark.parametrize("bad", [dict(tile=0), dict(tile="big"), dict(tile=[(4, -1)]),
+                                 dict(unroll=0), dict(unroll="x"), dict(threads=0),
+                                 dict(sizes={"N": -1})])
+def test_bad_tiling_options_raise(bad: dict) -> None:
+    with pytest.raises(OptionError):
+        polytc.compile(MATMUL, **bad)
+
+
+def test_cache_model() -> None:
+    caches = machine_caches()
+    assert caches.l1 > 0 and caches.l2 > caches.l1
+    small = cache_tile_sizes(["outer", "reduction", "vector"], 4, Caches(32 * 1024, 256 * 1024))
+    large = cache_tile_sizes(["outer", "reduction", "vector"], 4, Caches(48 * 1024, 4 << 20))
+    assert small[1] < large[1] and small[2] < large[2]
+    assert cache_tile_sizes(["outer", "vector"], 4, Caches()) == (32, 32)
+
+
+def test_tiled_schedule_is_exposed() -> None:
+    kernel = polytc.compile(MATMUL)
+    assert isinstance(kernel.tiled_schedule, isl.Schedule)
+    assert "promote" in str(kernel.tiled_schedule) and "promote" not in str(kernel.schedule)
