@@ -43,8 +43,6 @@ SEED = 20240601
 # Open bugs this run found on 2026-11-29, kept visible (printed) but not failing the suite
 # until fixed; each is listed in the closing note of that day:
 KNOWN_BUGS = {
-    20240650: "pluto fuse=max parallel: 0-d reduction onto T2 reads a stale T1 (6 vs 78)",
-    20240678: "pluto fuse=max parallel: 0-d += reduction result garbage (2.3e21 vs -2.5)",
     20240823: "pluto smart: isl_set_coefficients on a set with local variables (l / 2 subscript)",
     20240854: "interpreter: a read range inference proved in bounds is outside (N - 1 - j)",
     20240826: "timeout (> 60 s) on a loaded 2-core machine",

@@ -70,6 +70,9 @@ def _insert(schedule: isl.Schedule, c: Contraction) -> isl.Schedule | None:
         node = node.child(position)
     if node.get_type() != isl.schedule_node_type.band:
         return None
+    values = isl.UnionMap.from_union_pw_aff(node.band_get_partial_schedule().get_at(member))
+    if isl.Set.from_union_set(values.intersect_domain(node.get_domain()).range()).is_singleton():
+        return None  # isl drops a one-iteration loop and splits the mark: no shared block
     if member + 1 < node.band_n_member():
         node = node.band_split(member + 1)
     node = node.child(0)
