@@ -92,32 +92,33 @@ def to_c(program: ir.Program, schedule: isl.Schedule, *, parallel: bool = True,
 
 
 def mark_parallel(schedule: isl.Schedule) -> isl.Schedule:
-    """Insert a ``parallel`` mark above the outermost coincident member of
-    each band that is not already inside a parallel loop (splitting bands so
-    the marked member is a band of its own)."""
+    """Insert a ``parallel`` mark above each band with a coincident member
+    that is not already inside a parallel loop; a mark for the band's member
+    ``k > 0`` is named ``parallel+k``.  Bands are not split: isl's AST
+    generation of the inner part of a split tiled band can take hours where
+    the whole band takes a second (fuzz seed 20240826)."""
     root = schedule.get_root()
     return _mark_subtree(root).get_schedule()
 
 
 def _mark_subtree(node: isl.ScheduleNode) -> isl.ScheduleNode:
     if node.get_type() == isl.schedule_node_type.band:
-        n = node.band_n_member()
-        flags = [node.band_member_get_coincident(i) for i in range(n)]
+        flags = [node.band_member_get_coincident(i) for i in range(node.band_n_member())]
         if any(flags):
             first = flags.index(True)
-            if first > 0:
-                node = node.band_split(first)
-                return _mark_band(node.child(0)).parent()
-            return _mark_band(node)
+            name = PARALLEL_MARK if first == 0 else f"{PARALLEL_MARK}+{first}"
+            return node.insert_mark(isl.Id(name, context=node.get_ctx()))
     for position in range(node.n_children()):
         node = _mark_subtree(node.child(position)).parent()
     return node
 
 
-def _mark_band(node: isl.ScheduleNode) -> isl.ScheduleNode:
-    if node.band_n_member() > 1:
-        node = node.band_split(1)
-    return node.insert_mark(isl.Id(PARALLEL_MARK, context=node.get_ctx()))
+def _pragma_mark(name: str) -> tuple[str, int] | None:
+    """(pragma, band member) of a ``parallel``/``simd`` mark name, else None."""
+    base, _, member = name.partition("+")
+    if base not in (marks.PARALLEL, marks.SIMD) or not (member or "0").isdigit():
+        return None
+    return base, int(member or 0)
 
 
 class _Emitter:
@@ -250,8 +251,9 @@ class _Emitter:
 
     def mark(self, node: isl.AstNode, pragmas: frozenset[str]) -> cgen.Generable:
         name = node.mark_get_id().get_name()
-        if name in (marks.PARALLEL, marks.SIMD):  # for the loop at the mark's depth only
-            return self.node(node.mark_get_node(), pragmas | {f"{name}@{_annotation(node)}"})
+        pragma = _pragma_mark(name)
+        if pragma is not None:  # for the loop of the marked band member only
+            return self.node(node.mark_get_node(), pragmas | {f"{pragma[0]}@{_annotation(node)}"})
         if name.startswith(CONTRACT_PREFIX):
             return self.contracted(name[len(CONTRACT_PREFIX):], node.mark_get_node(), pragmas)
         key = _annotation(node) if name == marks.PROMOTE else None
@@ -352,7 +354,8 @@ class _Emitter:
         """isl calls this for each AST mark: plan a promotion where the
         accumulated block is a fixed box for every outer iteration."""
         name = node.mark_get_id().get_name()
-        if name in (marks.PARALLEL, marks.SIMD):
+        pragma = _pragma_mark(name)
+        if pragma is not None:
             # isl names the loop at schedule depth d "c<d>" and the build's
             # space holds the outer loops' names; when isl drops the marked
             # loop (one iteration), no other loop may take its pragma
@@ -360,7 +363,7 @@ class _Emitter:
             n = space.dim(isl.dim_type.set)
             outer = space.get_dim_name(isl.dim_type.set, n - 1) if n else None
             depth = int(outer[1:]) + 1 if outer and outer[1:].isdigit() else n
-            return node.set_annotation(isl.Id(f"c{depth}", context=node.get_ctx()))
+            return node.set_annotation(isl.Id(f"c{depth + pragma[1]}", context=node.get_ctx()))
         if name != marks.PROMOTE:
             return node
         try:
@@ -408,13 +411,15 @@ class _Emitter:
     def loop(self, node: isl.AstNode, pragmas: frozenset[str]) -> cgen.Generable:
         iterator = self.isl_expr(node.for_get_iterator())
         init = self.isl_expr(node.for_get_init())
-        pragmas = frozenset(p.split("@")[0] for p in pragmas if p.endswith(f"@{iterator}"))
+        mine = frozenset(p for p in pragmas if p.endswith(f"@{iterator}"))
+        inner = pragmas - mine  # for deeper members of a marked band
+        pragmas = frozenset(p.split("@")[0] for p in mine)
         degenerate = node.for_is_degenerate()
         threaded = marks.PARALLEL in pragmas and not degenerate
         if threaded:
             self.scopes.append({})
         try:
-            body = self.node(node.for_get_body(), frozenset())
+            body = self.node(node.for_get_body(), inner)
         finally:
             scope = self.scopes.pop() if threaded else {}
         body = self._scoped(scope, body)

@@ -57,9 +57,9 @@ def _lower(definition: ast.Def, source: str, default_dtype: str) -> ir.Program:
         if checked.init:
             statements.append(_statement(f"S{len(statements)}", checked, lhs_box, "=",
                                          ir.Const(dtypes.identity(checked.op, dtype), dtype),
-                                         "init", text))
+                                         "init", text, context))
         statements.append(_statement(checked.name, checked, domain, checked.op, checked.body,
-                                     "compute", text))
+                                     "compute", text, context))
     for name in sig.outputs:
         _check_declared_extents(checker.tensors[name], extents[name], context, source)
     tensors = []
@@ -144,9 +144,12 @@ def _grow(current: tuple[isl.PwAff, ...] | None, upper: list[isl.PwAff],
 
 
 def _statement(name: str, checked: CheckedStatement, domain: isl.Set, op: str,
-               body: ir.Expr, kind: str, text: str) -> ir.Statement:
+               body: ir.Expr, kind: str, text: str, context: isl.Set) -> ir.Statement:
     iterators = checked.lhs if kind == "init" else checked.iterators
-    domain = domain.set_tuple_name(name).gist_params(domain.params())
+    # simplified against the sizes' context only: gisting against the sizes
+    # where the domain is non-empty would drop the very constraints that make
+    # it empty for other sizes (the statement then ran for all of them)
+    domain = domain.set_tuple_name(name).gist_params(context.align_params(domain.get_space()))
     for position, var in enumerate(iterators):
         domain = domain.set_dim_name(isl.dim_type.set, position, var)
     write = isl.Map.from_domain_and_range(domain, isl.Set.universe(

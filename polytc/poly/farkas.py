@@ -104,7 +104,7 @@ def farkas(relation: isl.Map, params: tuple[str, ...]) -> list[Form]:
     """The affine forms ``(c_cst, c_p, c_s, c_t)`` non-negative on the
     dependence ``relation``, as the constraints of isl's coefficient cone
     (flattened; parameters in the order ``params``)."""
-    cone = relation.wrap().coefficients().flatten()
+    cone = _coefficient_cone(relation.wrap())
     n = cone.dim(isl.dim_type.set)
     forms = []
     for constraint in cone.get_constraints():
@@ -114,6 +114,34 @@ def farkas(relation: isl.Map, params: tuple[str, ...]) -> list[Form]:
         forms.append((tuple(int(c) for c in coefficients), int(constant),
                       constraint.is_equality()))
     return _remap_params(forms, relation, params)
+
+
+def _coefficient_cone(points: isl.Set) -> isl.BasicSet:
+    """isl's cone of affine forms non-negative on ``points``, flattened to
+    ``[c_cst, c_params..., c_dims...]``.  isl refuses sets with local
+    variables (a subscript ``l / 2``): then each piece is lifted (its local
+    variables become extra dimensions), its cone computed, the forms that do
+    not use the extra dimensions kept, and the pieces' cones intersected
+    (lifting the whole union at once took minutes on fuzz seed 20240830)."""
+    pieces = points.get_basic_sets()
+    if all(piece.dim(isl.dim_type.div) == 0 for piece in pieces):
+        return points.coefficients().flatten()
+    cone = None
+    for piece in pieces:
+        part = _piece_cone(piece)
+        cone = part if cone is None else cone.intersect(part)
+    assert cone is not None
+    return cone
+
+
+def _piece_cone(piece: isl.BasicSet) -> isl.BasicSet:
+    extra = piece.dim(isl.dim_type.div)
+    lifted = piece.lift() if extra else piece
+    cone = lifted.coefficients().flatten()
+    first = cone.dim(isl.dim_type.set) - extra
+    for k in range(first, first + extra):
+        cone = cone.fix_val(isl.dim_type.set, k, 0)
+    return cone.project_out(isl.dim_type.set, first, extra)
 
 
 def _remap_params(forms: list[Form], relation: isl.Map, params: tuple[str, ...]) -> list[Form]:

@@ -77,20 +77,23 @@ class _Timeout(BaseException):
 
 
 @contextlib.contextmanager
-def deadline(seconds: float | None) -> Iterator[None]:
+def deadline(seconds: float | None) -> Iterator[dict[str, bool]]:
     """Raise :class:`_Timeout` after ``seconds`` (main thread with SIGALRM
-    only; elsewhere no limit)."""
+    only; elsewhere no limit).  The dict it gives says whether time ran out
+    (islpy swallows an exception raised inside one of its callbacks)."""
+    state = {"expired": False}
     if not seconds or threading.current_thread() is not threading.main_thread() \
             or not hasattr(signal, "setitimer"):
-        yield
+        yield state
         return
 
     def expire(signum: int, frame: Any) -> None:
+        state["expired"] = True
         raise _Timeout()
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        yield
+        yield state
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -145,12 +148,14 @@ def check(case: TcCase, options: dict[str, Any], seed: int = 0,
     """Compile ``case`` with ``options``, run it and the interpreter on
     inputs drawn from ``seed``; None when they agree.  With ``timeout``,
     compiling and running may take at most that many seconds."""
+    timed_out = Failure("timeout", "compile", f"compiling and running took more than "
+                        f"{timeout} s")
     try:
-        with deadline(timeout):
-            return _check(case, options, seed)
+        with deadline(timeout) as state:
+            result = _check(case, options, seed)
     except _Timeout:
-        return Failure("timeout", "compile", f"compiling and running took more than "
-                       f"{timeout} s")
+        return timed_out
+    return timed_out if state["expired"] else result
 
 
 def _check(case: TcCase, options: dict[str, Any], seed: int) -> Failure | None:

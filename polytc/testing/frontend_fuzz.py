@@ -65,7 +65,7 @@ class Report:
 
     def summary(self) -> str:
         lines = [f"{self.inputs} inputs in {self.seconds:.1f} s ({self.rate:.0f} inputs/s), "
-                 f"{self.accepted} compiled to C, {len(self.bugs)} bugs"]
+                 f"{self.accepted} accepted, {len(self.bugs)} bugs"]
         for kind, count in sorted(self.rejected.items(), key=lambda kv: -kv[1])[:8]:
             lines.append(f"  {count:7d} {kind}")
         seen: set[str] = set()

@@ -6,7 +6,8 @@ interpreter::
     python -m polytc.testing.fuzz --programs 5000 [--seed S] [--out DIR] [--sets K]
 
 compiles each random program under every option set (or ``K`` drawn at
-random), prints ``N programs, M option sets, K mismatches`` and writes each
+random; ``--jobs`` worker processes, each compile limited to ``--timeout``
+seconds), prints ``N programs, M option sets, K mismatches`` and writes each
 failure, shrunk, to ``DIR`` as ``<name>.tc`` (the TC text) and
 ``<name>.json`` (sizes, inputs, options, what went wrong);
 ``--replay DIR/<name>.json`` runs one again.  Frontend fuzzing::
@@ -20,15 +21,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from polytc.testing.differential import Failure, check, describe, option_sets, shrink
 from polytc.testing.frontend_fuzz import fuzz_frontend
 from polytc.testing.strategies import TcCase, random_case
+from polytc.testing.workers import map_calls
 
 
 def save(out: Path, name: str, case: TcCase, options: dict[str, Any], failure: Failure,
@@ -43,45 +47,84 @@ def save(out: Path, name: str, case: TcCase, options: dict[str, Any], failure: F
     return path
 
 
+@dataclass(frozen=True)
+class _Task:
+    """One program under one option set, for a worker process."""
+
+    index: int
+    seed: int
+    options: dict[str, Any]
+    timeout: float
+
+
+def _case(task: _Task) -> TcCase | None:
+    return random_case(task.seed)[0]
+
+
+def _check(task: _Task) -> Failure | None:
+    case = _case(task)
+    return None if case is None else check(case, task.options, task.index, task.timeout)
+
+
+def _shrunk(item: tuple[_Task, Failure]) -> tuple[TcCase, Failure]:
+    task, failure = item
+    case = _case(task)
+    assert case is not None
+    return shrink(case, task.options, failure, timeout=task.timeout)
+
+
 def differential(programs: int, seed: int, sets_per_program: int, out: Path | None,
-                 shrink_failures: bool = True, timeout: float | None = 300.0) -> int:
+                 shrink_failures: bool = True, timeout: float = 60.0, jobs: int = 1) -> int:
+    """Compile and compare ``programs`` random programs; 1 if any disagreed.
+
+    Every (program, option set) runs in a worker process limited to
+    ``timeout`` seconds (a hang inside isl's C code is caught too); failures
+    are then shrunk, the first three of each kind saved to ``out``."""
     sets = option_sets()
-    rng = random.Random(seed)
-    failures: dict[str, int] = {}
-    tried: set[str] = set()
-    mismatches = compiles = rejected = 0
-    start = time.monotonic()
+    tasks = []
     for n in range(programs):
-        case, skipped = random_case(seed * 1_000_003 + n)
-        rejected += skipped
-        if case is None:
-            continue
-        chosen = sets if sets_per_program <= 0 else rng.sample(sets, min(sets_per_program,
-                                                                         len(sets)))
-        for options in chosen:
-            compiles += 1
-            tried.add(describe(options))
-            failure = check(case, options, seed=n, timeout=timeout)
-            if failure is None:
-                continue
-            mismatches += 1
-            failures[failure.signature] = failures.get(failure.signature, 0) + 1
-            print(f"program {n} [{describe(options)}]: {failure.kind} in {failure.stage}: "
+        program_seed = seed * 1_000_003 + n
+        chosen = sets if sets_per_program <= 0 else \
+            random.Random(program_seed).sample(sets, min(sets_per_program, len(sets)))
+        tasks += [_Task(n, program_seed, options, timeout) for options in chosen]
+    failures: list[tuple[_Task, Failure]] = []
+    done = [0]
+    start = time.monotonic()
+
+    def arrived(task: _Task, status: str, value: Any) -> None:
+        done[0] += 1
+        failure = value if status == "ok" else Failure(
+            "timeout" if status == "timeout" else "crash", "worker", f"{status}: {value}")
+        if failure is not None:
+            failures.append((task, failure))
+            print(f"program {task.index} (seed {task.seed}) [{describe(task.options)}]: "
+                  f"{failure.kind} in {failure.stage}: "
                   f"{failure.message.strip().splitlines()[0][:200]}", flush=True)
-            if out is not None and failures[failure.signature] <= 3:
-                small, failure = shrink(case, options, failure, timeout=timeout) \
-                    if shrink_failures else (case, failure)
-                print(f"  saved {save(out, f'fail_{n}_{mismatches}', small, options, failure, n)}",
-                      flush=True)
-        if (n + 1) % 100 == 0:
-            print(f"... {n + 1} programs, {compiles} compiles, {mismatches} mismatches, "
+        if done[0] % 200 == 0:
+            print(f"... {done[0]} of {len(tasks)} compiles, {len(failures)} mismatches, "
                   f"{time.monotonic() - start:.0f} s", flush=True)
-    print(f"{programs} programs, {len(tried)} option sets, {mismatches} mismatches "
-          f"({compiles} compiles, {rejected} generated programs rejected by the frontend, "
-          f"{time.monotonic() - start:.0f} s)")
-    for signature, count in sorted(failures.items(), key=lambda kv: -kv[1]):
+
+    map_calls(_check, tasks, jobs, timeout + 30, on_result=arrived)
+    signatures: dict[str, int] = {}
+    to_save = []
+    for task, failure in failures:
+        signatures[failure.signature] = signatures.get(failure.signature, 0) + 1
+        if out is not None and signatures[failure.signature] <= 3:
+            to_save.append((task, failure))
+    if to_save:
+        shrinkable = [item for item in to_save if shrink_failures and item[1].kind != "timeout"]
+        shrunk = {id(item[0]): value for item, status, value in
+                  map_calls(_shrunk, shrinkable, jobs, timeout * 40) if status == "ok"}
+        for n, (task, failure) in enumerate(to_save):
+            case, final = shrunk.get(id(task), (_case(task), failure))
+            assert out is not None and case is not None
+            path = save(out, f"fail_{task.index}_{n}", case, task.options, final, task.index)
+            print(f"saved {path}")
+    print(f"{programs} programs, {len(sets)} option sets, {len(failures)} mismatches "
+          f"({len(tasks)} compiles, {time.monotonic() - start:.0f} s)")
+    for signature, count in sorted(signatures.items(), key=lambda kv: -kv[1]):
         print(f"  {count:5d} {signature}")
-    return 1 if mismatches else 0
+    return 1 if failures else 0
 
 
 def replay(path: Path) -> int:
@@ -103,13 +146,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="where to save reproducers")
     parser.add_argument("--no-shrink", action="store_true")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="worker processes (default: one per core)")
     parser.add_argument("--replay", type=Path, default=None, help="a saved .json reproducer")
     parser.add_argument("--frontend", action="store_true", help="fuzz the frontend instead")
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--inputs", type=int, default=None)
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds per input (frontend: 5) or per compile and run "
-                        "(programs: 300)")
+                        "(programs: 60)")
     parser.add_argument("--full", action="store_true",
                         help="frontend fuzzing also schedules and emits C")
     args = parser.parse_args(argv)
@@ -129,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.programs <= 0:
         parser.error("give --programs N, --frontend or --replay FILE")
     return differential(args.programs, args.seed, args.sets, args.out, not args.no_shrink,
-                        args.timeout or 300.0)
+                        args.timeout or 60.0, args.jobs)
 
 
 if __name__ == "__main__":

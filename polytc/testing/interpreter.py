@@ -46,11 +46,13 @@ def interpret(text: str, *arrays: Any, entry: str | None = None, dtype: Any = No
     """Evaluate the TC def ``entry`` of ``text`` on ``arrays`` (positional in
     declared order, or by name); returns the output or a tuple of outputs."""
     definition = select(parse(text), entry, text)
-    if dtype is None and definition.bare:
-        dtype = _bare_dtype(arrays, named)
     kind = None if dtype is None else \
         sem.canonical(dtype if isinstance(dtype, str) else np.dtype(dtype).name)
     program = to_program(text, entry, dtype=kind)
+    if dtype is None and definition.bare:  # follow the arrays' type, as a kernel does
+        kind = _bare_dtype(program, arrays, named)
+        if kind is not None:
+            program = to_program(text, entry, dtype=kind)
     inputs = _arrange(program, arrays, named)
     sizes = _bind_sizes(program, inputs)
     memory = _Tensors(dict(inputs), {t.name: t.dtype for t in program.inputs},
@@ -70,11 +72,15 @@ def interpret(text: str, *arrays: Any, entry: str | None = None, dtype: Any = No
     return outputs[0] if len(outputs) == 1 else outputs
 
 
-def _bare_dtype(arrays: tuple[Any, ...], named: dict[str, Any]) -> str | None:
-    """The bare form follows its float arrays' dtype, as a kernel does."""
-    kinds = {np.asarray(a).dtype.name for a in (*arrays, *named.values())
-             if isinstance(a, np.ndarray) and a.dtype.kind == "f"}
-    return kinds.pop() if len(kinds) == 1 else None
+def _bare_dtype(program: Program, arrays: tuple[Any, ...],
+                named: dict[str, Any]) -> str | None:
+    """The one type of the arrays given for the bare form's float32 inputs,
+    when it is another supported type."""
+    given = dict(zip([t.name for t in program.inputs], arrays), **named)
+    kinds = {given[t.name].dtype.name for t in program.inputs
+             if t.dtype == sem.F32 and isinstance(given.get(t.name), np.ndarray)}
+    kind = kinds.pop() if len(kinds) == 1 else None
+    return kind if kind in sem.TYPES and kind != sem.F32 else None
 
 
 def _arrange(program: Program, arrays: tuple[Any, ...],

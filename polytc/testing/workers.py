@@ -68,9 +68,12 @@ class Worker:
 
 
 def map_calls(function: Callable[..., Any], items: Iterable[Any], workers: int,
-              timeout: float | None, method: str = "spawn") -> list[tuple[Any, str, Any]]:
+              timeout: float | None, method: str = "spawn",
+              on_result: Callable[[Any, str, Any], None] | None = None
+              ) -> list[tuple[Any, str, Any]]:
     """``function(item)`` for every item in ``workers`` child processes, each
-    call limited to ``timeout`` seconds: ``(item, status, result)`` in order."""
+    call limited to ``timeout`` seconds: ``(item, status, result)`` in order.
+    ``on_result`` sees each as it arrives (one at a time)."""
     pending = list(items)
     results: list[tuple[Any, str, Any] | None] = [None] * len(pending)
     lock = threading.Lock()
@@ -89,6 +92,9 @@ def map_calls(function: Callable[..., Any], items: Iterable[Any], workers: int,
                     worker = Worker(method)
                 status, value = worker.call(function, (pending[index],), timeout)
                 results[index] = (pending[index], status, value)
+                if on_result is not None:
+                    with lock:
+                        on_result(pending[index], status, value)
         finally:
             if worker is not None:
                 worker.stop()

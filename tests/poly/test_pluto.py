@@ -75,3 +75,27 @@ def test_explicit_groups_are_honoured_and_checked():
 def test_operation_budget_is_a_schedule_error():
     with pytest.raises(ScheduleError, match="operation budget"):
         schedule(SOFTMAX, max_operations=50)
+
+
+def test_farkas_lifts_local_variables_instead_of_failing():
+    """A subscript ``l / 2`` gives dependence sets with local variables,
+    which isl's coefficients() refuses (fuzz seed 20240823 crashed Pluto)."""
+    from polytc.poly.farkas import farkas
+    relation = isl.Map("[N] -> { S[i] -> T[j] : exists (e: j = 2e) and 0 <= i <= j < N }")
+    forms = farkas(relation, ("N",))
+
+    def valid(form: tuple[int, ...]) -> bool:  # (c_cst, c_N, c_i, c_j) in the cone
+        values = [sum(a * b for a, b in zip(coefficients, form)) + constant
+                  for coefficients, constant, _ in forms]
+        return all(v == 0 if eq else v >= 0 for v, (_, _, eq) in zip(values, forms))
+    assert valid((0, 0, -1, 1)) and valid((-1, 1, 0, -1)) and valid((0, 0, 1, 0))
+    assert not valid((0, 0, 1, -1)) and not valid((0, 0, 0, -1)) and not valid((-1, 0, 0, 0))
+    text = """
+    def g(float(N) A) -> (T2) {
+        T0(i) = A(N - 1 - i)
+        T1(i, j) = T0(2*i) + T0(j)
+        T2(i, j, k) *=! 1.0 + T0(i) - T1(j, k - 2) + T1(l / 2, 2*i)
+    }"""
+    program = to_program(text)
+    schedule = pluto_schedule(program, dependences(program), fuse="smart")
+    assert check(program, schedule).legal
