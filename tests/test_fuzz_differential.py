@@ -45,8 +45,6 @@ SEED = 20240601
 KNOWN_BUGS = {
     20240830: "timeout: isl's coefficients() (Farkas) on an exact-dataflow piece with 15+ "
               "inequalities in 10 dimensions takes minutes (pluto, fuse=max)",
-    20240856: "timeout: isl's own scheduler does not return (scheduler=isl, fuse=max); "
-              "isl's operation budget does not stop it",
 }
 TIMEOUT = 60  # seconds per program: a compile that takes longer is a bug too
 
