@@ -47,7 +47,7 @@ import graph_cases as cases  # noqa: E402
 import polytc  # noqa: E402
 from polytc.graph import contractions  # noqa: E402
 from polytc.graph import extents  # noqa: E402
-from polytc.codegen_c.contract import mark_contractions  # noqa: E402
+from polytc.codegen_c.contract import buffer_extents, mark_contractions  # noqa: E402
 
 SIZES = {
     "mlp": {"full": dict(B=512, K=256, N=1024, M=128), "quick": dict(B=64, K=33, N=130, M=7)},
@@ -114,8 +114,13 @@ def intermediate_bytes(workload: str, sizes: dict[str, int], threads: int) -> di
         whole = item * int(np.prod([evaluate(e, sizes) for e in analysed.full_shape]))
         full += whole
         c = applied.get(name)
-        allocated += whole if c is None else \
-            item * int(np.prod([evaluate(e, sizes) for e in c.shape])) * (threads if c.private else 1)
+        if c is None:
+            allocated += whole
+            continue
+        dims = buffer_extents(c, program.context)
+        count = np.prod([extent if modular else evaluate(shape, sizes)
+                         for (extent, modular), shape in zip(dims, c.shape)])
+        allocated += item * int(count) * (threads if c.private else 1)
     return {"fused graph": allocated / 2**20, "graph, no fusion": full / 2**20,
             "separate ops": full / 2**20}
 

@@ -4,7 +4,9 @@
 generated from and, for each temporary it contracts (a dimension fixed by the
 ``depth`` outer loops), inserts a ``contract:<tensor>`` mark right below the
 ``depth``-th loop shared by every statement that touches the tensor (splitting
-a band when that loop is not its last member).  The C emitter holds the
+a band when that loop is not its last member).  A tensor none of whose
+dimensions is fixed by those loops is contracted too when one of them spans a
+constant window there (the rows of a panel): the C indexes it modulo the window.  The C emitter holds the
 tensor's buffer (kept dimensions only) inside that mark, or, when the buffer
 has no constant size, in the closest enclosing scope that is private to a
 thread.  Anything unexpected leaves the tensor with its full buffer.
@@ -15,6 +17,7 @@ import islpy as isl
 
 from polytc.graph.contraction import Contraction, _leaves, contractions
 from polytc.program import Program
+from polytc.tiling.panels import DEFAULT_ROWS as PANEL_ROWS
 
 CONTRACT_PREFIX = "contract:"
 
@@ -33,7 +36,8 @@ def mark_contractions(program: Program,
     marked = schedule
     for name in sorted(found):
         c = found[name]
-        if c.depth <= 0 or not c.contracted or not c.statements:
+        if c.depth <= 0 or not c.statements or \
+                not (c.contracted or windowed(c, program.context)):
             continue
         try:
             placed = _insert(marked, c)
@@ -52,6 +56,36 @@ def mark_contractions(program: Program,
     if any(again[n].depth != c.depth or again[n].kept != c.kept for n, c in chosen.items()):
         return schedule, {}
     return marked, chosen
+
+
+def buffer_extents(c: Contraction, context: isl.Set) -> tuple[tuple[int | None, bool], ...]:
+    """Per kept dimension of ``c``: (a constant bound of its buffer extent,
+    or None; whether it is a window indexed modulo its extent).  When the
+    indices of the outermost kept dimension within one iteration of the
+    loops outside the buffer span one panel of rows (:mod:`polytc.tiling.panels`),
+    the buffer keeps that many rows, indexed modulo the constant panel
+    height.  Other windows are not used: the register blocks' windows (12
+    rows of a batch of 4) made buffers larger and the modulo, inside
+    unrolled code, slower (conv->relu->pool 0.18x -> 0.06x); a modulo by
+    a runtime extent cost a division per access (MLP 1.14x -> 0.76x)."""
+    def most(extent: isl.PwAff) -> int | None:
+        value = extent.intersect_params(context).max_val()
+        return int(value.to_python()) if value.is_int() else None
+    dims = []
+    for position, (shape, window) in enumerate(zip(c.shape, c.window)):
+        full, span = most(shape), most(window)
+        # the outermost kept dimension only: a modulo by a runtime extent
+        # in an inner dimension would cost a division per access
+        if position == 0 and span == PANEL_ROWS and (full is None or span < full):
+            dims.append((max(span, 1), True))
+        else:
+            dims.append((full, False))
+    return tuple(dims)
+
+
+def windowed(c: Contraction, context: isl.Set) -> bool:
+    """Some kept dimension of ``c`` is a window smaller than its extent."""
+    return any(modular for _, modular in buffer_extents(c, context))
 
 
 def _insert(schedule: isl.Schedule, c: Contraction) -> isl.Schedule | None:

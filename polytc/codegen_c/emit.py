@@ -30,7 +30,7 @@ import islpy as isl
 from polytc import dtypes
 from polytc import program as ir
 from polytc.graph.contraction import Contraction
-from polytc.codegen_c.contract import CONTRACT_PREFIX, mark_contractions
+from polytc.codegen_c.contract import CONTRACT_PREFIX, buffer_extents, mark_contractions
 from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr, literal
 from polytc.codegen_c.names import NameTable
 from polytc.codegen_c.prelude import prelude
@@ -151,7 +151,8 @@ class _Emitter:
 
     def emit(self, schedule: isl.Schedule, parallel: bool) -> CFunction:
         schedule, self.contractions = mark_contractions(self.program, schedule)
-        self.body.contracted = {name: c.kept for name, c in self.contractions.items()}
+        self.body.contracted = {name: self._buffer_dims(c)
+                                for name, c in self.contractions.items()}
         if parallel:
             schedule = mark_parallel(schedule)
         build = isl.AstBuild.from_context(self.program.context)
@@ -279,10 +280,8 @@ class _Emitter:
         if local is not None:
             lines.append(cgen.Line(f"{ctype} {name}[{local}];"))
         else:
-            extents = self.layouts[tensor].extents
-            kept = self.contractions[tensor].kept
-            self.scopes[-1].setdefault(
-                tensor, " * ".join(f"(size_t){extents[k]}" for k in kept) or "1")
+            self.scopes[-1].setdefault(tensor, " * ".join(
+                f"(size_t){extent}" for _, extent, _ in self.body.contracted[tensor]) or "1")
         self.body.active.add(tensor)
         try:
             lines.append(self.node(inner, pragmas))
@@ -294,14 +293,23 @@ class _Emitter:
         """The element count of ``c``'s buffer when it has a small constant
         bound (its extents' maxima under the context), else None."""
         count = 1
-        for extent in c.shape:
-            most = extent.intersect_params(self.program.context).max_val()
-            if not most.is_int():
+        for extent in self._buffer_extents(c):
+            if extent is None:
                 return None
-            count *= max(int(most.to_python()), 1)
+            count *= max(extent, 1)
             if count > MAX_LOCAL_CONTRACTED:
                 return None
         return count
+
+    def _buffer_extents(self, c: Contraction) -> list[int | None]:
+        return [extent for extent, _ in buffer_extents(c, self.program.context)]
+
+    def _buffer_dims(self, c: Contraction) -> tuple[tuple[int, str, bool], ...]:
+        """Per kept dimension of ``c``: (dimension, extent in C, modular)."""
+        extents = self.layouts[c.tensor].extents
+        dims = zip(c.kept, buffer_extents(c, self.program.context))
+        return tuple((k, str(extent) if modular else extents[k], modular)
+                     for k, (extent, modular) in dims)
 
     def _scoped(self, scope: dict[str, str], body: cgen.Generable) -> cgen.Generable:
         """``body`` with the buffers of ``scope`` allocated around it (inside

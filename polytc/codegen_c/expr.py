@@ -121,9 +121,12 @@ class BodyPrinter:
         self.layouts = layouts
         self.used = used
         self.promoted: dict[str, Promotion] = {}
-        # contracted temporaries: the dimensions their buffer keeps; their
-        # accesses are only valid inside their ``contract`` mark (``active``)
-        self.contracted: dict[str, tuple[int, ...]] = {}
+        # contracted temporaries: per dimension their buffer keeps, (the
+        # dimension, its extent in C, whether it is indexed modulo that
+        # extent: a window of a few indices per iteration of the loops
+        # outside the buffer); their accesses are only valid inside their
+        # ``contract`` mark (``active``)
+        self.contracted: dict[str, tuple[tuple[int, str, bool], ...]] = {}
         self.active: set[str] = set()
 
     def element(self, tensor: str, indices: list[str]) -> str:
@@ -136,8 +139,9 @@ class BodyPrinter:
         if tensor not in self.active:
             raise PolytcInternalError(
                 "generating C", f"access to contracted temporary {tensor} outside its loop nest")
-        return Layout(layout.c_name, tuple(layout.extents[k] for k in kept)).element(
-            [indices[k] for k in kept])
+        return Layout(layout.c_name, tuple(extent for _, extent, _ in kept)).element(
+            [f"(({indices[k]}) % {extent})" if modular else indices[k]
+             for k, extent, modular in kept])
 
     def access(self, tensor: str, indices: tuple[ir.Expr, ...]) -> str:
         """``T[offset]`` with row-major linearisation; gathered dimensions are

@@ -149,6 +149,19 @@ def check(program: Program, schedule: UserSchedule,
     return LegalityReport(not violations, tuple(violations))
 
 
+def respects(program: Program, schedule: UserSchedule, deps: isl.UnionMap) -> bool:
+    """Whether ``schedule`` runs every dependence in ``deps`` forward (the
+    quick form of :func:`check`, for passes that try a transformation)."""
+    times = _statement_times(program, schedule)
+    for dep in _maps(deps):
+        source = dep.get_tuple_name(isl.dim_type.in_)
+        target = dep.get_tuple_name(isl.dim_type.out)
+        forward = times[source].lex_lt_map(times[target])
+        if not dep.intersect_params(program.context).subtract(forward).is_empty():
+            return False
+    return True
+
+
 def _statement_times(program: Program, schedule: UserSchedule) -> dict[str, isl.Map]:
     """``θ_S`` for every statement ``S``: instances of ``D_S`` → padded time."""
     tree = to_schedule(program, schedule)

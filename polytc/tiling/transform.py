@@ -39,7 +39,9 @@ import islpy as isl
 from polytc import dtypes
 from polytc.program import Program
 from polytc.tiling import bands, marks
+from polytc.poly.legality import respects
 from polytc.tiling.model import OUTER, REDUCTION, VECTOR, cache_tile_sizes, register_block
+from polytc.tiling.panels import panel_fusion
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +56,21 @@ class TilingOptions:
 
 def tile_schedule(program: Program, schedule: isl.Schedule, deps: isl.UnionMap,
                   options: TilingOptions) -> isl.Schedule:
-    """``schedule`` with its permutable bands tiled, register-tiled and marked."""
+    """``schedule`` with its permutable bands tiled, register-tiled and
+    marked; with the default tiles, ops fused only in an outer parallel loop
+    run panel by panel (:mod:`polytc.tiling.panels`) where that respects
+    every dependence."""
+    if options.tile == "auto":
+        panels = panel_fusion(schedule)
+        if panels is not None:
+            tiled = _tiled(program, panels, deps, options)
+            if respects(program, tiled, deps):
+                return tiled
+    return _tiled(program, schedule, deps, options)
+
+
+def _tiled(program: Program, schedule: isl.Schedule, deps: isl.UnionMap,
+           options: TilingOptions) -> isl.Schedule:
     pass_ = _TilingPass(program, deps, options)
     node = pass_.visit(schedule.get_root())
     node = _recompute_coincidence(node.get_schedule().get_root(), deps)

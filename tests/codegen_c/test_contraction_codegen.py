@@ -13,6 +13,7 @@ import pytest
 
 import polytc
 from polytc.codegen_c.contract import mark_contractions
+from polytc.tiling.panels import DEFAULT_ROWS as PANEL_ROWS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "graph"))
 import graph_cases as cases  # noqa: E402
@@ -76,12 +77,18 @@ def _line_of(source: str, name: str) -> str:
 def test_mlp_intermediates_are_rows(option):
     graph = cases.mlp_graph()
     kernel = graph.compile(fuse="smart", **OPTIONS[option])
-    assert _contracted(kernel) == {"fc1_Y": (1,), "relu_O": (1,)}
+    if option == "untiled":  # fused in the batch loop: one row each
+        assert _contracted(kernel) == {"fc1_Y": (1,), "relu_O": (1,)}
+    else:  # run panel by panel (tiling/panels.py): a panel of rows each
+        assert _contracted(kernel) == {"fc1_Y": (0, 1), "relu_O": (0, 1)}
+        for name in ("fc1_Y", "relu_O"):
+            assert f"(size_t){PANEL_ROWS} * (size_t)polytc_{name}_e1" in kernel.c_source
+            assert f"{name}[(((i) % {PANEL_ROWS})) * polytc_{name}_e1 + n]" in kernel.c_source
     _check_buffers(kernel, {"fc1_Y": "e1", "relu_O": "e1"})
     unfused = graph.compile(fuse="none", **OPTIONS[option])
     _check_buffers(unfused, {"fc1_Y": "full", "relu_O": "full"})
     rng = np.random.default_rng(1)
-    for B, K, N, M in [(1, 1, 1, 1), (7, 33, 13, 5), (33, 7, 33, 7)]:
+    for B, K, N, M in [(1, 1, 1, 1), (7, 33, 13, 5), (33, 7, 33, 7), (100, 9, 20, 3)]:
         inputs = cases.mlp_inputs(rng, B, K, N, M)
         out = kernel(*inputs)
         np.testing.assert_allclose(out, cases.mlp_ref(*inputs), rtol=1e-4, atol=1e-4)
@@ -158,8 +165,10 @@ def test_access_outside_the_mark_is_an_internal_error():
     from polytc.codegen_c.expr import BodyPrinter, Layout
     from polytc.errors import PolytcInternalError
     printer = BodyPrinter(lambda n: n, {"T": Layout("T", ("e0", "e1"))}, set())
-    printer.contracted["T"] = (1,)
+    printer.contracted["T"] = ((1, "e1", False),)
     with pytest.raises(PolytcInternalError):
         printer.element("T", ["i", "j"])
     printer.active.add("T")
     assert printer.element("T", ["i", "j"]) == "T[j]"
+    printer.contracted["T"] = ((0, "48", True), (1, "e1", False))  # a panel window
+    assert printer.element("T", ["i", "j"]) == "T[(((i) % 48)) * e1 + j]"

@@ -210,3 +210,35 @@ def test_tiled_schedule_is_exposed() -> None:
     kernel = polytc.compile(MATMUL)
     assert isinstance(kernel.tiled_schedule, isl.Schedule)
     assert "promote" in str(kernel.tiled_schedule) and "promote" not in str(kernel.schedule)
+
+
+# -- fusion at panel granularity ------------------------------------------------------
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "graph"))
+import graph_cases  # noqa: E402
+
+
+def test_ops_fused_in_the_batch_loop_run_panel_by_panel():
+    """Smart fusion shares only the batch loop between the MLP's two
+    matmuls; the default tiling splits it into panels, each matmul tiled inside."""
+    from polytc.poly.legality import respects
+    from polytc.tiling.panels import DEFAULT_ROWS, panel_fusion
+    program = graph_cases.mlp_graph().compile(tile=None).program
+    deps = dependences(program)
+    schedule = pluto_schedule(program, deps, fuse="smart")
+    panels = panel_fusion(schedule)
+    assert panels is not None and respects(program, panels, deps.all)
+    outer = panels.get_root().child(0)
+    assert outer.get_type() == isl.schedule_node_type.band and outer.band_n_member() == 1
+    assert f"mod {DEFAULT_ROWS}" in str(outer.band_get_partial_schedule())
+    tiled = tile_schedule(program, schedule, deps.all, TilingOptions())
+    assert check_legality(program, tiled).legal
+    assert panel_fusion(pluto_schedule(program, deps, fuse="none")) is None
+
+
+@pytest.mark.parametrize("batch", [1, 7, 47, 49, 100])
+def test_panel_fused_kernel_matches_numpy_and_the_untiled_kernel(batch: int):
+    arrays = graph_cases.mlp_inputs(np.random.default_rng(batch), B=batch, K=33, N=70, M=9)
+    fused = graph_cases.mlp_graph().compile()(*arrays)
+    plain = graph_cases.mlp_graph().compile(tile=None, unroll=None)(*arrays)
+    np.testing.assert_allclose(fused, graph_cases.mlp_ref(*arrays), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(fused, plain, rtol=1e-4, atol=1e-4)
