@@ -9,9 +9,16 @@ maps of the unknowns into that cone.
 """
 from __future__ import annotations
 
+import json
+import os
+import select
+import signal
+import time
 from typing import Sequence
 
 import islpy as isl
+
+from polytc.errors import PolytcInternalError, ScheduleError
 
 from polytc.poly.schedule_tree import Row
 
@@ -100,11 +107,29 @@ class Layout:
                 for s, its in self.iterators.items()}
 
 
+#: a dependence with a piece of more inequalities than this has its cone
+#: computed in a child process limited to FARKAS_SECONDS: isl eliminates one
+#: Farkas multiplier per inequality, and its operation budget does not count
+#: that work (a 23-inequality piece of fuzz seed 20240830 ran for minutes)
+LARGE_PIECE = 16
+FARKAS_SECONDS = 30.0
+
+
 def farkas(relation: isl.Map, params: tuple[str, ...]) -> list[Form]:
     """The affine forms ``(c_cst, c_p, c_s, c_t)`` non-negative on the
     dependence ``relation``, as the constraints of isl's coefficient cone
-    (flattened; parameters in the order ``params``)."""
-    cone = _coefficient_cone(relation.wrap())
+    (flattened; parameters in the order ``params``).
+
+    :raises ScheduleError: the cone of a large dependence took longer than
+        :data:`FARKAS_SECONDS`."""
+    points = relation.wrap()
+    large = any(_inequalities(piece) > LARGE_PIECE for piece in points.get_basic_sets())
+    forms = _forms_in_child(relation) if large and hasattr(os, "fork") else _forms(points)
+    return _remap_params(forms, relation, params)
+
+
+def _forms(points: isl.Set) -> list[Form]:
+    cone = _coefficient_cone(points)
     n = cone.dim(isl.dim_type.set)
     forms = []
     for constraint in cone.get_constraints():
@@ -113,7 +138,51 @@ def farkas(relation: isl.Map, params: tuple[str, ...]) -> list[Form]:
         constant = constraint.get_constant_val().to_python()
         forms.append((tuple(int(c) for c in coefficients), int(constant),
                       constraint.is_equality()))
-    return _remap_params(forms, relation, params)
+    return forms
+
+
+def _inequalities(piece: isl.BasicSet) -> int:
+    return sum(1 for c in piece.get_constraints() if not c.is_equality())
+
+
+def _forms_in_child(relation: isl.Map) -> list[Form]:
+    """:func:`_forms` computed in a forked child, killed after
+    :data:`FARKAS_SECONDS` (isl's C code cannot be interrupted in-process)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        status = 1
+        try:
+            os.close(read)
+            with os.fdopen(write, "w") as out:
+                json.dump(_forms(relation.wrap()), out)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+    chunks, deadline = [], time.monotonic() + FARKAS_SECONDS
+    with os.fdopen(read, "rb") as pipe:
+        while True:
+            left = deadline - time.monotonic()
+            ready = select.select([pipe], [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                source = relation.get_tuple_name(isl.dim_type.in_)
+                target = relation.get_tuple_name(isl.dim_type.out)
+                raise ScheduleError(
+                    f"the Pluto scheduler gave up on the dependence {source} -> {target}: "
+                    f"linearising it (Farkas) took more than {FARKAS_SECONDS:.0f} s; "
+                    f"use scheduler='isl' or another fusion policy")
+            chunk = os.read(pipe.fileno(), 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise PolytcInternalError("linearising a dependence (Farkas) in a child process",
+                                  f"the child exited with status {status}")
+    return [(tuple(c), k, bool(e)) for c, k, e in json.loads(b"".join(chunks))]
 
 
 def _coefficient_cone(points: isl.Set) -> isl.BasicSet:

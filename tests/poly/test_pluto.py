@@ -99,3 +99,21 @@ def test_farkas_lifts_local_variables_instead_of_failing():
     program = to_program(text)
     schedule = pluto_schedule(program, dependences(program), fuse="smart")
     assert check(program, schedule).legal
+
+
+def test_large_dependences_are_linearised_in_a_bounded_child(monkeypatch):
+    """Pieces with many inequalities go through a forked child (isl's
+    Farkas step cannot be interrupted in-process and its operation budget
+    does not count it): same forms as in-process; past the time limit a
+    ScheduleError names the dependence."""
+    import os
+    from polytc.poly import farkas as module
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    relation = isl.Map("[N] -> { S[i, j] -> T[i, k] : 0 <= i < N and 0 <= j < k < N }")
+    direct = module.farkas(relation, ("N",))
+    monkeypatch.setattr(module, "LARGE_PIECE", 0)
+    assert module.farkas(relation, ("N",)) == direct
+    monkeypatch.setattr(module, "FARKAS_SECONDS", 0.0)
+    with pytest.raises(ScheduleError, match="S -> T.*Farkas"):
+        module.farkas(relation, ("N",))
