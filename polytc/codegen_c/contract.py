@@ -71,11 +71,9 @@ def buffer_extents(c: Contraction, context: isl.Set) -> tuple[tuple[int | None, 
     def most(extent: isl.PwAff) -> int | None:
         value = extent.intersect_params(context).max_val()
         return int(value.to_python()) if value.is_int() else None
-    dims = []
+    dims: list[tuple[int | None, bool]] = []
     for position, (shape, window) in enumerate(zip(c.shape, c.window)):
         full, span = most(shape), most(window)
-        # the outermost kept dimension only: a modulo by a runtime extent
-        # in an inner dimension would cost a division per access
         if position == 0 and span == PANEL_ROWS and (full is None or span < full):
             dims.append((max(span, 1), True))
         else:
