@@ -153,13 +153,7 @@ def respects(program: Program, schedule: UserSchedule, deps: isl.UnionMap) -> bo
     """Whether ``schedule`` runs every dependence in ``deps`` forward (the
     quick form of :func:`check`, for passes that try a transformation)."""
     times = _statement_times(program, schedule)
-    for dep in _maps(deps):
-        source = dep.get_tuple_name(isl.dim_type.in_)
-        target = dep.get_tuple_name(isl.dim_type.out)
-        forward = times[source].lex_lt_map(times[target])
-        if not dep.intersect_params(program.context).subtract(forward).is_empty():
-            return False
-    return True
+    return all(_backward(program, dep, times).is_empty() for dep in _maps(deps))
 
 
 def _statement_times(program: Program, schedule: UserSchedule) -> dict[str, isl.Map]:
@@ -177,14 +171,21 @@ def _violation(program: Program, kind: str, dep: isl.Map,
                times: dict[str, isl.Map]) -> Violation | None:
     source = dep.get_tuple_name(isl.dim_type.in_)
     target = dep.get_tuple_name(isl.dim_type.out)
-    forward = times[source].lex_lt_map(times[target])
-    violated = dep.intersect_params(program.context).subtract(forward).coalesce()
+    violated = _backward(program, dep, times).coalesce()
     if violated.is_empty():
         return None
     tensor = _tensor(program, kind, source, target)
     witness = _witness(violated)
     message = _message(program, kind, tensor, witness, times)
     return Violation(kind, source, target, tensor, violated, witness, message)
+
+
+def _backward(program: Program, dep: isl.Map, times: dict[str, isl.Map]) -> isl.Map:
+    """The instance pairs of ``dep`` that ``times`` does not run forward."""
+    source = dep.get_tuple_name(isl.dim_type.in_)
+    target = dep.get_tuple_name(isl.dim_type.out)
+    forward = times[source].lex_lt_map(times[target])
+    return dep.intersect_params(program.context).subtract(forward)
 
 
 def _tensor(program: Program, kind: str, source: str, target: str) -> str:
