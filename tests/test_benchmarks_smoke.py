@@ -32,7 +32,7 @@ def test_tiny_run_checks_every_variant(kernels: ModuleType, capsys: pytest.Captu
     assert [(r.program.name, r.threads) for r in report.rows] == [
         ("gemm", 1), ("gemm", 2), ("transpose-add", 1), ("transpose-add", 2)]
     for row in report.rows:
-        assert {"polytc", "naive", "numpy"} <= set(row.ms), row.ms
+        assert {"polytc", "sized", "naive", "numpy"} <= set(row.ms), row.ms
         assert not row.bad
     kernels.print_table(report)
     kernels.print_targets(report, kernels.cores())

@@ -33,24 +33,26 @@ def mark_contractions(program: Program,
     except isl.Error:  # pragma: no cover - the analysis failing means: keep full buffers
         return schedule, {}
     chosen: dict[str, Contraction] = {}
+    limits: dict[str, int] = {}
     marked = schedule
     for name in sorted(found):
         c = found[name]
-        if c.depth <= 0 or not c.statements or \
-                not (c.contracted or windowed(c, program.context)):
-            continue
-        try:
-            placed = _insert(marked, c)
-        except isl.Error:
-            continue
-        if placed is not None:
-            marked, chosen[name] = placed, c
+        while c.depth > 0 and c.statements and (c.contracted or windowed(c, program.context)):
+            try:
+                placed = _insert(marked, c)
+            except isl.Error:
+                break
+            if placed is not None:
+                marked, chosen[name], limits[name] = placed, c, c.depth
+                break
+            # no mark fits below that loop (one iteration): hold the buffer a loop further out
+            c = contractions(program, marked, {name: c.depth - 1})[name]
     if not chosen:
         return schedule, {}
     # marks and band splits change no loop: the analysis must agree on the
     # marked schedule, or nothing is contracted
     try:
-        again = contractions(program, marked)
+        again = contractions(program, marked, limits)
     except isl.Error:  # pragma: no cover
         return schedule, {}
     if any(again[n].depth != c.depth or again[n].kept != c.kept for n, c in chosen.items()):

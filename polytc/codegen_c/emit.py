@@ -121,6 +121,36 @@ def _pragma_mark(name: str) -> tuple[str, int] | None:
     return base, int(member or 0)
 
 
+MAX_UNROLLED_ROWS = 16
+
+
+def _register_rows(node: isl.AstNode) -> int | None:
+    """The trip count of a loop from 0 to a small constant whose body is a
+    ``simd`` loop: the rows of a register block, which gcc must unroll to
+    keep the block in registers (with the sizes specialised it kept the loop
+    and gemm ran 3x slower), else None."""
+    body = node.for_get_body()
+    if body.get_type() != isl.ast_node_type.mark or body.mark_get_id().get_name() != marks.SIMD:
+        return None
+    init, cond, inc = node.for_get_init(), node.for_get_cond(), node.for_get_inc()
+    if init.get_type() != isl.ast_expr_type.int or inc.get_type() != isl.ast_expr_type.int \
+            or init.get_val().to_python() != 0 or inc.get_val().to_python() != 1 \
+            or cond.get_type() != isl.ast_expr_type.op or cond.get_op_n_arg() != 2:
+        return None
+    bound = cond.get_op_arg(1)
+    if bound.get_type() != isl.ast_expr_type.int:
+        return None
+    last = int(bound.get_val().to_python())
+    kind = cond.get_op_type()
+    if kind == isl.ast_expr_op_type.le:
+        trips = last + 1
+    elif kind == isl.ast_expr_op_type.lt:
+        trips = last
+    else:
+        return None
+    return trips if 1 < trips <= MAX_UNROLLED_ROWS else None
+
+
 class _Emitter:
     def __init__(self, program: ir.Program, fixed: dict[str, int],
                  keep_loop_order: bool = False) -> None:
@@ -443,6 +473,9 @@ class _Emitter:
                                             " if(polytc_nthreads > 1) schedule(static)"), loop])
         if marks.SIMD in pragmas:
             return cgen.Module([cgen.Pragma("omp simd"), loop])
+        rows = _register_rows(node)
+        if rows is not None:
+            return cgen.Module([cgen.Pragma(f"GCC unroll {rows}"), loop])
         return loop
 
     def user(self, call: isl.AstExpr) -> cgen.Generable:

@@ -95,10 +95,15 @@ class Contraction:
         return f"{self.tensor}[{full}] -> {what} {where}, dimensions kept: {list(self.kept)}"
 
 
-def contractions(program: Program, schedule: isl.Schedule) -> dict[str, Contraction]:
-    """A :class:`Contraction` for every temporary of ``program`` under ``schedule``."""
+def contractions(program: Program, schedule: isl.Schedule,
+                 limits: dict[str, int] | None = None) -> dict[str, Contraction]:
+    """A :class:`Contraction` for every temporary of ``program`` under
+    ``schedule``; ``limits`` caps the depth of some (a buffer held outside
+    a loop that would hold it)."""
     leaves = _leaves(schedule)
-    return {t.name: _contract(program, t.name, leaves) for t in program.temporaries}
+    limits = limits or {}
+    return {t.name: _contract(program, t.name, leaves, limits.get(t.name))
+            for t in program.temporaries}
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,13 +140,16 @@ def _leaves(schedule: isl.Schedule) -> dict[str, list[_Leaf]]:
     return found
 
 
-def _contract(program: Program, tensor: str, leaves: dict[str, list[_Leaf]]) -> Contraction:
+def _contract(program: Program, tensor: str, leaves: dict[str, list[_Leaf]],
+              limit: int | None = None) -> Contraction:
     space = _tensor_space(program, tensor)
     reads = program.reads().intersect_range(space)
     writes = program.writes().intersect_range(space)
     users = sorted({m.get_tuple_name(isl.dim_type.in_) for m in _maps(reads.union(writes))})
     mine = [leaf for s in users for leaf in leaves.get(s, [])]
     shared = _common_prefix([leaf.loops for leaf in mine])
+    if limit is not None:
+        shared = min(shared, limit)
     flow = (isl.UnionAccessInfo.from_sink(reads).set_must_source(writes)
             .set_schedule_map(original_order(program)).compute_flow())
     depth = 0

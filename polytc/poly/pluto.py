@@ -30,7 +30,11 @@ also cuts at a band's start instead of fusing there when the band's first
 row would carry a dependence (the outer loop would not be parallel) or when
 a row skews a statement whose component alone would not need the skew
 (fusing 2mm's two products skews the second one's loop: strided memory
-accesses, a band that no longer tiles like a matmul).  If even a cut cannot
+accesses, a band that no longer tiles like a matmul), and it ends a band
+before an inner row that would carry a dependence only between components
+(conv -> relu -> pool: the pool's window serialises a fused ``h`` loop), moving
+the consumers behind a cut so that every loop of the band stays parallel
+(:meth:`_Scheduler.parallelism_cut`).  If even a cut cannot
 make progress the scheduler says so (:class:`ScheduleError`); it never falls
 back to the original order silently.
 """
@@ -163,6 +167,10 @@ class _Scheduler:
             if self.fuse == "smart" and self.splittable() and self.fusion_skews(row, active):
                 self.restore(snapshot)  # fusing costs a skew: this band fuses nothing
                 return self.cut_sccs()
+            if found > 0 and self.fuse == "smart":
+                position = self.parallelism_cut(row)
+                if position is not None:
+                    return self.cut(position)  # the band ends; its loops stay parallel
             carriers = self.carriers(row)
             adds_rank = any(not self.fullrank(st) and rank(self.rows[st] + [r.coeffs]) >
                             rank(self.rows[st]) for st, r in row.items())
@@ -210,6 +218,38 @@ class _Scheduler:
                                              for d in inside]))
         return alone is not None and any(sum(1 for c in alone[s].coeffs if c) <= 1
                                          for s in skewed)
+
+    def parallelism_cut(self, row: dict[str, Row]) -> dict[str, int] | None:
+        """Where to cut a group so that ``row``, an inner row of a band, loses
+        no parallelism to fusion: when every dependence the row carries runs
+        from one strongly connected component to a later one (conv -> relu ->
+        pool: the pool's window makes the fused ``h`` loop carry relu -> pool),
+        the targets, what depends on them and the statements that initialise
+        what they write (the pool's ``-inf`` fill) move behind a cut, and the
+        band ends with its rows so far.  None when some carried dependence
+        stays inside one component (the loop is not parallel whatever the
+        fusion) or the row carries nothing."""
+        sccs_of = {s: (g, n) for g, sccs in enumerate(self.components())
+                   for n, component in enumerate(sccs) for s in component}
+        carried = [d for d in self.deps
+                   if not (d.relation & _difference(d, row, self.iterators, ">= 1")).is_empty()]
+        if not carried or any(sccs_of[d.source] == sccs_of[d.target] for d in carried):
+            return None
+        split = {sccs_of[d.target][0] for d in carried}
+        edges = {(d.source, d.target) for d in self.deps if d.source != d.target}
+        writes = {s.name: s.tensor for s in self.program.statements}
+        behind = {d.target for d in carried}
+        while True:  # what depends on the targets, and the initialisations of what they write
+            grown = behind | {t for s, t in edges if s in behind}
+            grown |= {s for s in self.statements
+                      if writes[s] in {writes[b] for b in grown}
+                      and all(t in grown for a, t in edges if a == s)}
+            if grown == behind:
+                break
+            behind = grown
+        if any(all(s in behind for s in self.statements if sccs_of[s][0] == g) for g in split):
+            return None  # the whole group would move: nothing to cut
+        return {s: int(s in behind) for s in self.statements}
 
     def baseproblem(self, farkas: list[tuple[list[Form], _Dep]]) -> isl.Set:
         """Unknowns >= 0, legality and bounding on the band's dependences."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import islpy as isl
 
 from polytc.poly.dependences import _maps
-from polytc.program import Program
+from polytc.program import Program, Statement
 
 
 def pending_dependences(node: isl.ScheduleNode, deps: isl.UnionMap) -> isl.UnionMap:
@@ -57,17 +57,30 @@ def stride_one_counts(node: isl.ScheduleNode, program: Program) -> list[int]:
     subscript move by +-1 (and no other subscript move) when the member's
     iterator does, where the member is a single iterator of a statement."""
     counts = [0] * node.band_n_member()
-    for m, member in enumerate(members(node)):
-        by_statement = {piece.get_tuple_name(isl.dim_type.in_): piece
-                        for piece in _maps(member)}
-        for statement in program.statements:
-            if statement.name not in by_statement:
-                continue
-            iterator = _single_iterator(by_statement[statement.name])
-            if iterator is None:
-                continue
+    for m in range(node.band_n_member()):
+        for statement, iterator in _member_iterators(node, program, m):
             accesses = [read.access for read in statement.reads] + [statement.write]
             counts[m] += sum(_stride_one(access, iterator) for access in accesses)
+    return counts
+
+
+def vector_reuse(node: isl.ScheduleNode, program: Program, vector: int) -> list[int]:
+    """Per member: how many reads that are stride-1 along the ``vector``
+    member do not move when the member's iterator does: the vectors a
+    register block whose rows run along that member loads once for all its
+    rows (``B(k, j)`` along ``i`` in gemm, ``I(n, c, h+kh, w+kw)`` along the
+    output channel ``m`` of a conv2d, not along its ``h``)."""
+    along = {s.name: i for s, i in _member_iterators(node, program, vector)}
+    counts = [0] * node.band_n_member()
+    for m in range(node.band_n_member()):
+        for statement, iterator in _member_iterators(node, program, m):
+            if statement.name not in along or m == vector:
+                continue
+            for read in statement.reads:
+                rows = _affine_rows(read.access)
+                if rows and _stride_one(read.access, along[statement.name]) \
+                        and all(row[iterator] == 0 for row in rows):
+                    counts[m] += 1
     return counts
 
 
@@ -75,20 +88,28 @@ def gathers(node: isl.ScheduleNode, program: Program, member: int) -> bool:
     """Whether a read of the band's statements moves along ``member`` (a
     single iterator of the statement) other than by stride 1 in its last
     subscript: a gather in every vector when the member is the vector loop."""
-    by_statement = {piece.get_tuple_name(isl.dim_type.in_): piece
-                    for piece in _maps(members(node)[member])}
-    for statement in program.statements:
-        if statement.name not in by_statement:
-            continue
-        iterator = _single_iterator(by_statement[statement.name])
-        if iterator is None:
-            continue
+    for statement, iterator in _member_iterators(node, program, member):
         for read in statement.reads:
             rows = _affine_rows(read.access)
             if rows and any(row[iterator] for row in rows) \
                     and not _stride_one(read.access, iterator):
                 return True
     return False
+
+
+def _member_iterators(node: isl.ScheduleNode, program: Program,
+                      member: int) -> list[tuple[Statement, int]]:
+    """The band's statements whose schedule along ``member`` is a single
+    iterator, with that iterator's position."""
+    by_statement = {piece.get_tuple_name(isl.dim_type.in_): piece
+                    for piece in _maps(members(node)[member])}
+    found = []
+    for statement in program.statements:
+        if statement.name in by_statement:
+            iterator = _single_iterator(by_statement[statement.name])
+            if iterator is not None:
+                found.append((statement, iterator))
+    return found
 
 
 def _affine_rows(relation: isl.Map) -> list[list[int]] | None:

@@ -1,6 +1,9 @@
 """The tiling pass: a schedule tree in, a tiled and marked schedule tree out.
 
-For every outermost permutable band of two or more members:
+For every outermost permutable band of two or more members (a band with no
+member along which an access has stride 1 is left whole when a permutable
+band below has one: the ``n, m`` loops a fused conv -> relu -> pool shares
+stay around each op's own tiled ``h, w`` band):
 
 1. *Intra-tile order* (Pluto's): members parallel at the band go outside,
    then those that carry a dependence (reductions), and the parallel member
@@ -22,7 +25,10 @@ For every outermost permutable band of two or more members:
    vector), the block's rows go *inside* the vector loop and isl unrolls
    them, so one gathered vector serves every row (gcc does not hoist it out
    of a row loop: syrk 3x -> 20x naive C); otherwise (gemm) the rows stay
-   outside, as a loop, which gcc handles best.
+   outside, as a loop the C asks gcc to unroll, which gcc handles best.
+   The rows run along the outer member along which the most vector loads do
+   not move (``i`` in gemm; a conv2d's output channel ``m``, so one vector of
+   ``I`` serves every row).
 4. *Wavefront*: when parallel code is wanted and the outermost tile band has no
    parallel member, its first member is skewed by the second, exposing one.
 
@@ -89,11 +95,30 @@ class _TilingPass:
 
     def visit(self, node: isl.ScheduleNode) -> isl.ScheduleNode:
         if (node.get_type() == isl.schedule_node_type.band and node.band_n_member() >= 2
-                and node.band_get_permutable()):
+                and node.band_get_permutable() and not self.outer_only(node)):
             return self.band(node)
         for position in range(node.n_children()):
             node = self.visit(node.child(position)).parent()
         return node
+
+    def outer_only(self, node: isl.ScheduleNode) -> bool:
+        """Whether the band at ``node`` is left as it is, its loops around the
+        bands below: it has no member along which some access has stride 1
+        (no vector loop to make of it) while a permutable band below has one
+        (a fused conv -> relu -> pool: ``n, m`` around each op's ``h, w``)."""
+        if any(bands.stride_one_counts(node, self.program)):
+            return False
+        found = False
+
+        def visit(current: isl.ScheduleNode) -> bool:
+            nonlocal found
+            if (current.get_type() == isl.schedule_node_type.band and not current.is_equal(node)
+                    and current.band_get_permutable() and current.band_n_member() >= 2
+                    and any(bands.stride_one_counts(current, self.program))):
+                found = True
+            return not found
+        node.foreach_descendant_top_down(visit)
+        return found
 
     # -- one permutable band ------------------------------------------------
     def band(self, node: isl.ScheduleNode) -> isl.ScheduleNode:
@@ -101,9 +126,13 @@ class _TilingPass:
         parallel = bands.parallel_at_band(node, self.deps)
         strides = bands.stride_one_counts(node, self.program)
         order, roles = _order_members(parallel, strides)
-        reduces = REDUCTION in roles or _carrying_band_below(node, self.deps)
-        blocked = reduces and self.options.unroll is not None and VECTOR in roles
-        sizes = self.cache_sizes(order, roles, self.block_factors(roles) if blocked else None)
+        if VECTOR in roles:
+            order = _rows_member_last(order, roles, bands.vector_reuse(
+                node, self.program, order[roles.index(VECTOR)]))
+        reductions = roles.count(REDUCTION) + _carrying_members_below(node, self.deps)
+        blocked = reductions > 0 and self.options.unroll is not None and VECTOR in roles
+        factors = self.block_factors(roles, reductions) if blocked else None
+        sizes = self.cache_sizes(order, roles, factors)
         gathers = VECTOR in roles and bands.gathers(node, self.program, order[roles.index(VECTOR)])
         node = bands.permute(node, order)
         node = bands.set_coincidence(node, [roles[p] != REDUCTION for p in range(len(order))])
@@ -112,8 +141,8 @@ class _TilingPass:
             node = node.band_tile(_multi_val(node, list(level)))
             node = node.child(0)
             depth += 1
-        if blocked:
-            node = self.register_tile(node, roles, rows_inside=gathers)
+        if factors is not None:
+            node = self.register_tile(node, roles, factors, rows_inside=gathers)
         for _ in range(depth):
             node = node.parent()
         if self.options.parallel and depth and not any(parallel):
@@ -143,11 +172,12 @@ class _TilingPass:
             levels.append(tuple(values[source] for source in order))
         return levels
 
-    def block_factors(self, roles: list[str]) -> list[int]:
+    def block_factors(self, roles: list[str], reductions: int) -> list[int]:
         """The register block's factor per member (``roles`` order): the
         vector width on the vector member, the rows on the parallel member
-        just outside it, 1 elsewhere."""
-        rows, width = register_block(self.element_bytes)
+        just outside it, 1 elsewhere (``reductions``: the reduction loops
+        inside the block, :func:`register_block`)."""
+        rows, width = register_block(self.element_bytes, reductions)
         if isinstance(self.options.unroll, tuple):
             rows, width = (tuple(self.options.unroll) + (width,))[:2]
         elif isinstance(self.options.unroll, int):
@@ -159,7 +189,7 @@ class _TilingPass:
             factors[parallel[-2]] = rows
         return factors
 
-    def register_tile(self, node: isl.ScheduleNode, roles: list[str],
+    def register_tile(self, node: isl.ScheduleNode, roles: list[str], block: list[int],
                       rows_inside: bool = False) -> isl.ScheduleNode:
         """Unroll-and-jam of the point band at ``node``; returns the node at
         its position (the block loops).  ``rows_inside``: the block's rows go
@@ -167,7 +197,7 @@ class _TilingPass:
         n_parallel = sum(role != REDUCTION for role in roles)
         carrying = [p for p, role in enumerate(roles) if role == REDUCTION]
         parallel = [p for p, role in enumerate(roles) if role != REDUCTION]
-        factors = [self.block_factors(roles)[p] for p in parallel]
+        factors = [block[p] for p in parallel]
         node = bands.permute(node, parallel + carrying)  # the block loops outside the reductions
         if n_parallel < node.band_n_member():
             node = node.band_split(n_parallel)  # reductions: a band of their own below
@@ -201,19 +231,35 @@ def _order_members(parallel: list[bool], strides: list[int]) -> tuple[list[int],
     return order, roles
 
 
-def _carrying_band_below(node: isl.ScheduleNode, deps: isl.UnionMap) -> bool:
-    """Whether a band in the subtree below ``node`` carries a dependence."""
-    found = False
+def _rows_member_last(order: list[int], roles: list[str], reuse: list[int]) -> list[int]:
+    """``order`` with the outer member whose register-block rows share the
+    most vector loads (:func:`bands.vector_reuse`; ties: the innermost) last
+    among the outer members, where the register block takes its rows."""
+    outer = [m for m, role in zip(order, roles) if role == OUTER]
+    if len(outer) < 2:
+        return order
+    rows = max(reversed(outer), key=lambda m: reuse[m])
+    others = iter([m for m in outer if m != rows] + [rows])
+    return [next(others) if role == OUTER else m for m, role in zip(order, roles)]
+
+
+def _carrying_members_below(node: isl.ScheduleNode, deps: isl.UnionMap) -> int:
+    """The members of the bands below ``node`` that carry a dependence (the
+    reduction loops of one statement: the deepest count)."""
+    most = 0
 
     def visit(current: isl.ScheduleNode) -> bool:
-        nonlocal found
-        if (current.get_type() == isl.schedule_node_type.band
-                and not current.is_equal(node)
-                and not all(bands.parallel_at_band(current, deps))):
-            found = True
-        return not found
+        nonlocal most
+        if current.get_type() == isl.schedule_node_type.leaf:
+            count, walk = 0, current.parent()
+            while not walk.is_equal(node):
+                if walk.get_type() == isl.schedule_node_type.band:
+                    count += sum(not flag for flag in bands.parallel_at_band(walk, deps))
+                walk = walk.parent()
+            most = max(most, count)
+        return True
     node.foreach_descendant_top_down(visit)
-    return found
+    return most
 
 
 def _multi_val(node: isl.ScheduleNode, values: list[int]) -> isl.MultiVal:
@@ -230,18 +276,11 @@ def _isolate_full_blocks(node: isl.ScheduleNode, factors: list[int]) -> isl.Unio
     outer = node.get_prefix_schedule_union_map()
     block = node.band_get_partial_schedule_union_map()
     point = node.child(0).band_get_partial_schedule_union_map()
-    blocks = outer.range_product(block)
-    present = blocks.reverse().apply_range(point)  # [[outer] -> [block]] -> [point]
+    # [[outer] -> [block]] -> [point]
+    present = outer.range_product(block).reverse().apply_range(point)
     if present.is_empty():
         return isl.UnionSet.empty(node.get_domain().get_space().params())
-    present_map = isl.Map.from_union_map(present)
-    names = [f"x{d}" for d in range(len(factors))]
-    bounds = " and ".join(f"0 <= {x} < {f}" for x, f in zip(names, factors))
-    box = isl.Set(f"{{ [{', '.join(names)}] : {bounds} }}", context=node.get_ctx())
-    box = box.align_params(present_map.get_space().params())
-    everything = isl.Map.from_domain_and_range(present_map.domain(), box)
-    missing = everything.subtract(present_map).domain()
-    full = present_map.domain().subtract(missing)
+    full = _whole_boxes(isl.Map.from_union_map(present), factors)
     return isl.UnionSet.from_set(full.set_tuple_name(marks.ISOLATE))
 
 
@@ -273,14 +312,20 @@ def _isolate_full_points(node: isl.ScheduleNode, factors: list[int]) -> isl.Unio
     if pairs.is_empty():
         return isl.UnionSet.empty(node.get_domain().get_space().params())
     present = isl.Map.from_union_map(pairs)
+    full = present.intersect_domain(_whole_boxes(present, factors))
+    return isl.UnionSet.from_set(full.wrap().set_tuple_name(marks.ISOLATE))
+
+
+def _whole_boxes(present: isl.Map, factors: list[int]) -> isl.Set:
+    """The domain points of ``present`` (a prefix -> the points of one
+    block) whose block holds every point of the box ``0 <= x < factors``."""
     names = [f"x{d}" for d in range(len(factors))]
     bounds = " and ".join(f"0 <= {x} < {f}" for x, f in zip(names, factors))
-    box = isl.Set(f"{{ [{', '.join(names)}] : {bounds} }}", context=node.get_ctx())
+    box = isl.Set(f"{{ [{', '.join(names)}] : {bounds} }}", context=present.get_ctx())
     box = box.align_params(present.get_space().params())
     everything = isl.Map.from_domain_and_range(present.domain(), box)
     missing = everything.subtract(present).domain()
-    full = present.intersect_domain(present.domain().subtract(missing))
-    return isl.UnionSet.from_set(full.wrap().set_tuple_name(marks.ISOLATE))
+    return present.domain().subtract(missing)
 
 
 def _mark_promotions(node: isl.ScheduleNode, deps: isl.UnionMap) -> isl.ScheduleNode:

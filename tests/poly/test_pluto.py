@@ -10,6 +10,12 @@ from polytc.poly.graph import strongly_connected_components
 from polytc.poly.linalg import null_space as _null_space, rank as _rank
 from tc_programs import MATMUL, MLP, SOFTMAX, STENCIL
 
+CONV_RELU_POOL = """def crp(float(N,C,H,W) I, float(M,C,KH,KW) Wt) -> (P) {
+    O(n,m,h,w) +=! I(n,c,h+kh,w+kw) * Wt(m,c,kh,kw)
+    R(n,m,h,w) = fmax(O(n,m,h,w), 0)
+    P(n,m,h,w) max=! R(n,m,2*h+kh,2*w+kw) where kh in 0:2, kw in 0:2
+}"""
+
 
 def schedule(text, **options):
     program = to_program(text)
@@ -61,6 +67,39 @@ def test_softmax_and_stencil_are_legal_with_an_outer_parallel_loop():
     for text in (SOFTMAX, STENCIL):
         _, _, summary = schedule(text)
         assert any(band.coincident and band.coincident[0] for band in summary.bands)
+
+
+ROW_BLUR = """def blur(float(N, M) A) -> (O) {
+    T(i, j) = A(i, j) * 2
+    O(i, j) = T(i, j) + T(i, j + 1) where j in 0:M-1
+}"""
+
+
+def test_smart_fusion_ends_a_band_before_a_row_that_fusion_would_serialise():
+    """Fused, the blur's j loop carries T -> O (O reads T one column ahead):
+    smart fusion keeps the shared, parallel i loop and gives each statement
+    its own parallel j loop; max fusion shifts O and loses that loop."""
+    _, _, smart = schedule(ROW_BLUR, fuse="smart")
+    outer, *inner = smart.bands
+    assert set(outer.statements) == {"S0", "S1"} and outer.n_member == 1 and outer.coincident
+    assert sorted(band.statements for band in inner) == [("S0",), ("S1",)]
+    assert all(band.coincident == (True,) for band in inner)
+    _, _, fused = schedule(ROW_BLUR, fuse="max")
+    assert fused.bands[0].n_member == 2 and fused.bands[0].coincident == (True, False)
+
+
+def test_conv_relu_pool_cut_keeps_conv_and_relu_together():
+    """The pool's 2x2 window makes a fused h loop carry relu -> pool: the
+    (n, m) band stays shared, conv and relu keep a parallel (h, w) band, and
+    the pool (with its initialisation) moves behind the cut."""
+    program, _, summary = schedule(CONV_RELU_POOL, fuse="smart")
+    outer = summary.bands[0]
+    assert outer.n_member == 2 and all(outer.coincident)
+    assert set(outer.statements) == {s.name for s in program.statements}
+    conv = next(b for b in summary.bands[1:] if "S1" in b.statements)
+    assert set(conv.statements) == {"S0", "S1", "S2"} and conv.coincident[:2] == (True, True)
+    pool = next(b for b in summary.bands[1:] if "S4" in b.statements)
+    assert "S3" in pool.statements and "S2" not in pool.statements
 
 
 def test_explicit_groups_are_honoured_and_checked():

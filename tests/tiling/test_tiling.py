@@ -206,6 +206,50 @@ def test_cache_model() -> None:
     assert cache_tile_sizes(["outer", "vector"], 4, Caches()) == (32, 32)
 
 
+def test_only_the_last_outer_member_is_cache_tiled() -> None:
+    """Outer members before the last stay whole loops (tile 1), so the
+    outermost parallel loop has as many iterations as its extent."""
+    sizes = cache_tile_sizes(["outer", "outer", "outer", "reduction", "vector"], 4, Caches())
+    assert sizes[:3] == (1, 1, 96) and sizes[3] == sizes[4] >= 32
+
+
+def test_register_block_narrows_with_several_reductions(monkeypatch) -> None:
+    from polytc.tiling import model
+    monkeypatch.setattr(model, "vector_registers", lambda: (32, 64))
+    assert model.register_block(4) == (12, 32) and model.register_block(4, 3) == (6, 48)
+    assert model.register_block(8, 3) == (6, 24)
+    monkeypatch.setattr(model, "vector_registers", lambda: (16, 32))
+    assert model.register_block(4) == model.register_block(4, 3) == (6, 16)
+
+
+def test_conv_register_block_rows_run_along_output_channels() -> None:
+    """The block's rows take the member along which the vector loads of
+    I(n, c, h+kh, w+kw) do not move: m, not h; the batch loop is the whole
+    outer parallel loop; the block is the several-reductions one."""
+    source = polytc.compile(CONV).c_source
+    rows, width = register_block(4, 3)
+    assert re.search(r"#pragma omp parallel for[^\n]*\n\s*for \(int64_t c0 = 0; c0 < N; "
+                     r"c0 \+= 1\)", source)
+    assert f"float polytc_O_block[{rows * width}];" in source
+    assert f"polytc_O_block_x1 < {rows};" in source and "polytc_O_block_x2 < 1;" in source
+    assert "- polytc_O_block_o1)) * 1 + (h - polytc_O_block_o2)" in source
+
+
+def test_register_block_rows_loop_is_unrolled_by_gcc() -> None:
+    """A register block's rows loop (constant trip count, a simd loop inside)
+    carries ``#pragma GCC unroll``, parametric or specialised: with constant
+    sizes gcc otherwise kept it a loop and the block in memory."""
+    rows, _ = register_block(4)
+    kernel = polytc.compile(MATMUL)
+    sized = polytc.compile(MATMUL, specialize=True)
+    rng = np.random.default_rng(3)
+    A, B = (rng.standard_normal((n, m), dtype=np.float32) for n, m in ((37, 50), (50, 41)))
+    np.testing.assert_allclose(sized(A, B), A @ B, rtol=1e-4, atol=1e-4)
+    for source in (kernel.c_source, sized._sized((37, 50, 41)).c_source):
+        pattern = rf"#pragma GCC unroll {rows}\n\s*for \(int64_t (c\d+) = 0; \1 <= {rows - 1}; "
+        assert re.search(pattern, source), source[:2000]
+
+
 def test_tiled_schedule_is_exposed() -> None:
     kernel = polytc.compile(MATMUL)
     assert isinstance(kernel.tiled_schedule, isl.Schedule)
