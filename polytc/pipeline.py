@@ -82,16 +82,20 @@ def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
     defs = _timed("parse", lambda: frontend.parse(text))
     definition = _timed("select", lambda: frontend.select(defs, entry, text))
     dtype = dtypes.canonical(opts.dtype or dtypes.FLOAT32)
-    stages["program"] = _logged("lower", lambda: frontend.lower(definition, text, dtype=dtype))
+    parametric = _logged("lower", lambda: frontend.lower(definition, text, dtype=dtype))
+    stages["program"] = parametric
     if opts.sizes is not None:
-        stages["program"] = _timed("fix sizes", lambda: fix_sizes(stages["program"],
+        stages["program"] = _timed("fix sizes", lambda: fix_sizes(parametric,
                                                                   dict(opts.sizes or ())))
-    stages["dependences"] = _logged("dependences",
-                                    lambda: poly.dependences(stages["program"]))
+    # Scheduling and tiling see the sizes as parameters even when the kernel
+    # is specialised: with constant sizes Pluto's bounding function takes a
+    # distance as long as a row for a constant (softmax fused into a skewed,
+    # 13x slower band); only code generation sees the constants.
+    stages["dependences"] = _logged("dependences", lambda: poly.dependences(parametric))
     stages["schedule"] = _logged("schedule", lambda: schedule(
-        stages["program"], stages["dependences"], opts))
+        parametric, stages["dependences"], opts))
     stages["tiled"] = _logged("tile", lambda: tiling.tile_schedule(
-        stages["program"], stages["schedule"], stages["dependences"].all,
+        parametric, stages["schedule"], stages["dependences"].all,
         tiling.TilingOptions(opts.tile, opts.unroll, opts.vectorize, opts.parallel)))
     stages["c"] = _logged("to_c", lambda: to_c(stages["program"], stages["tiled"],
                                                parallel=opts.parallel,

@@ -39,7 +39,7 @@ def mark_contractions(program: Program,
         c = found[name]
         while c.depth > 0 and c.statements and (c.contracted or windowed(c, program.context)):
             try:
-                placed = _insert(marked, c)
+                placed = _insert(marked, c, program.context)
             except isl.Error:
                 break
             if placed is not None:
@@ -88,9 +88,10 @@ def windowed(c: Contraction, context: isl.Set) -> bool:
     return any(modular for _, modular in buffer_extents(c, context))
 
 
-def _insert(schedule: isl.Schedule, c: Contraction) -> isl.Schedule | None:
+def _insert(schedule: isl.Schedule, c: Contraction, context: isl.Set) -> isl.Schedule | None:
     """``schedule`` with the mark for ``c`` below its ``depth``-th loop, or
-    None when the statements do not share that loop."""
+    None when the statements do not share that loop or it has one iteration
+    under ``context`` (specialised sizes: the schedule stays parametric)."""
     leaves = _leaves(schedule)
     loops = {leaf.loops[c.depth - 1] if len(leaf.loops) >= c.depth else None
              for s in c.statements for leaf in leaves.get(s, [])}
@@ -105,7 +106,8 @@ def _insert(schedule: isl.Schedule, c: Contraction) -> isl.Schedule | None:
     if node.get_type() != isl.schedule_node_type.band:
         return None
     values = isl.UnionMap.from_union_pw_aff(node.band_get_partial_schedule().get_at(member))
-    if isl.Set.from_union_set(values.intersect_domain(node.get_domain()).range()).is_singleton():
+    values = values.intersect_domain(node.get_domain()).intersect_params(context)
+    if isl.Set.from_union_set(values.range()).is_singleton():
         return None  # isl drops a one-iteration loop and splits the mark: no shared block
     if member + 1 < node.band_n_member():
         node = node.band_split(member + 1)

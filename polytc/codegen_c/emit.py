@@ -194,10 +194,12 @@ class _Emitter:
         build_params = isl.AstBuild.from_context(program.context)
         preamble: list[cgen.Generable] = [cgen.Line("int polytc_status = 0;")]
         for position, param in enumerate(program.params):
-            if param in self.fixed:  # a constant the C compiler can exploit
+            if param in self.fixed:  # loop bounds are constants (isl prints them)
                 value = self.fixed[param]
-                preamble.append(cgen.Line(f"const int64_t {self.names(param)} = {value};"))
                 preamble.append(cgen.Line(f"if (polytc_size{position} != {value}) return 3;"))
+                preamble.append(cgen.Line(f"int64_t {self.names(param)} = polytc_size{position};"))
+                preamble.append(cgen.Line(f"POLYTC_OPAQUE({self.names(param)});"))
+                self.used.add("POLYTC_OPAQUE")
         for tensor in program.tensors:
             if tensor.role == "input":
                 continue

@@ -19,6 +19,14 @@ static inline int64_t POLYTC_FLOORD(int64_t a, int64_t b)
 { int64_t q = a / b; return (q * b != a && ((a < 0) != (b < 0))) ? q - 1 : q; }""",
     "POLYTC_MIN": "#define POLYTC_MIN(a, b) ((a) < (b) ? (a) : (b))",
     "POLYTC_MAX": "#define POLYTC_MAX(a, b) ((a) > (b) ? (a) : (b))",
+    # a specialised size, hidden from the optimiser where it is a stride:
+    # gcc turned known strides into permutes (4,092 vpermt2ps in an MLP layer)
+    "POLYTC_OPAQUE": """\
+#if defined(__GNUC__)
+#define POLYTC_OPAQUE(x) __asm__("" : "+r"(x))
+#else
+#define POLYTC_OPAQUE(x) ((void)0)
+#endif""",
     "POLYTC_IDIV": """\
 static inline int64_t POLYTC_IDIV(int64_t a, int64_t b)
 { if (b == 0) return 0; if (b == -1) return (int64_t)(0 - (uint64_t)a);

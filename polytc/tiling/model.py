@@ -13,7 +13,7 @@ extent (a conv2d's batch of 4 in one tile of 96 left a second thread idle).  Ban
 tiles that fit half the L1 cache in each of two arrays.  Register blocks are
 two vector registers wide and 12 rows deep with AVX-512 (24 of its 32
 registers hold gemm's accumulators), 6 with AVX2; with several reduction
-loops inside the block, 6 rows of three vectors (:func:`register_block`).  Cache sizes come
+loops inside the block, 8 rows with AVX-512 (:func:`register_block`).  Cache sizes come
 from ``/sys/devices/system/cpu/cpu0/cache``; 48 KiB / 2 MiB when unreadable.
 """
 from __future__ import annotations
@@ -95,11 +95,10 @@ def register_block(element_bytes: int, reductions: int = 1) -> tuple[int, int]:
     operands (12 rows with AVX-512, 6 with AVX2).  When several reduction
     loops run inside the block (a conv2d's ``c, kh, kw``), the rows' operand
     addresses are set up again at every iteration of the outer ones and 12
-    of them do not fit in the general-purpose registers: 6 rows of three
-    vectors instead (measured on conv2d 64->64 3x3, AVX-512: 0.35x -> 0.5x
-    numpy; with the sizes specialised 0.57x -> 1.0x)."""
+    of them do not fit in the general-purpose registers: 8 rows with AVX-512
+    (fused conv -> relu -> pool 13 -> 6 ms; conv2d 64->64 about 0.4x ->
+    0.5x numpy; a third vector per row left 64-wide images half in partial
+    blocks)."""
     count, width = vector_registers()
-    if reductions > 1 and count >= 32:
-        return 6, max(4, 3 * width // element_bytes)
-    rows = 12 if count >= 32 else 6
+    rows = (8 if reductions > 1 else 12) if count >= 32 else 6
     return rows, max(4, 2 * width // element_bytes)

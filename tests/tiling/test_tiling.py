@@ -25,6 +25,7 @@ from polytc.tiling.model import Caches, cache_tile_sizes, machine_caches, regist
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
 import test_kernels as corpus  # noqa: E402
+from tc_programs import SOFTMAX  # noqa: E402
 
 OPTION_SETS = {
     "small-tiles": dict(tile=(5, 3, 4), unroll=(3, 4)),
@@ -175,11 +176,28 @@ def test_specialised_kernels_per_shape() -> None:
         B = rng.standard_normal((k, n)).astype(np.float32)
         np.testing.assert_allclose(kernel(A, B), A @ B, rtol=1e-4, atol=1e-4)
     fixed = polytc.compile(MATMUL, sizes={"I": 5, "K": 7, "J": 9})
-    assert "const int64_t I = 5;" in fixed.c_source
+    assert "if (polytc_size0 != 5) return 3;" in fixed.c_source  # I, checked
+    # strides stay opaque to gcc: known strides made it permute (MLP 13x slower)
+    assert "POLYTC_OPAQUE(K);" in fixed.c_source and "* K + k]" in fixed.c_source
+    assert re.search(r"for \(int64_t c\d+ = 0; c\d+ <= 4; ", fixed.c_source)  # a constant bound
     with pytest.raises(ArgumentError, match="specialised"):
         fixed(np.ones((6, 7), np.float32), np.ones((7, 9), np.float32))
     with pytest.raises(OptionError, match="not a size"):
         polytc.compile(MATMUL, sizes={"Q": 3})
+
+
+def test_specialised_kernels_keep_the_parametric_schedule() -> None:
+    """Sizes are constants for code generation only: scheduled with constant
+    sizes, Pluto's bounding function took a row's length for a constant and
+    fused softmax into a skewed band, 13x slower than the parametric one."""
+    parametric = polytc.compile(SOFTMAX)
+    fixed = polytc.compile(SOFTMAX, sizes={"N": 4096, "D": 2048})
+    assert fixed.schedule.plain_is_equal(parametric.schedule)
+    assert "if (polytc_size1 != 2048) return 3;" in fixed.c_source
+    assert re.search(r"#pragma omp parallel for[^\n]*\n\s*for \(int64_t c0 = 0; c0 <= 4095; "
+                     r"c0 \+= 1\)", fixed.c_source), fixed.c_source[:3000]
+    x = np.random.default_rng(4).standard_normal((4096, 2048), dtype=np.float32)
+    np.testing.assert_allclose(fixed(x), parametric(x), rtol=1e-5, atol=1e-7)
 
 
 def test_threads_option_is_the_default_thread_count() -> None:
@@ -216,8 +234,8 @@ def test_only_the_last_outer_member_is_cache_tiled() -> None:
 def test_register_block_narrows_with_several_reductions(monkeypatch) -> None:
     from polytc.tiling import model
     monkeypatch.setattr(model, "vector_registers", lambda: (32, 64))
-    assert model.register_block(4) == (12, 32) and model.register_block(4, 3) == (6, 48)
-    assert model.register_block(8, 3) == (6, 24)
+    assert model.register_block(4) == (12, 32) and model.register_block(4, 3) == (8, 32)
+    assert model.register_block(8, 3) == (8, 16)
     monkeypatch.setattr(model, "vector_registers", lambda: (16, 32))
     assert model.register_block(4) == model.register_block(4, 3) == (6, 16)
 
