@@ -6,8 +6,10 @@ generated from and, for each temporary it contracts (a dimension fixed by the
 ``depth``-th loop shared by every statement that touches the tensor (splitting
 a band when that loop is not its last member).  A tensor none of whose
 dimensions is fixed by those loops is contracted too when one of them spans a
-constant window there (the rows of a panel): the C indexes it modulo the window.  The C emitter holds the
-tensor's buffer (kept dimensions only) inside that mark, or, when the buffer
+constant window there (the rows of a panel): the C indexes it modulo the
+window.  When no mark fits below that loop (the statements do not share it,
+or it runs one iteration and isl would drop it), the buffer is held a loop
+further out.  The C emitter holds the tensor's buffer (kept dimensions only) inside that mark, or, when the buffer
 has no constant size, in the closest enclosing scope that is private to a
 thread.  Anything unexpected leaves the tensor with its full buffer.
 """
@@ -45,7 +47,7 @@ def mark_contractions(program: Program,
             if placed is not None:
                 marked, chosen[name], limits[name] = placed, c, c.depth
                 break
-            # no mark fits below that loop (one iteration): hold the buffer a loop further out
+            # no mark fits below that loop: hold the buffer a loop further out
             c = contractions(program, marked, {name: c.depth - 1})[name]
     if not chosen:
         return schedule, {}

@@ -169,6 +169,9 @@ class _Emitter:
         self.statements = {s.name: s for s in program.statements}
         self.promotions: dict[str, Promotion] = {}
         self.contractions: dict[str, Contraction] = {}
+        # per contracted temporary, its buffer's (constant extent or None,
+        # modular) per kept dimension (:func:`buffer_extents`)
+        self.buffers: dict[str, tuple[tuple[int | None, bool], ...]] = {}
         # where contracted temporaries without a small constant size are
         # allocated: the function (scopes[0]) or the body of the innermost
         # enclosing parallel loop (private to a thread); tensor -> element count
@@ -181,6 +184,8 @@ class _Emitter:
 
     def emit(self, schedule: isl.Schedule, parallel: bool) -> CFunction:
         schedule, self.contractions = mark_contractions(self.program, schedule)
+        self.buffers = {name: buffer_extents(c, self.program.context)
+                        for name, c in self.contractions.items()}
         self.body.contracted = {name: self._buffer_dims(c)
                                 for name, c in self.contractions.items()}
         if parallel:
@@ -307,7 +312,7 @@ class _Emitter:
             raise PolytcInternalError("generating C", f"nested contraction marks of {tensor}")
         t = self.program.tensor(tensor)
         ctype, name = dtypes.C_TYPES[t.dtype], self.layouts[tensor].c_name
-        local = self._constant_count(self.contractions[tensor])
+        local = self._constant_count(tensor)
         lines: list[cgen.Generable] = []
         if local is not None:
             lines.append(cgen.Line(f"{ctype} {name}[{local}];"))
@@ -321,11 +326,11 @@ class _Emitter:
             self.body.active.discard(tensor)
         return lines[0] if len(lines) == 1 else cgen.Block(lines)
 
-    def _constant_count(self, c: Contraction) -> int | None:
-        """The element count of ``c``'s buffer when it has a small constant
-        bound (its extents' maxima under the context), else None."""
+    def _constant_count(self, tensor: str) -> int | None:
+        """The element count of contracted ``tensor``'s buffer when it has a
+        small constant bound (its extents' maxima under the context), else None."""
         count = 1
-        for extent in self._buffer_extents(c):
+        for extent, _ in self.buffers[tensor]:
             if extent is None:
                 return None
             count *= max(extent, 1)
@@ -333,13 +338,10 @@ class _Emitter:
                 return None
         return count
 
-    def _buffer_extents(self, c: Contraction) -> list[int | None]:
-        return [extent for extent, _ in buffer_extents(c, self.program.context)]
-
     def _buffer_dims(self, c: Contraction) -> tuple[tuple[int, str, bool], ...]:
         """Per kept dimension of ``c``: (dimension, extent in C, modular)."""
         extents = self.layouts[c.tensor].extents
-        dims = zip(c.kept, buffer_extents(c, self.program.context))
+        dims = zip(c.kept, self.buffers[c.tensor])
         return tuple((k, str(extent) if modular else extents[k], modular)
                      for k, (extent, modular) in dims)
 

@@ -241,9 +241,9 @@ class _Scheduler:
         behind = {d.target for d in carried}
         while True:  # what depends on the targets, and the initialisations of what they write
             grown = behind | {t for s, t in edges if s in behind}
+            written = {writes[b] for b in grown}
             grown |= {s for s in self.statements
-                      if writes[s] in {writes[b] for b in grown}
-                      and all(t in grown for a, t in edges if a == s)}
+                      if writes[s] in written and all(t in grown for a, t in edges if a == s)}
             if grown == behind:
                 break
             behind = grown

@@ -9,12 +9,12 @@ loop streams through its rows: the side ``s = 2**floor(log2(sqrt(L2 / 4 /
 element size)))``, clipped to [32, 512]; the last outer loop gets 96 (a
 multiple of the register block's rows) and outer loops before it 1: they stay
 whole loops, so the outermost (parallel) loop has as many iterations as its
-extent (a conv2d's batch of 4 in one tile of 96 left a second thread idle).  Bands without a reduction (maps, transposes) get square
-tiles that fit half the L1 cache in each of two arrays.  Register blocks are
-two vector registers wide and 12 rows deep with AVX-512 (24 of its 32
-registers hold gemm's accumulators), 6 with AVX2; with several reduction
-loops inside the block, 8 rows with AVX-512 (:func:`register_block`).  Cache sizes come
-from ``/sys/devices/system/cpu/cpu0/cache``; 48 KiB / 2 MiB when unreadable.
+extent (a conv2d's batch of 4 in one tile of 96 left a second thread idle).
+Bands without a reduction (maps, transposes) get square tiles that fit half
+the L1 cache in each of two arrays.  Register blocks are two vector registers
+wide and 12 rows deep with AVX-512 (24 of its 32 registers hold gemm's
+accumulators), 6 with AVX2; with several reduction loops inside the block, 8
+rows with AVX-512 (:func:`register_block`).  Cache sizes come from ``/sys/devices/system/cpu/cpu0/cache``; 48 KiB / 2 MiB when unreadable.
 """
 from __future__ import annotations
 

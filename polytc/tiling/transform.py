@@ -246,20 +246,13 @@ def _rows_member_last(order: list[int], roles: list[str], reuse: list[int]) -> l
 def _carrying_members_below(node: isl.ScheduleNode, deps: isl.UnionMap) -> int:
     """The members of the bands below ``node`` that carry a dependence (the
     reduction loops of one statement: the deepest count)."""
-    most = 0
-
-    def visit(current: isl.ScheduleNode) -> bool:
-        nonlocal most
-        if current.get_type() == isl.schedule_node_type.leaf:
-            count, walk = 0, current.parent()
-            while not walk.is_equal(node):
-                if walk.get_type() == isl.schedule_node_type.band:
-                    count += sum(not flag for flag in bands.parallel_at_band(walk, deps))
-                walk = walk.parent()
-            most = max(most, count)
-        return True
-    node.foreach_descendant_top_down(visit)
-    return most
+    def deepest(current: isl.ScheduleNode) -> int:
+        here = 0
+        if current.get_type() == isl.schedule_node_type.band and not current.is_equal(node):
+            here = sum(not flag for flag in bands.parallel_at_band(current, deps))
+        below = [deepest(current.child(k)) for k in range(current.n_children())]
+        return here + max(below, default=0)
+    return deepest(node)
 
 
 def _multi_val(node: isl.ScheduleNode, values: list[int]) -> isl.MultiVal:
