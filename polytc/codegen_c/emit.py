@@ -33,6 +33,7 @@ from polytc.graph.contraction import Contraction
 from polytc.codegen_c.contract import CONTRACT_PREFIX, buffer_extents, mark_contractions
 from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr, literal
 from polytc.codegen_c.names import NameTable
+from polytc.codegen_c.pack import plan_packings
 from polytc.codegen_c.prelude import prelude
 from polytc.errors import PolytcInternalError
 from polytc.poly.dependences import _maps
@@ -172,10 +173,12 @@ class _Emitter:
         # per contracted temporary, its buffer's (constant extent or None,
         # modular) per kept dimension (:func:`buffer_extents`)
         self.buffers: dict[str, tuple[tuple[int | None, bool], ...]] = {}
-        # where contracted temporaries without a small constant size are
-        # allocated: the function (scopes[0]) or the body of the innermost
-        # enclosing parallel loop (private to a thread); tensor -> element count
-        self.scopes: list[dict[str, str]] = [{}]
+        # where contracted temporaries without a small constant size and
+        # packed tiles are allocated: the function (scopes[0]) or the body of
+        # the innermost enclosing parallel loop (private to a thread);
+        # C name -> (C element type, element count)
+        self.scopes: list[dict[str, tuple[str, str]]] = [{}]
+        self.packs: dict[str, tuple[_Pack, ...]] = {}
 
     def _extents(self, tensor: ir.Tensor) -> tuple[str, ...]:
         if tensor.role == "input":
@@ -218,11 +221,13 @@ class _Emitter:
             ctype, name = dtypes.C_TYPES[tensor.dtype], self.layouts[tensor.name].c_name
             count = " * ".join(f"(size_t){e}" for e in self.layouts[tensor.name].extents) or "1"
             if tensor.name in self.contractions:
-                if tensor.name not in self.scopes[0]:
-                    continue  # held inside its loop nest only
-                count = self.scopes[0][tensor.name]
+                continue  # held in its loop nest, or a scoped buffer below
             preamble.append(cgen.Line(
                 f"{ctype} *restrict {name} = ({ctype} *)malloc(sizeof({ctype}) * ({count}) + 64);"))
+            preamble.append(cgen.Line(f"if (!{name}) return 2;"))
+            cleanup.append(cgen.Line(f"free({name});"))
+        for name, (ctype, count) in self.scopes[0].items():
+            preamble.append(cgen.Line(f"{ctype} *restrict {name} = {_allocation(ctype, count)};"))
             preamble.append(cgen.Line(f"if (!{name}) return 2;"))
             cleanup.append(cgen.Line(f"free({name});"))
         args: list[cgen.Declarator] = [
@@ -294,6 +299,9 @@ class _Emitter:
             return self.node(node.mark_get_node(), pragmas | {f"{pragma[0]}@{_annotation(node)}"})
         if name.startswith(CONTRACT_PREFIX):
             return self.contracted(name[len(CONTRACT_PREFIX):], node.mark_get_node(), pragmas)
+        if name.startswith(marks.PACK_PREFIX):
+            packs = self.packs.get(_annotation(node) or "", ())
+            return self.packed(packs, node.mark_get_node(), pragmas)
         key = _annotation(node) if name == marks.PROMOTE else None
         promotion = self.promotions.get(key) if key else None
         if promotion is None:
@@ -317,8 +325,8 @@ class _Emitter:
         if local is not None:
             lines.append(cgen.Line(f"{ctype} {name}[{local}];"))
         else:
-            self.scopes[-1].setdefault(tensor, " * ".join(
-                f"(size_t){extent}" for _, extent, _ in self.body.contracted[tensor]) or "1")
+            self.scopes[-1].setdefault(name, (ctype, " * ".join(
+                f"(size_t){extent}" for _, extent, _ in self.body.contracted[tensor]) or "1"))
         self.body.active.add(tensor)
         try:
             lines.append(self.node(inner, pragmas))
@@ -345,18 +353,16 @@ class _Emitter:
         return tuple((k, str(extent) if modular else extents[k], modular)
                      for k, (extent, modular) in dims)
 
-    def _scoped(self, scope: dict[str, str], body: cgen.Generable) -> cgen.Generable:
+    def _scoped(self, scope: dict[str, tuple[str, str]],
+                body: cgen.Generable) -> cgen.Generable:
         """``body`` with the buffers of ``scope`` allocated around it (inside
         a parallel loop: a failed allocation skips the iteration, status 2)."""
         if not scope:
             return body
-        lines: list[cgen.Generable] = []
-        for tensor, count in scope.items():
-            t = self.program.tensor(tensor)
-            ctype, name = dtypes.C_TYPES[t.dtype], self.layouts[tensor].c_name
-            lines.append(cgen.Line(f"{ctype} *restrict {name} = ({ctype} *)malloc("
-                                   f"sizeof({ctype}) * ({count}) + 64);"))
-        names = [self.layouts[tensor].c_name for tensor in scope]
+        lines: list[cgen.Generable] = [
+            cgen.Line(f"{ctype} *restrict {name} = {_allocation(ctype, count)};")
+            for name, (ctype, count) in scope.items()]
+        names = list(scope)
         lines.append(cgen.If(_text(" && ".join(names)), _block(body),
                              cgen.Block([cgen.Line("polytc_status = 2;")])))
         lines += [cgen.Line(f"free({name});") for name in names]
@@ -392,6 +398,39 @@ class _Emitter:
             lines.append(_nest(points, promotion.sizes, f"{there} = {here};"))
         return cgen.Block(lines)
 
+    def packed(self, packs: tuple[_Pack, ...], inner: isl.AstNode,
+               pragmas: frozenset[str]) -> cgen.Generable:
+        """``inner`` reading the tiles of ``packs`` from their buffers, each
+        filled before it with the part of its box inside the tensor."""
+        packs = tuple(p for p in packs if p.tensor not in self.body.promoted)
+        lines: list[cgen.Generable] = []
+        for pack in packs:
+            tensor = self.program.tensor(pack.tensor)
+            count = 1
+            for size in pack.sizes:
+                count *= size
+            _, before = self.scopes[-1].get(pack.local, ("", "0"))  # one buffer per tensor
+            self.scopes[-1][pack.local] = (dtypes.C_TYPES[tensor.dtype], str(max(count, int(before))))
+            names = [f"{pack.local}_o{d}" for d in range(len(pack.sizes))]
+            lines += [cgen.Line(f"const int64_t {n} = {text};")
+                      for n, text in zip(names, pack.offsets)]
+            extents = self.layouts[pack.tensor].extents
+            self.used.add("POLYTC_MIN")
+            bounds = [f"{pack.local}_n{d}" for d in range(len(pack.sizes))]
+            lines += [cgen.Line(f"const int64_t {b} = POLYTC_MIN({size}, {extent} - {o});")
+                      for b, size, extent, o in zip(bounds, pack.sizes, extents, names)]
+            local = Promotion(pack.tensor, pack.local, tuple(names), pack.sizes, store=False)
+            points = [f"{pack.local}_x{d}" for d in range(len(pack.sizes))]
+            there = self.body.element(pack.tensor, [f"({o} + {x})" for o, x in zip(names, points)])
+            lines.append(_nest(points, tuple(bounds), f"{local.at(points)} = {there};"))
+            self.body.promoted[pack.tensor] = local
+        try:
+            lines.append(self.node(inner, pragmas))
+        finally:
+            for pack in packs:
+                del self.body.promoted[pack.tensor]
+        return cgen.Block(lines)
+
     def _after_mark(self, node: isl.AstNode, build: isl.AstBuild) -> isl.AstNode:
         """isl calls this for each AST mark: plan a promotion where the
         accumulated block is a fixed box for every outer iteration."""
@@ -406,6 +445,8 @@ class _Emitter:
             outer = space.get_dim_name(isl.dim_type.set, n - 1) if n else None
             depth = int(outer[1:]) + 1 if outer and outer[1:].isdigit() else n
             return node.set_annotation(isl.Id(f"c{depth + pragma[1]}", context=node.get_ctx()))
+        if name.startswith(marks.PACK_PREFIX):
+            return self._plan_packs(node, build, name[len(marks.PACK_PREFIX):].split(","))
         if name != marks.PROMOTE:
             return node
         try:
@@ -416,6 +457,23 @@ class _Emitter:
             return node
         key = f"promotion{len(self.promotions)}"
         self.promotions[key] = promotion
+        return node.set_annotation(isl.Id(key, context=node.get_ctx()))
+
+    def _plan_packs(self, node: isl.AstNode, build: isl.AstBuild,
+                    tensors: list[str]) -> isl.AstNode:
+        try:
+            planned = plan_packings(self.program, build.get_schedule(),
+                                    frozenset(tensors) - frozenset(self.contractions))
+        except Exception:  # noqa: BLE001 - raising into isl would crash; not packing is correct
+            planned = []
+        if not planned:
+            return node
+        key = f"pack{len(self.packs)}"
+        self.packs[key] = tuple(
+            _Pack(p.tensor, f"polytc_{self.layouts[p.tensor].c_name}_pack",
+                  tuple(ast_expr(build.expr_from_pw_aff(offset), self.ast_name, "c", self.used)
+                        for offset in p.offsets), p.sizes)
+            for p in planned)
         return node.set_annotation(isl.Id(key, context=node.get_ctx()))
 
     def _plan_promotion(self, build: isl.AstBuild) -> Promotion | None:
@@ -553,7 +611,24 @@ def _annotation(node: isl.AstNode) -> str | None:
         return None
 
 
-def _nest(points: list[str], sizes: tuple[int, ...], statement: str) -> cgen.Generable:
+@dataclass(frozen=True)
+class _Pack:
+    """A packed tile (:mod:`polytc.codegen_c.pack`) as C: its buffer's name,
+    the C of its box's offsets, and its sizes."""
+
+    tensor: str
+    local: str
+    offsets: tuple[str, ...]
+    sizes: tuple[int, ...]
+
+
+def _allocation(ctype: str, count: str) -> str:
+    """C allocating ``count`` elements of ``ctype``, 64-byte aligned, with at
+    least 64 bytes to spare."""
+    return f"({ctype} *)aligned_alloc(64, (sizeof({ctype}) * ({count}) + 127) / 64 * 64)"
+
+
+def _nest(points: list[str], sizes: tuple[int | str, ...], statement: str) -> cgen.Generable:
     """``for (x0 < sizes[0]) ... statement``: a promoted block's copy loop."""
     body: cgen.Generable = cgen.Line(statement)
     for point, size in reversed(list(zip(points, sizes))):

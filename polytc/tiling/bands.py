@@ -84,6 +84,14 @@ def vector_reuse(node: isl.ScheduleNode, program: Program, vector: int) -> list[
     return counts
 
 
+def streamed(node: isl.ScheduleNode, program: Program, vector: int) -> frozenset[str]:
+    """The tensors read with stride 1 along the ``vector`` member: whole
+    vectors of them are loaded (``B(k, j)`` in gemm), where the other reads
+    are broadcast (``A(i, k)``)."""
+    return frozenset(read.tensor for statement, iterator in _member_iterators(node, program, vector)
+                     for read in statement.reads if _stride_one(read.access, iterator))
+
+
 def gathers(node: isl.ScheduleNode, program: Program, member: int) -> bool:
     """Whether a read of the band's statements moves along ``member`` (a
     single iterator of the statement) other than by stride 1 in its last

@@ -4,4 +4,5 @@ from __future__ import annotations
 PARALLEL = "parallel"  # above a band member emitted as ``omp parallel for``
 SIMD = "simd"          # above an innermost parallel loop: ``omp simd``
 PROMOTE = "promote"    # above a reduction loop: keep the accumulated block local
+PACK_PREFIX = "pack:"  # below a cache tile band: copy these tensors' tiles contiguously
 ISOLATE = "isolate"    # isl's AST option name for the full-block part of a band

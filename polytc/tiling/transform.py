@@ -26,6 +26,10 @@ stay around each op's own tiled ``h, w`` band):
    them, so one gathered vector serves every row (gcc does not hoist it out
    of a row loop: syrk 3x -> 20x naive C); otherwise (gemm) the rows stay
    outside, as a loop the C asks gcc to unroll, which gcc handles best.
+   A ``pack:<tensors>`` mark below the outermost cache tile band names the
+   tensors the vector loop loads whole vectors of, for code generation to
+   copy each tile of them into a contiguous buffer
+   (:mod:`polytc.codegen_c.pack`).
    The rows run along the outer member along which the most vector loads do
    not move (``i`` in gemm; a conv2d's output channel ``m``, so one vector of
    ``I`` serves every row).
@@ -134,6 +138,8 @@ class _TilingPass:
         factors = self.block_factors(roles, reductions) if blocked else None
         sizes = self.cache_sizes(order, roles, factors)
         gathers = VECTOR in roles and bands.gathers(node, self.program, order[roles.index(VECTOR)])
+        streamed = bands.streamed(node, self.program, order[roles.index(VECTOR)]) \
+            if VECTOR in roles else frozenset()
         node = bands.permute(node, order)
         node = bands.set_coincidence(node, [roles[p] != REDUCTION for p in range(len(order))])
         depth = 0
@@ -141,11 +147,15 @@ class _TilingPass:
             node = node.band_tile(_multi_val(node, list(level)))
             node = node.child(0)
             depth += 1
+            if depth == 1 and factors is not None and streamed:  # the tile's vectors: packed
+                name = marks.PACK_PREFIX + ",".join(sorted(streamed))
+                node = node.insert_mark(isl.Id(name, context=node.get_ctx())).child(0)
+                depth += 1
         if factors is not None:
             node = self.register_tile(node, roles, factors, rows_inside=gathers)
         for _ in range(depth):
             node = node.parent()
-        if self.options.parallel and depth and not any(parallel):
+        if self.options.parallel and sizes and not any(parallel):
             node = bands.skew_first(node)  # wavefront of the tile loops
         return node
 

@@ -38,7 +38,9 @@ def _allocation(source: str, name: str) -> str | None:
     """The element count of ``name``'s malloc, or ``local[n]`` for a local
     array, or None when the source holds no buffer for it."""
     found = re.search(rf"\*restrict {name} = \(\w+ \*\)malloc\(sizeof\(\w+\) \* \((.*)\) \+ 64\);",
-                      source)
+                      source) or re.search(  # a scoped buffer, 64-byte aligned
+        rf"\*restrict {name} = \(\w+ \*\)aligned_alloc\(64, \(sizeof\(\w+\) \* \((.*)\) "
+        r"\+ 127\) / 64 \* 64\);", source)
     if found:
         return found.group(1)
     local = re.search(rf"\b\w+ {name}\[(\d+)\];", source)
@@ -59,14 +61,14 @@ def _check_buffers(kernel: polytc.Kernel, expected: dict[str, str]) -> None:
         assert got is not None, name
         if want.startswith("local"):
             assert got == want, (name, got)
-            assert "malloc" not in _line_of(kernel.c_source, name), name
+            assert "alloc(" not in _line_of(kernel.c_source, name), name
             continue
         dims = re.findall(rf"polytc_{name}_e(\d+)", got)
         rank = kernel.program.tensor(name).rank
         wanted = [str(d) for d in range(rank)] if want == "full" else \
             re.findall(r"\d+", want)
         assert dims == wanted, (name, got)
-        assert len(re.findall(rf"\b{name} = \(\w+ \*\)malloc", kernel.c_source)) >= 1
+        assert len(re.findall(rf"\b{name} = \(\w+ \*\)(malloc|aligned_alloc)", kernel.c_source)) >= 1
 
 
 def _line_of(source: str, name: str) -> str:
@@ -128,7 +130,7 @@ def test_plain_def_temporary_is_a_scalar(option):
     kernel = polytc.compile(DOUBLE, fuse="smart", **OPTIONS[option])
     assert _contracted(kernel) == {"T": ()}
     _check_buffers(kernel, {"T": "local[1]"})
-    assert "malloc" not in kernel.c_source
+    assert "alloc(" not in kernel.c_source
     unfused = polytc.compile(DOUBLE, fuse="none", **OPTIONS[option])
     _check_buffers(unfused, {"T": "full"})
     rng = np.random.default_rng(3)

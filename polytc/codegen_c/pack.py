@@ -1,0 +1,136 @@
+"""Packing: the tile of a streamed tensor copied into a contiguous buffer.
+
+The tiling pass leaves a ``pack:<tensors>`` mark below the outermost cache
+tile band of a register-tiled band, naming the tensors that the vector loop
+loads whole vectors of (``B(k, j)`` in gemm; ``A(i, k)`` is broadcast).  For
+each of them that the statements under the mark only read, with reuse (at
+least :data:`MIN_REUSE` reads per element of the tile), code generation
+copies the tile's box of the tensor into a buffer once per tile, row by row,
+rows a constant length apart, and the statements read the buffer: the tile's
+rows become consecutive, where a tile of ``B`` in a 1024-wide gemm had one
+row per 4 KB page (a TLB miss and a stopped prefetcher at every iteration of
+``k``).  BLAS packs the same way, in a blocked layout; a plain row-major one
+measured the same here.  Gemm 1024^3, one thread, against OpenBLAS in one
+process: 0.71x -> 0.79x (``B`` packed), 0.74x with ``A`` packed too (its
+copy bought nothing), 0.64x with ``A`` alone.
+
+The box of a tensor is, per dimension, the smallest index the tile reads
+(a function of the outer loops) and a constant bound on the count of indices
+it reads; partial tiles copy the part of the box inside the tensor.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import islpy as isl
+
+from polytc import dtypes
+from polytc.program import Program
+
+MIN_REUSE = 8  # reads per element of the tile, below which a copy does not pay
+MAX_PACKED_BYTES = 512 * 1024  # per tensor and tile: about a quarter of an L2 cache
+
+
+@dataclass(frozen=True)
+class Packing:
+    """The box of ``tensor`` one tile reads: ``offsets`` (functions of the
+    loops outside the mark) and constant ``sizes``."""
+
+    tensor: str
+    offsets: tuple[isl.PwAff, ...]
+    sizes: tuple[int, ...]
+
+
+def plan_packings(program: Program, schedule: isl.UnionMap,
+                  candidates: frozenset[str]) -> list[Packing]:
+    """The packings of ``candidates`` worth making below a ``pack`` mark;
+    ``schedule`` maps the statement instances under it to the loops outside
+    it (isl's AST build schedule)."""
+    domain = schedule.domain()
+    present = [s for s in program.statements
+               if not domain.extract_set(s.domain.get_space()).is_empty()]
+    written = {s.tensor for s in present}
+    packings = []
+    for tensor in sorted(({read.tensor for s in present for read in s.reads} - written)
+                         & candidates):
+        t = program.tensor(tensor)
+        if t.rank < 2:
+            continue
+        reads = isl.UnionMap.empty(schedule.get_space().params())
+        instances = 0  # of the statement reading the tensor most often in one tile
+        for statement in present:
+            accesses = [read.access for read in statement.reads if read.tensor == tensor]
+            for access in accesses:
+                reads = reads.union(isl.UnionMap.from_map(access))
+            if accesses:
+                mine = isl.UnionSet.from_set(domain.extract_set(statement.domain.get_space()))
+                count = _box_count(schedule.reverse().intersect_range(mine)) or 0
+                instances = max(instances, count * len(accesses))
+        footprint = schedule.reverse().apply_range(reads.intersect_domain(domain))
+        box = _box(footprint)
+        if box is None:
+            continue
+        offsets, sizes = box
+        count = 1
+        for size in sizes:
+            count *= size
+        if (sum(size > 1 for size in sizes) < 2 or sizes[-1] < 2
+                or count * max(1, dtypes.bits(t.dtype) // 8) > MAX_PACKED_BYTES
+                or instances < MIN_REUSE * count
+                or not _inside(footprint, t.shape)):
+            continue
+        packings.append(Packing(tensor, offsets, sizes))
+    return packings
+
+
+def _box(footprint: isl.UnionMap) -> tuple[tuple[isl.PwAff, ...], tuple[int, ...]] | None:
+    """Per dimension of the one tensor ``footprint`` reaches: its smallest
+    index (a function of the outer loops) and a constant bound on the count
+    of indices, else None."""
+    if footprint.is_empty():
+        return None
+    try:
+        relation = isl.Map.from_union_map(footprint)
+    except isl.Error:  # several tensors
+        return None
+    n = relation.dim(isl.dim_type.out)
+    offsets, sizes = [], []
+    for d in range(n):
+        along = relation.project_out(isl.dim_type.out, d + 1, n - d - 1) \
+            .project_out(isl.dim_type.out, 0, d)
+        low, high = along.lexmin_pw_multi_aff(), along.lexmax_pw_multi_aff()
+        span = isl.Map.from_pw_aff(high.get_pw_aff(0).sub(low.get_pw_aff(0))).range()
+        if span.is_empty():
+            return None
+        largest = span.dim_max_val(0)
+        if not largest.is_int():
+            return None  # unbounded: the tile reaches a size-long range
+        offsets.append(low.get_pw_aff(0))
+        sizes.append(largest.to_python() + 1)
+    return tuple(offsets), tuple(sizes)
+
+
+def _box_count(relation: isl.UnionMap) -> int | None:
+    """The element count of the constant box bounding the range of
+    ``relation`` for one point of its domain, if there is one."""
+    box = _box(relation)
+    if box is None:
+        return None
+    count = 1
+    for size in box[1]:
+        count *= size
+    return count
+
+
+def _inside(footprint: isl.UnionMap, shape: tuple[isl.PwAff, ...]) -> bool:
+    """Whether every element ``footprint`` reads lies inside a tensor of
+    ``shape`` (then the box clipped to the tensor covers the footprint)."""
+    elements = isl.Map.from_union_map(footprint).range()
+    for d, extent in enumerate(shape):
+        low, high = elements.dim_min(d), elements.dim_max(d)
+        extent = extent.align_params(high.get_space())
+        zero = isl.PwAff.zero_on_domain(isl.LocalSpace.from_space(low.get_domain_space()))
+        if not (low.domain().is_subset(low.ge_set(zero))
+                and high.domain().is_subset(high.lt_set(extent))):
+            return False
+    return True
