@@ -21,6 +21,7 @@ when a kernel specialised to fixed sizes is called with other sizes.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -406,23 +407,31 @@ class _Emitter:
         lines: list[cgen.Generable] = []
         for pack in packs:
             tensor = self.program.tensor(pack.tensor)
-            count = 1
-            for size in pack.sizes:
-                count *= size
-            _, before = self.scopes[-1].get(pack.local, ("", "0"))  # one buffer per tensor
-            self.scopes[-1][pack.local] = (dtypes.C_TYPES[tensor.dtype], str(max(count, int(before))))
+            extents = self.layouts[pack.tensor].extents
+            sizes = [str(size) if size is not None else f"(size_t){extent}"
+                     for size, extent in zip(pack.sizes, extents)]
+            count = str(math.prod(size or 0 for size in pack.sizes)) if None not in pack.sizes \
+                else " * ".join(sizes)
+            ctype, before = self.scopes[-1].get(pack.local, ("", count))  # a buffer per tensor
+            if before.isdigit() and count.isdigit():
+                count = str(max(int(before), int(count)))
+            elif before != count:
+                raise PolytcInternalError("generating C", f"two layouts of {pack.local}")
+            self.scopes[-1][pack.local] = (dtypes.C_TYPES[tensor.dtype], count)
             names = [f"{pack.local}_o{d}" for d in range(len(pack.sizes))]
             lines += [cgen.Line(f"const int64_t {n} = {text};")
                       for n, text in zip(names, pack.offsets)]
-            extents = self.layouts[pack.tensor].extents
             self.used.add("POLYTC_MIN")
             bounds = [f"{pack.local}_n{d}" for d in range(len(pack.sizes))]
-            lines += [cgen.Line(f"const int64_t {b} = POLYTC_MIN({size}, {extent} - {o});")
+            lines += [cgen.Line(f"const int64_t {b} = POLYTC_MIN({size}, {extent} - {o});"
+                                if size is not None else f"const int64_t {b} = {extent} - {o};")
                       for b, size, extent, o in zip(bounds, pack.sizes, extents, names)]
-            local = Promotion(pack.tensor, pack.local, tuple(names), pack.sizes, store=False)
+            layout = tuple(pack.sizes[d] or 0 for d in pack.order)  # the first may be 0: unused
+            local = Promotion(pack.tensor, pack.local, tuple(names), layout, False, pack.order)
             points = [f"{pack.local}_x{d}" for d in range(len(pack.sizes))]
+            here = local.at([points[d] for d in pack.order])
             there = self.body.element(pack.tensor, [f"({o} + {x})" for o, x in zip(names, points)])
-            lines.append(_nest(points, tuple(bounds), f"{local.at(points)} = {there};"))
+            lines.append(_nest(points, tuple(bounds), f"{here} = {there};"))
             self.body.promoted[pack.tensor] = local
         try:
             lines.append(self.node(inner, pragmas))
@@ -446,7 +455,7 @@ class _Emitter:
             depth = int(outer[1:]) + 1 if outer and outer[1:].isdigit() else n
             return node.set_annotation(isl.Id(f"c{depth + pragma[1]}", context=node.get_ctx()))
         if name.startswith(marks.PACK_PREFIX):
-            return self._plan_packs(node, build, name[len(marks.PACK_PREFIX):].split(","))
+            return self._plan_packs(node, build, name[len(marks.PACK_PREFIX):])
         if name != marks.PROMOTE:
             return node
         try:
@@ -459,11 +468,16 @@ class _Emitter:
         self.promotions[key] = promotion
         return node.set_annotation(isl.Id(key, context=node.get_ctx()))
 
-    def _plan_packs(self, node: isl.AstNode, build: isl.AstBuild,
-                    tensors: list[str]) -> isl.AstNode:
+    def _plan_packs(self, node: isl.AstNode, build: isl.AstBuild, tensors: str) -> isl.AstNode:
+        """Plan the packings a ``pack:`` mark names (``B``: as it is;
+        ``W@0``: dimension 0 last)."""
+        candidates: dict[str, int | None] = {}
+        for entry in tensors.split(","):
+            name, _, last = entry.partition("@")
+            if name not in self.contractions:
+                candidates[name] = int(last) if last else None
         try:
-            planned = plan_packings(self.program, build.get_schedule(),
-                                    frozenset(tensors) - frozenset(self.contractions))
+            planned = plan_packings(self.program, build.get_schedule(), candidates)
         except Exception:  # noqa: BLE001 - raising into isl would crash; not packing is correct
             planned = []
         if not planned:
@@ -472,7 +486,7 @@ class _Emitter:
         self.packs[key] = tuple(
             _Pack(p.tensor, f"polytc_{self.layouts[p.tensor].c_name}_pack",
                   tuple(ast_expr(build.expr_from_pw_aff(offset), self.ast_name, "c", self.used)
-                        for offset in p.offsets), p.sizes)
+                        for offset in p.offsets), p.sizes, p.order)
             for p in planned)
         return node.set_annotation(isl.Id(key, context=node.get_ctx()))
 
@@ -619,7 +633,8 @@ class _Pack:
     tensor: str
     local: str
     offsets: tuple[str, ...]
-    sizes: tuple[int, ...]
+    sizes: tuple[int | None, ...]  # None: up to the tensor's extent
+    order: tuple[int, ...]
 
 
 def _allocation(ctype: str, count: str) -> str:

@@ -91,17 +91,20 @@ class Layout:
 @dataclass(frozen=True)
 class Promotion:
     """A block of a tensor held in a local array: element ``x`` of the tensor
-    is ``local[x - offsets]`` (row-major over ``sizes``)."""
+    is ``local[x - offsets]``, row-major over ``sizes`` with the tensor's
+    dimensions in ``order`` (default: the tensor's; ``sizes`` in that order)."""
 
     tensor: str
     local: str
     offsets: tuple[str, ...]
     sizes: tuple[int, ...]
     store: bool
+    order: tuple[int, ...] | None = None
 
     def element(self, indices: list[str]) -> str:
         """The local element holding tensor element ``indices``."""
-        return self.at([f"({text} - {origin})" for text, origin in zip(indices, self.offsets)])
+        positions = [f"({text} - {origin})" for text, origin in zip(indices, self.offsets)]
+        return self.at(positions if self.order is None else [positions[d] for d in self.order])
 
     def at(self, positions: list[str]) -> str:
         """The local element at ``positions`` within the block."""

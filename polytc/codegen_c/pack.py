@@ -14,6 +14,15 @@ measured the same here.  Gemm 1024^3, one thread, against OpenBLAS in one
 process: 0.71x -> 0.79x (``B`` packed), 0.74x with ``A`` packed too (its
 copy bought nothing), 0.64x with ``A`` alone.
 
+A mark entry ``W@0`` asks for the tile of ``W`` with dimension 0 last: the
+vector loop moves along that subscript (``W(n, k)`` in an MLP layer, the
+vector loop on ``n``), so the tile is read in whole vectors from the copy
+instead of gathered, and every row of a register block reads the same
+vectors.  Such a copy is made whenever its box is known (the tiling pass has
+laid the block out for it); its first dimension may run to the tensor's
+extent (``k`` when the band holds no ``k`` loop).  MLP layer 256x1024x1024,
+one thread, in one process: 1.6x faster than the gathering kernel.
+
 The box of a tensor is, per dimension, the smallest index the tile reads
 (a function of the outer loops) and a constant bound on the count of indices
 it reads; partial tiles copy the part of the box inside the tensor.
@@ -38,21 +47,24 @@ class Packing:
 
     tensor: str
     offsets: tuple[isl.PwAff, ...]
-    sizes: tuple[int, ...]
+    sizes: tuple[int | None, ...]  # None: up to the tensor's extent (first in order only)
+    order: tuple[int, ...]  # the tensor's dimensions in the buffer's row-major order
 
 
 def plan_packings(program: Program, schedule: isl.UnionMap,
-                  candidates: frozenset[str]) -> list[Packing]:
+                  candidates: dict[str, int | None]) -> list[Packing]:
     """The packings of ``candidates`` worth making below a ``pack`` mark;
     ``schedule`` maps the statement instances under it to the loops outside
-    it (isl's AST build schedule)."""
+    it (isl's AST build schedule).  A candidate's value is None, or the
+    dimension to move last: that tensor is packed whenever its box has a
+    constant size (the tiling pass relies on it: no vector gathers it)."""
     domain = schedule.domain()
     present = [s for s in program.statements
                if not domain.extract_set(s.domain.get_space()).is_empty()]
     written = {s.tensor for s in present}
     packings = []
     for tensor in sorted(({read.tensor for s in present for read in s.reads} - written)
-                         & candidates):
+                         & set(candidates)):
         t = program.tensor(tensor)
         if t.rank < 2:
             continue
@@ -67,26 +79,30 @@ def plan_packings(program: Program, schedule: isl.UnionMap,
                 count = _box_count(schedule.reverse().intersect_range(mine)) or 0
                 instances = max(instances, count * len(accesses))
         footprint = schedule.reverse().apply_range(reads.intersect_domain(domain))
-        box = _box(footprint)
-        if box is None:
+        last = candidates[tensor]
+        order = tuple(d for d in range(t.rank) if d != last) + (() if last is None else (last,))
+        box = _box(footprint, unbounded=order[:1] if last is not None else ())
+        if box is None or not _inside(footprint, t.shape):
             continue
         offsets, sizes = box
-        count = 1
-        for size in sizes:
-            count *= size
-        if (sum(size > 1 for size in sizes) < 2 or sizes[-1] < 2
-                or count * max(1, dtypes.bits(t.dtype) // 8) > MAX_PACKED_BYTES
-                or instances < MIN_REUSE * count
-                or not _inside(footprint, t.shape)):
-            continue
-        packings.append(Packing(tensor, offsets, sizes))
+        if last is None:
+            count = 1
+            for size in sizes:
+                count *= size or 0
+            if (sum(size != 1 for size in sizes) < 2 or sizes[-1] == 1
+                    or count * max(1, dtypes.bits(t.dtype) // 8) > MAX_PACKED_BYTES
+                    or instances < MIN_REUSE * count):
+                continue
+        packings.append(Packing(tensor, offsets, sizes, order))
     return packings
 
 
-def _box(footprint: isl.UnionMap) -> tuple[tuple[isl.PwAff, ...], tuple[int, ...]] | None:
+def _box(footprint: isl.UnionMap, unbounded: tuple[int, ...] = ()
+         ) -> tuple[tuple[isl.PwAff, ...], tuple[int | None, ...]] | None:
     """Per dimension of the one tensor ``footprint`` reaches: its smallest
     index (a function of the outer loops) and a constant bound on the count
-    of indices, else None."""
+    of indices (None where there is none and the dimension is in
+    ``unbounded``), else None."""
     if footprint.is_empty():
         return None
     try:
@@ -94,7 +110,8 @@ def _box(footprint: isl.UnionMap) -> tuple[tuple[isl.PwAff, ...], tuple[int, ...
     except isl.Error:  # several tensors
         return None
     n = relation.dim(isl.dim_type.out)
-    offsets, sizes = [], []
+    offsets: list[isl.PwAff] = []
+    sizes: list[int | None] = []
     for d in range(n):
         along = relation.project_out(isl.dim_type.out, d + 1, n - d - 1) \
             .project_out(isl.dim_type.out, 0, d)
@@ -103,10 +120,13 @@ def _box(footprint: isl.UnionMap) -> tuple[tuple[isl.PwAff, ...], tuple[int, ...
         if span.is_empty():
             return None
         largest = span.dim_max_val(0)
-        if not largest.is_int():
-            return None  # unbounded: the tile reaches a size-long range
         offsets.append(low.get_pw_aff(0))
-        sizes.append(largest.to_python() + 1)
+        if largest.is_int():
+            sizes.append(largest.to_python() + 1)
+        elif d in unbounded:
+            sizes.append(None)
+        else:
+            return None  # the tile reaches a size-long range
     return tuple(offsets), tuple(sizes)
 
 
@@ -118,7 +138,7 @@ def _box_count(relation: isl.UnionMap) -> int | None:
         return None
     count = 1
     for size in box[1]:
-        count *= size
+        count *= size or 0
     return count
 
 

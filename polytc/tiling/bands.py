@@ -92,15 +92,50 @@ def streamed(node: isl.ScheduleNode, program: Program, vector: int) -> frozenset
                      for read in statement.reads if _stride_one(read.access, iterator))
 
 
-def gathers(node: isl.ScheduleNode, program: Program, member: int) -> bool:
+def transposable(node: isl.ScheduleNode, program: Program, vector: int) -> dict[str, int]:
+    """The tensors every read of which in the band's statements moves along
+    the ``vector`` member by stride 1 in one subscript that is not the last
+    and does not move along another member (``W(n, k)`` along ``n``, not
+    along ``i``, in an MLP layer), with that subscript: a tile of them copied
+    with that dimension last is read in whole vectors, by every row.  (A
+    matrix-vector product reads each element once: copying it ran 4x slower.)"""
+    found: dict[str, int] = {}
+    refused: set[str] = set()
+    pairs = _member_iterators(node, program, vector)
+    iterators = {m: dict((s.name, i) for s, i in _member_iterators(node, program, m))
+                 for m in range(node.band_n_member())}
+    for statement, iterator in pairs:
+        for read in statement.reads:
+            rows = _affine_rows(read.access)
+            moving = [d for d, row in enumerate(rows or []) if row[iterator]]
+            reused = rows and any(  # the same tile serves every iteration of a member
+                statement.name in along and all(row[along[statement.name]] == 0 for row in rows)
+                for along in iterators.values())
+            if (rows and reused and len(moving) == 1 and moving[0] < len(rows) - 1
+                    and rows[moving[0]][iterator] == 1
+                    and found.setdefault(read.tensor, moving[0]) == moving[0]):
+                continue
+            refused.add(read.tensor)
+    domain = node.get_domain()
+    for statement in program.statements:  # read where the vector loop is no single iterator
+        if (statement.name not in {s.name for s, _ in pairs}
+                and not domain.extract_set(statement.domain.get_space()).is_empty()):
+            refused.update(read.tensor for read in statement.reads)
+    return {tensor: d for tensor, d in found.items() if tensor not in refused}
+
+
+def gathers(node: isl.ScheduleNode, program: Program, member: int,
+            transposed: frozenset[str] = frozenset()) -> bool:
     """Whether a read of the band's statements moves along ``member`` (a
     single iterator of the statement) other than by stride 1 in its last
-    subscript: a gather in every vector when the member is the vector loop."""
+    subscript: a gather in every vector when the member is the vector loop
+    (reads of ``transposed`` tensors excepted: their tiles are packed with
+    that subscript last)."""
     for statement, iterator in _member_iterators(node, program, member):
         for read in statement.reads:
             rows = _affine_rows(read.access)
             if rows and any(row[iterator] for row in rows) \
-                    and not _stride_one(read.access, iterator):
+                    and not _stride_one(read.access, iterator) and read.tensor not in transposed:
                 return True
     return False
 

@@ -28,8 +28,10 @@ stay around each op's own tiled ``h, w`` band):
    outside, as a loop the C asks gcc to unroll, which gcc handles best.
    A ``pack:<tensors>`` mark below the outermost cache tile band names the
    tensors the vector loop loads whole vectors of, for code generation to
-   copy each tile of them into a contiguous buffer
-   (:mod:`polytc.codegen_c.pack`).
+   copy each tile of them into a contiguous buffer, and those it moves along
+   in another subscript while another member reuses them (``W@0`` for
+   ``W(n, k)`` in an MLP layer): copied with that subscript last, they are
+   no gather, and the rows stay outside (:mod:`polytc.codegen_c.pack`).
    The rows run along the outer member along which the most vector loads do
    not move (``i`` in gemm; a conv2d's output channel ``m``, so one vector of
    ``I`` serves every row).
@@ -137,9 +139,14 @@ class _TilingPass:
         blocked = reductions > 0 and self.options.unroll is not None and VECTOR in roles
         factors = self.block_factors(roles, reductions) if blocked else None
         sizes = self.cache_sizes(order, roles, factors)
-        gathers = VECTOR in roles and bands.gathers(node, self.program, order[roles.index(VECTOR)])
-        streamed = bands.streamed(node, self.program, order[roles.index(VECTOR)]) \
-            if VECTOR in roles else frozenset()
+        vector = order[roles.index(VECTOR)] if VECTOR in roles else None
+        streamed = bands.streamed(node, self.program, vector) if vector is not None \
+            else frozenset()
+        # tensors read across the vector loop: packed with that subscript last
+        transposed = bands.transposable(node, self.program, vector) \
+            if vector is not None and factors is not None and sizes else {}
+        gathers = vector is not None and bands.gathers(node, self.program, vector,
+                                                       frozenset(transposed))
         node = bands.permute(node, order)
         node = bands.set_coincidence(node, [roles[p] != REDUCTION for p in range(len(order))])
         depth = 0
@@ -147,8 +154,9 @@ class _TilingPass:
             node = node.band_tile(_multi_val(node, list(level)))
             node = node.child(0)
             depth += 1
-            if depth == 1 and factors is not None and streamed:  # the tile's vectors: packed
-                name = marks.PACK_PREFIX + ",".join(sorted(streamed))
+            if depth == 1 and factors is not None and (streamed or transposed):
+                name = marks.PACK_PREFIX + ",".join(  # what the tile's vectors load: packed
+                    sorted(streamed) + [f"{t}@{d}" for t, d in sorted(transposed.items())])
                 node = node.insert_mark(isl.Id(name, context=node.get_ctx())).child(0)
                 depth += 1
         if factors is not None:

@@ -145,11 +145,34 @@ def test_gemm_packs_the_tile_of_b_it_streams() -> None:
                                        rtol=1e-4, atol=1e-3)
 
 
+def test_mlp_packs_w_with_the_vector_dimension_last() -> None:
+    """``W(n, k)`` moves along the vector loop ``n`` in its first subscript:
+    each tile of W is copied with ``n`` last (read in whole vectors, no
+    gather), the block's rows stay outside the vector loop.  Results match
+    numpy over partial tiles and threads."""
+    kernel = polytc.compile(MLP)
+    source = kernel.c_source
+    assert "polytc_W_pack[" in source and "#pragma GCC unroll" in source
+    copy = re.search(r"polytc_W_pack\[(.*)\] = W\[", source)
+    assert copy is not None and copy.group(1).endswith("+ polytc_W_pack_x0"), copy
+    rng = np.random.default_rng(6)
+    for b, k, n in ((37, 300, 70), (5, 3, 33), (1, 1, 1)):
+        X = rng.standard_normal((b, k)).astype(np.float32)
+        W = rng.standard_normal((n, k)).astype(np.float32)
+        bias = rng.standard_normal(n).astype(np.float32)
+        want = np.maximum(X.astype(np.float64) @ W.T + bias, 0)
+        for threads in (1, 2):
+            np.testing.assert_allclose(kernel(X, W, bias, num_threads=threads), want,
+                                       rtol=1e-4, atol=1e-3)
+
+
 def test_packing_needs_reuse() -> None:
-    """A matrix-vector product reads each element of A once: nothing packed.
-    A tile of 4 reads each element of B's box 4 times: not packed either."""
-    matvec = polytc.compile("def mv(float(M,N) A, float(N) x) -> (y) { y(i) +=! A(i,j) * x(j) }")
-    assert "_pack" not in matvec.c_source
+    """A matrix-vector product reads each element of A once: nothing packed
+    (nor transposed).  A tile of 4 reads each element of B's box 4 times: not
+    packed either."""
+    for text in ("def mv(float(M,N) A, float(N) x) -> (y) { y(i) +=! A(i,j) * x(j) }",
+                 "def mtv(float(M,N) A, float(M) x) -> (y) { y(j) +=! A(i,j) * x(i) }"):
+        assert "_pack" not in polytc.compile(text).c_source, text
     assert "_pack" not in polytc.compile(MATMUL, tile=4).c_source
     assert "polytc_B_pack[" in polytc.compile(MATMUL, tile=8).c_source
 
