@@ -138,7 +138,7 @@ class _TilingPass:
         reductions = roles.count(REDUCTION) + _carrying_members_below(node, self.deps)
         blocked = reductions > 0 and self.options.unroll is not None and VECTOR in roles
         factors = self.block_factors(roles, reductions) if blocked else None
-        sizes = self.cache_sizes(order, roles, factors)
+        sizes = self.cache_sizes(order, roles, factors, reduces=reductions > 0)
         vector = order[roles.index(VECTOR)] if VECTOR in roles else None
         streamed = bands.streamed(node, self.program, vector) if vector is not None \
             else frozenset()
@@ -167,8 +167,8 @@ class _TilingPass:
             node = bands.skew_first(node)  # wavefront of the tile loops
         return node
 
-    def cache_sizes(self, order: list[int], roles: list[str],
-                    blocks: list[int] | None = None) -> list[tuple[int, ...]]:
+    def cache_sizes(self, order: list[int], roles: list[str], blocks: list[int] | None = None,
+                    reduces: bool = False) -> list[tuple[int, ...]]:
         """Tile sizes per level, outermost level first, per member in the new
         ``order``.  A user's tuple lists the band's members as the scheduler
         printed them (outermost first); a short one repeats its last size.
@@ -178,7 +178,7 @@ class _TilingPass:
         if tile is None:
             return []
         if tile == "auto":
-            sizes = cache_tile_sizes(roles, self.element_bytes)
+            sizes = cache_tile_sizes(roles, self.element_bytes, reduces_below=reduces)
             if blocks is not None:
                 sizes = tuple(-(-size // factor) * factor for size, factor in zip(sizes, blocks))
             return [sizes]

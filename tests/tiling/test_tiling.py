@@ -273,6 +273,8 @@ def test_cache_model() -> None:
     large = cache_tile_sizes(["outer", "reduction", "vector"], 4, Caches(48 * 1024, 4 << 20))
     assert small[1] < large[1] and small[2] < large[2]
     assert cache_tile_sizes(["outer", "vector"], 4, Caches()) == (32, 32)
+    # reducing below (an MLP layer's i, n above k): 96 rows share a tile of W
+    assert cache_tile_sizes(["outer", "vector"], 4, Caches(), reduces_below=True) == (96, 32)
 
 
 def test_only_the_last_outer_member_is_cache_tiled() -> None:
