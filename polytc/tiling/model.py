@@ -15,10 +15,12 @@ above ``k``) keeps 96 for its last outer loop, and its vector tile fits a
 quarter of the L1 cache (its panel spans the whole reduction): a tile of
 ``W(n, k)`` copied for 96 rows of ``i`` instead of 36 (MLP layer 1.9x
 faster).  Other bands without a reduction (maps, transposes) get square
-tiles that fit half the L1 cache in each of two arrays.  Register blocks are two vector registers
-wide and 12 rows deep with AVX-512 (24 of its 32 registers hold gemm's
-accumulators), 6 with AVX2; with several reduction loops inside the block, 8
-rows with AVX-512 (:func:`register_block`).  Cache sizes come from ``/sys/devices/system/cpu/cpu0/cache``; 48 KiB / 2 MiB when unreadable.
+tiles that fit half the L1 cache in each of two arrays.  Register blocks are
+two vector registers wide and 12 rows deep with AVX-512 (24 of its 32
+registers hold gemm's accumulators), 6 with AVX2; with several reduction
+loops inside the block, 8 rows with AVX-512 (:func:`register_block`).  Cache
+sizes come from ``/sys/devices/system/cpu/cpu0/cache``; 48 KiB / 2 MiB when
+unreadable.
 """
 from __future__ import annotations
 
