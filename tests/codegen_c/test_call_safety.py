@@ -5,22 +5,21 @@ arrays, thread counts.  Each gives a clear ArgumentError or a correct result.
 """
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 import pytest
 
 import polytc
 from polytc.errors import ArgumentError, KernelRuntimeError
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
+from tc_programs import MATMUL, SOFTMAX  # noqa: E402
+
 TWO = """def two(float(N) A, float(N) B) -> (S, P) {
     P(i) = A(i) * B(i)
     S(i) = A(i) + B(i)
-}"""
-MATMUL = "def mm(float(M,K) A, float(K,N) B) -> (C) { C(m,n) +=! A(m,k) * B(k,n) }"
-SOFTMAX = """def softmax(float(N,D) I) -> (O) {
-    mx(n) max=! I(n, d)
-    e(n, d) = exp(I(n, d) - mx(n))
-    s(n) +=! e(n, d)
-    O(n, d) = e(n, d) / s(n)
 }"""
 GATHER = "def take(float(N,D) T, int32(M) I) -> (O) { O(m, d) = T(I(m), d) }"
 REDUCTIONS = """def red(float(M,N) A) -> (X, P, T) {
