@@ -21,7 +21,6 @@ when a kernel specialised to fixed sizes is called with other sizes.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +33,7 @@ from polytc.graph.contraction import Contraction
 from polytc.codegen_c.contract import CONTRACT_PREFIX, buffer_extents, mark_contractions
 from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr, literal
 from polytc.codegen_c.names import NameTable
-from polytc.codegen_c.pack import plan_packings
+from polytc.codegen_c.pack import element_count, plan_packings
 from polytc.codegen_c.prelude import prelude
 from polytc.errors import PolytcInternalError
 from polytc.poly.dependences import _maps
@@ -410,8 +409,7 @@ class _Emitter:
             extents = self.layouts[pack.tensor].extents
             sizes = [str(size) if size is not None else f"(size_t){extent}"
                      for size, extent in zip(pack.sizes, extents)]
-            count = str(math.prod(size or 0 for size in pack.sizes)) if None not in pack.sizes \
-                else " * ".join(sizes)
+            count = str(element_count(pack.sizes)) if None not in pack.sizes else " * ".join(sizes)
             ctype, before = self.scopes[-1].get(pack.local, ("", count))  # a buffer per tensor
             if before.isdigit() and count.isdigit():
                 count = str(max(int(before), int(count)))

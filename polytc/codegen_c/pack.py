@@ -29,12 +29,13 @@ it reads; partial tiles copy the part of the box inside the tensor.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import islpy as isl
 
 from polytc import dtypes
-from polytc.program import Program
+from polytc.program import Program, Statement
 
 MIN_REUSE = 8  # reads per element of the tile, below which a copy does not pay
 MAX_PACKED_BYTES = 512 * 1024  # per tensor and tile: about a quarter of an L2 cache
@@ -62,6 +63,15 @@ def plan_packings(program: Program, schedule: isl.UnionMap,
     present = [s for s in program.statements
                if not domain.extract_set(s.domain.get_space()).is_empty()]
     written = {s.tensor for s in present}
+    tile_counts: dict[str, int] = {}  # statement -> instances in one tile, as needed
+
+    def tile_count(statement: Statement) -> int:
+        if statement.name not in tile_counts:
+            mine = isl.UnionSet.from_set(domain.extract_set(statement.domain.get_space()))
+            box = _box(schedule.reverse().intersect_range(mine))
+            tile_counts[statement.name] = element_count(box[1]) if box is not None else 0
+        return tile_counts[statement.name]
+
     packings = []
     for tensor in sorted(({read.tensor for s in present for read in s.reads} - written)
                          & set(candidates)):
@@ -69,15 +79,13 @@ def plan_packings(program: Program, schedule: isl.UnionMap,
         if t.rank < 2:
             continue
         reads = isl.UnionMap.empty(schedule.get_space().params())
-        instances = 0  # of the statement reading the tensor most often in one tile
+        readers: list[tuple[Statement, int]] = []  # statement, its reads of the tensor
         for statement in present:
             accesses = [read.access for read in statement.reads if read.tensor == tensor]
             for access in accesses:
                 reads = reads.union(isl.UnionMap.from_map(access))
             if accesses:
-                mine = isl.UnionSet.from_set(domain.extract_set(statement.domain.get_space()))
-                count = _box_count(schedule.reverse().intersect_range(mine)) or 0
-                instances = max(instances, count * len(accesses))
+                readers.append((statement, len(accesses)))
         footprint = schedule.reverse().apply_range(reads.intersect_domain(domain))
         last = candidates[tensor]
         order = tuple(d for d in range(t.rank) if d != last) + (() if last is None else (last,))
@@ -86,9 +94,9 @@ def plan_packings(program: Program, schedule: isl.UnionMap,
             continue
         offsets, sizes = box
         if last is None:
-            count = 1
-            for size in sizes:
-                count *= size or 0
+            count = element_count(sizes)
+            # reads of the tensor by the statement reading it most often in one tile
+            instances = max(tile_count(statement) * n for statement, n in readers)
             if (sum(size != 1 for size in sizes) < 2 or sizes[-1] == 1
                     or count * max(1, dtypes.bits(t.dtype) // 8) > MAX_PACKED_BYTES
                     or instances < MIN_REUSE * count):
@@ -130,16 +138,9 @@ def _box(footprint: isl.UnionMap, unbounded: tuple[int, ...] = ()
     return tuple(offsets), tuple(sizes)
 
 
-def _box_count(relation: isl.UnionMap) -> int | None:
-    """The element count of the constant box bounding the range of
-    ``relation`` for one point of its domain, if there is one."""
-    box = _box(relation)
-    if box is None:
-        return None
-    count = 1
-    for size in box[1]:
-        count *= size or 0
-    return count
+def element_count(sizes: tuple[int | None, ...]) -> int:
+    """The element count of a box (0 when a size is unbounded)."""
+    return math.prod(size or 0 for size in sizes)
 
 
 def _inside(footprint: isl.UnionMap, shape: tuple[isl.PwAff, ...]) -> bool:

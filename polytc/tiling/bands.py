@@ -117,8 +117,9 @@ def transposable(node: isl.ScheduleNode, program: Program, vector: int) -> dict[
                 continue
             refused.add(read.tensor)
     domain = node.get_domain()
+    single = {s.name for s, _ in pairs}
     for statement in program.statements:  # read where the vector loop is no single iterator
-        if (statement.name not in {s.name for s, _ in pairs}
+        if (statement.name not in single
                 and not domain.extract_set(statement.domain.get_space()).is_empty()):
             refused.update(read.tensor for read in statement.reads)
     return {tensor: d for tensor, d in found.items() if tensor not in refused}
