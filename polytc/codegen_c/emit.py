@@ -21,7 +21,7 @@ when a kernel specialised to fixed sizes is called with other sizes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cgen
@@ -410,12 +410,9 @@ class _Emitter:
             sizes = [str(size) if size is not None else f"(size_t){extent}"
                      for size, extent in zip(pack.sizes, extents)]
             count = str(element_count(pack.sizes)) if None not in pack.sizes else " * ".join(sizes)
-            ctype, before = self.scopes[-1].get(pack.local, ("", count))  # a buffer per tensor
-            if before.isdigit() and count.isdigit():
-                count = str(max(int(before), int(count)))
-            elif before != count:
-                raise PolytcInternalError("generating C", f"two layouts of {pack.local}")
-            self.scopes[-1][pack.local] = (dtypes.C_TYPES[tensor.dtype], count)
+            buffer, count = self._pack_buffer(pack.local, count)
+            self.scopes[-1][buffer] = (dtypes.C_TYPES[tensor.dtype], count)
+            pack = replace(pack, local=buffer)
             names = [f"{pack.local}_o{d}" for d in range(len(pack.sizes))]
             lines += [cgen.Line(f"const int64_t {n} = {text};")
                       for n, text in zip(names, pack.offsets)]
@@ -437,6 +434,19 @@ class _Emitter:
             for pack in packs:
                 del self.body.promoted[pack.tensor]
         return cgen.Block(lines)
+
+    def _pack_buffer(self, name: str, count: str) -> tuple[str, str]:
+        """A buffer of the current scope for a pack of ``count`` elements:
+        one per tensor, grown to the largest constant count; a count sized
+        by the tensor's extents that differs takes a buffer of its own."""
+        scope = self.scopes[-1]
+        for candidate in [name] + [f"{name}{n}" for n in range(2, len(scope) + 2)]:
+            before = scope.get(candidate, ("", count))[1]
+            if before.isdigit() and count.isdigit():
+                return candidate, str(max(int(before), int(count)))
+            if before == count:
+                return candidate, count
+        raise PolytcInternalError("generating C", f"no buffer for {name}")  # pragma: no cover
 
     def _after_mark(self, node: isl.AstNode, build: isl.AstBuild) -> isl.AstNode:
         """isl calls this for each AST mark: plan a promotion where the

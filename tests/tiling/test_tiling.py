@@ -177,6 +177,24 @@ def test_packing_needs_reuse() -> None:
     assert "polytc_B_pack[" in polytc.compile(MATMUL, tile=8).c_source
 
 
+def test_pack_buffers_of_one_tensor_share_only_compatible_layouts() -> None:
+    """Packs of one tensor in one allocation scope share a buffer grown to
+    the largest constant count; a pack sized by the tensor's extents that
+    differs takes a second buffer instead of failing."""
+    from polytc.codegen_c.emit import _Emitter
+
+    emitter = _Emitter(to_program(MATMUL), {})
+    assert emitter._pack_buffer("polytc_B_pack", "1024") == ("polytc_B_pack", "1024")
+    emitter.scopes[-1]["polytc_B_pack"] = ("float", "1024")
+    assert emitter._pack_buffer("polytc_B_pack", "4096") == ("polytc_B_pack", "4096")
+    sized = "32 * (size_t)K"
+    assert emitter._pack_buffer("polytc_B_pack", sized) == ("polytc_B_pack2", sized)
+    emitter.scopes[-1]["polytc_B_pack2"] = ("float", sized)
+    assert emitter._pack_buffer("polytc_B_pack", sized) == ("polytc_B_pack2", sized)
+    assert emitter._pack_buffer("polytc_B_pack", "64 * (size_t)K") == \
+        ("polytc_B_pack3", "64 * (size_t)K")
+
+
 def test_every_loop_declares_its_iterator() -> None:
     """No generated code reads a loop variable after its loop (Pluto's gemm
     remainder bug): each ``for`` declares its own iterator."""
