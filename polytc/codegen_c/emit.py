@@ -169,6 +169,15 @@ class _Emitter:
         self.body = BodyPrinter(self.names, self.layouts, self.used)
         self.statements = {s.name: s for s in program.statements}
         self.promotions: dict[str, Promotion] = {}
+        # promotions planned at the ``promote`` marks isl is generating (a
+        # stack: the AST below a mark is built between its two callbacks),
+        # each with the block corner of every statement instance
+        self.planning: list[tuple[Promotion, isl.UnionMap | None] | None] = []
+        # per annotated statement (user node): the promotion (as planned)
+        # and the place in its block of the element the statement writes,
+        # as isl prints it
+        self.places: dict[str, tuple[Promotion, tuple[str, ...]]] = {}
+        self.in_force: dict[str, Promotion] = {}  # tensor -> promotion in force, as planned
         self.contractions: dict[str, Contraction] = {}
         # per contracted temporary, its buffer's (constant extent or None,
         # modular) per kept dimension (:func:`buffer_extents`)
@@ -194,7 +203,9 @@ class _Emitter:
         if parallel:
             schedule = mark_parallel(schedule)
         build = isl.AstBuild.from_context(self.program.context)
-        build, _lifetime = build.set_after_each_mark(self._after_mark)
+        build, _before = build.set_before_each_mark(self._before_mark)
+        build, _after = build.set_after_each_mark(self._after_mark)
+        build, _leaves = build.set_at_each_domain(self._at_domain)
         root = build.node_from_schedule(schedule)
         loops = self.node(root, frozenset())
         program = self.program
@@ -289,7 +300,7 @@ class _Emitter:
         if kind == _FOR:
             return self.loop(node, pragmas)
         if kind == isl.ast_node_type.user:
-            return self.user(node.user_get_expr())
+            return self.user(node)
         raise PolytcInternalError("generating C", f"AST node type {kind}")
 
     def mark(self, node: isl.AstNode, pragmas: frozenset[str]) -> cgen.Generable:
@@ -390,10 +401,16 @@ class _Emitter:
         there = self.body.element(promotion.tensor, [f"({o} + {x})" for o, x in zip(names, points)])
         lines.append(_nest(points, promotion.sizes, f"{here} = {there};"))
         self.body.promoted[promotion.tensor] = local
+        outer = self.in_force.get(promotion.tensor)
+        self.in_force[promotion.tensor] = promotion
         try:
             lines.append(self.node(inner, pragmas))
         finally:
             del self.body.promoted[promotion.tensor]
+            if outer is None:
+                del self.in_force[promotion.tensor]
+            else:
+                self.in_force[promotion.tensor] = outer
         if promotion.store:
             lines.append(_nest(points, promotion.sizes, f"{there} = {here};"))
         return cgen.Block(lines)
@@ -466,15 +483,61 @@ class _Emitter:
             return self._plan_packs(node, build, name[len(marks.PACK_PREFIX):])
         if name != marks.PROMOTE:
             return node
-        try:
-            promotion = self._plan_promotion(build)
-        except Exception:  # noqa: BLE001 - raising into isl would crash; no promotion is correct
-            promotion = None
-        if promotion is None:
+        planned = self.planning.pop()
+        if planned is None:
             return node
         key = f"promotion{len(self.promotions)}"
-        self.promotions[key] = promotion
+        self.promotions[key] = planned[0]
         return node.set_annotation(isl.Id(key, context=node.get_ctx()))
+
+    def _before_mark(self, mark: isl.Id, build: isl.AstBuild) -> None:
+        """isl calls this before it builds the AST below each mark: plan a
+        promotion where the accumulated block is a fixed box for every outer
+        iteration (its statements' places in the block come from
+        :meth:`_at_domain`)."""
+        if mark.get_name() != marks.PROMOTE:
+            return
+        try:
+            planned = self._plan_promotion(build)
+        except Exception:  # noqa: BLE001 - raising into isl would crash; no promotion is correct
+            planned = None
+        self.planning.append(planned)
+
+    def _at_domain(self, node: isl.AstNode, build: isl.AstBuild) -> isl.AstNode:
+        """isl calls this for each statement it places: below a planned
+        promotion of the tensor the statement writes, the place of the
+        written element in the block, as a function of the loops (isl
+        prints ``c15`` where ``w - o`` would be the same value in a form gcc
+        cannot fold; a block whose places do not fold stays in memory)."""
+        name = node.user_get_expr().get_op_arg(0).get_id().get_name()
+        statement = self.statements[name]
+        for planned in reversed(self.planning):
+            if planned is None or planned[0].tensor != statement.tensor:
+                continue
+            if planned[1] is None:
+                return node
+            try:
+                places = self._places(statement, planned[1], build)
+            except isl.Error:  # the text form serves
+                return node
+            key = f"statement{len(self.places)}"
+            self.places[key] = (planned[0], places)
+            return node.set_annotation(isl.Id(key, context=node.get_ctx()))
+        return node
+
+    def _places(self, statement: ir.Statement, corners: isl.UnionMap,
+                build: isl.AstBuild) -> tuple[str, ...]:
+        """C for the place of ``statement``'s written element in its block
+        (``corners``: each instance's block corner), per tensor dimension."""
+        corner = isl.PwMultiAff.from_map(isl.Map.from_union_map(
+            corners.intersect_domain(isl.UnionSet.from_set(statement.domain))))
+        written = isl.PwMultiAff.from_map(statement.write)
+        instance = isl.PwMultiAff.from_map(isl.Map.from_union_map(build.get_schedule()).reverse())
+        texts = []
+        for d in range(written.dim(isl.dim_type.out)):
+            place = written.get_pw_aff(d).sub(corner.get_pw_aff(d)).pullback_pw_multi_aff(instance)
+            texts.append(ast_expr(build.expr_from_pw_aff(place), self.ast_name, "c", self.used))
+        return tuple(texts)
 
     def _plan_packs(self, node: isl.AstNode, build: isl.AstBuild, tensors: str) -> isl.AstNode:
         """Plan the packings a ``pack:`` mark names (``B``: as it is;
@@ -498,7 +561,10 @@ class _Emitter:
             for p in planned)
         return node.set_annotation(isl.Id(key, context=node.get_ctx()))
 
-    def _plan_promotion(self, build: isl.AstBuild) -> Promotion | None:
+    def _plan_promotion(self, build: isl.AstBuild
+                        ) -> tuple[Promotion, isl.UnionMap | None] | None:
+        """The promotion of the first written tensor whose footprint below
+        the mark is a small fixed box, and each instance's block corner."""
         schedule = build.get_schedule()
         domain = schedule.domain()
         written = {s.tensor for s in self.program.statements
@@ -519,7 +585,9 @@ class _Emitter:
             texts = tuple(ast_expr(build.expr_from_pw_aff(offset), self.ast_name, "c", self.used)
                           for offset in offsets)
             local = f"polytc_{self.layouts[tensor].c_name}_block"
-            return Promotion(tensor, local, texts, sizes, store=True)
+            corners = schedule.apply_range(isl.UnionMap.from_map(_corner_map(offsets))) \
+                if offsets else None  # a scalar's block has one place
+            return Promotion(tensor, local, texts, sizes, store=True), corners
         return None
 
     def isl_expr(self, expr: isl.AstExpr) -> str:
@@ -562,14 +630,22 @@ class _Emitter:
             return cgen.Module([cgen.Pragma(f"GCC unroll {rows}"), loop])
         return loop
 
-    def user(self, call: isl.AstExpr) -> cgen.Generable:
+    def user(self, node: isl.AstNode) -> cgen.Generable:
+        call = node.user_get_expr()
         name = call.get_op_arg(0).get_id().get_name()
         statement = self.statements[name]
         lines: list[cgen.Generable] = []
         for position, iterator in enumerate(statement.iterators):
             value = self.isl_expr(call.get_op_arg(position + 1))
             lines.append(cgen.Line(f"const int64_t {self.names(iterator)} = {value};"))
-        lines.append(cgen.Line(self.assignment(statement)))
+        planned = self.places.get(_annotation(node) or "")
+        if planned is not None and self.in_force.get(statement.tensor) is planned[0]:
+            written = tuple(self.names(i) for i in statement.lhs)
+            self.body.exact = {statement.tensor: (written, planned[1])}
+        try:
+            lines.append(cgen.Line(self.assignment(statement)))
+        finally:
+            self.body.exact = {}
         return cgen.Block(lines)
 
     def assignment(self, statement: ir.Statement) -> str:
@@ -624,6 +700,14 @@ def _exact_box(footprint: isl.UnionMap) -> tuple[list[isl.PwAff], tuple[int, ...
     if not box.intersect_domain(relation.domain()).is_equal(relation):
         return None
     return [low.get_pw_aff(d) for d in range(len(sizes))], tuple(sizes)
+
+
+def _corner_map(offsets: list[isl.PwAff]) -> isl.Map:
+    """The map from the outer loops to a block's corner (its ``offsets``)."""
+    corner = isl.Map.from_pw_aff(offsets[0])
+    for offset in offsets[1:]:
+        corner = corner.flat_range_product(isl.Map.from_pw_aff(offset))
+    return corner
 
 
 def _annotation(node: isl.AstNode) -> str | None:

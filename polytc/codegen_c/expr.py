@@ -124,6 +124,11 @@ class BodyPrinter:
         self.layouts = layouts
         self.used = used
         self.promoted: dict[str, Promotion] = {}
+        # per promoted tensor, the element the statement being printed
+        # writes (its index texts) and that element's place in the block as
+        # isl prints it for the statement's loops (``c15``, where the text
+        # ``w - o`` hides from gcc that it is a constant per unrolled lane)
+        self.exact: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         # contracted temporaries: per dimension their buffer keeps, (the
         # dimension, its extent in C, whether it is indexed modulo that
         # extent: a window of a few indices per iteration of the loops
@@ -158,6 +163,9 @@ class BodyPrinter:
                 text = f"POLYTC_GATHER({text}, {layout.extents[dim]}, &polytc_status)"
             texts.append(text)
         if tensor in self.promoted:
+            exact = self.exact.get(tensor)
+            if exact is not None and exact[0] == tuple(texts):
+                return self.promoted[tensor].at(list(exact[1]))
             return self.promoted[tensor].element(texts)
         return self.element(tensor, texts)
 

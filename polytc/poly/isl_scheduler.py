@@ -116,7 +116,7 @@ def isl_schedule(program: Program, deps: Dependences, *, fuse: str = "smart",
     ctx = program.context.get_ctx()
     try:
         constraints = _constraints(program, deps, _proximity(program, deps, proximity))
-        with _isl_options(ctx, options), _operation_budget(ctx, max_operations):
+        with _isl_options(ctx, options), operation_budget(ctx, max_operations):
             return constraints.compute_schedule()
     except isl.Error as error:
         raise _error(max_operations, fuse, error) from error
@@ -185,7 +185,7 @@ def _isl_options(ctx: isl.Context, options: Mapping[str, int]) -> Iterator[None]
 
 
 @contextmanager
-def _operation_budget(ctx: isl.Context, limit: int) -> Iterator[None]:
+def operation_budget(ctx: isl.Context, limit: int) -> Iterator[None]:
     """isl counts operations from zero with at most ``limit`` allowed; the
     previous limit and a fresh count are restored afterwards."""
     saved = ctx.get_max_operations()

@@ -20,12 +20,18 @@ stay around each op's own tiled ``h, w`` band):
    the reduction loop lets code generation keep the block of the accumulated
    tensor in a local array across it (register promotion).  Default cache
    tiles are rounded up to whole register blocks, so full tiles hold only
-   full blocks.  When a read moves along the vector loop without stride 1
-   (``A(j, k)`` in syrk, ``W(n, k)`` in an MLP layer: a gather in every
-   vector), the block's rows go *inside* the vector loop and isl unrolls
-   them, so one gathered vector serves every row (gcc does not hoist it out
-   of a row loop: syrk 3x -> 20x naive C); otherwise (gemm) the rows stay
-   outside, as a loop the C asks gcc to unroll, which gcc handles best.
+   full blocks.  Where several reduction loops run inside a block (a
+   convolution's window: short image rows, much work per block), the columns
+   left outside whole blocks are register-tiled apart with blocks of half
+   the width, then a quarter, down to 32 bytes (56 columns: 32 + 16 + 8;
+   the split is along the vector member, which is parallel, so running the
+   whole blocks first is legal).  When a read moves along the vector loop
+   without stride 1 (``A(j, k)`` in syrk, ``W(n, k)`` in an MLP layer: a
+   gather in every vector), the block's rows go *inside* the vector loop
+   and isl unrolls them, so one gathered vector serves every row (gcc does
+   not hoist it out of a row loop: syrk 3x -> 20x naive C); otherwise (gemm)
+   the rows stay outside, as a loop the C asks gcc to unroll, which gcc
+   handles best.
    A ``pack:<tensors>`` mark below the outermost cache tile band names the
    tensors the vector loop loads whole vectors of, for code generation to
    copy each tile of them into a contiguous buffer, and those it moves along
@@ -51,9 +57,16 @@ import islpy as isl
 from polytc import dtypes
 from polytc.program import Program
 from polytc.tiling import bands, marks
+from polytc.poly.isl_scheduler import operation_budget
 from polytc.poly.legality import respects
 from polytc.tiling.model import OUTER, REDUCTION, VECTOR, cache_tile_sizes, register_block
 from polytc.tiling.panels import panel_fusion
+
+
+# isl's operation budget for the narrower register blocks of one band (conv2d
+# needs 1-2 million; past it, the band is register-tiled plainly: a random
+# program's domain of many pieces took minutes)
+LEVELS_MAX_OPERATIONS = 5_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +173,12 @@ class _TilingPass:
                 node = node.insert_mark(isl.Id(name, context=node.get_ctx())).child(0)
                 depth += 1
         if factors is not None:
-            node = self.register_tile(node, roles, factors, rows_inside=gathers)
+            # narrower blocks for the last columns where several reduction
+            # loops (a convolution's window) run inside each block: there,
+            # rows are short (image rows of 7-56) and each block does much work
+            widths = _narrower_blocks(factors[roles.index(VECTOR)], self.element_bytes) \
+                if reductions >= 2 else []
+            node = self.register_tile_levels(node, roles, factors, widths, gathers)
         for _ in range(depth):
             node = node.parent()
         if self.options.parallel and sizes and not any(parallel):
@@ -206,6 +224,43 @@ class _TilingPass:
         if len(parallel) >= 2:
             factors[parallel[-2]] = rows
         return factors
+
+    def register_tile_levels(self, node: isl.ScheduleNode, roles: list[str],
+                             block: list[int], widths: list[int],
+                             rows_inside: bool) -> isl.ScheduleNode:
+        """Register tiling of the point band at ``node`` with blocks of the
+        vector width ``block`` gives; the instances outside whole blocks of
+        that width (the last columns of rows whose length it does not
+        divide) are register-tiled apart with the next of ``widths``, and so
+        on, so that e.g. 56 columns run as full blocks of 32, 16 and 8 instead
+        of one of 32 and 24 columns updated in memory.  Returns the node at
+        ``node``'s position."""
+        if widths:
+            try:  # isl's sets for a domain of many pieces can take minutes
+                with operation_budget(node.get_ctx(), LEVELS_MAX_OPERATIONS):
+                    return self._register_tile_levels(node, roles, block, widths, rows_inside)
+            except isl.Error:
+                pass  # plain register tiling
+        return self.register_tile(node, roles, block, rows_inside)
+
+    def _register_tile_levels(self, node: isl.ScheduleNode, roles: list[str],
+                              block: list[int], widths: list[int],
+                              rows_inside: bool) -> isl.ScheduleNode:
+        vector = roles.index(VECTOR)
+        rest = _outside_whole_vectors(node, vector, block[vector]) if widths else None
+        if rest is None or rest.is_empty():
+            return self.register_tile(node, roles, block, rows_inside)
+        whole = node.get_domain().subtract(rest).coalesce()
+        if whole.is_empty():
+            narrower = block[:vector] + [widths[0]] + block[vector + 1:]
+            return self._register_tile_levels(node, roles, narrower, widths[1:], rows_inside)
+        filters = isl.UnionSetList.alloc(node.get_ctx(), 2).add(whole).add(rest)
+        node = node.insert_sequence(filters)  # whole blocks first: the vector member is parallel
+        node = self.register_tile(node.child(0).child(0), roles, block, rows_inside)
+        node = node.parent().parent().child(1).child(0)
+        narrower = block[:vector] + [widths[0]] + block[vector + 1:]
+        node = self._register_tile_levels(node, roles, narrower, widths[1:], rows_inside)
+        return node.parent().parent()
 
     def register_tile(self, node: isl.ScheduleNode, roles: list[str], block: list[int],
                       rows_inside: bool = False) -> isl.ScheduleNode:
@@ -279,6 +334,32 @@ def _multi_val(node: isl.ScheduleNode, values: list[int]) -> isl.MultiVal:
     for position, value in enumerate(values):
         sizes = sizes.set_at(position, isl.Val.int_from_si(node.get_ctx(), value))
     return sizes
+
+
+def _narrower_blocks(width: int, element_bytes: int) -> list[int]:
+    """The vector widths of the register blocks that take the columns left
+    outside whole blocks of ``width``: halves down to 32 bytes (a ymm
+    register)."""
+    widths = []
+    while width % 2 == 0 and width // 2 * element_bytes >= 32:
+        width //= 2
+        widths.append(width)
+    return widths
+
+
+def _outside_whole_vectors(node: isl.ScheduleNode, vector: int, width: int) -> isl.UnionSet:
+    """The instances of the point band at ``node`` whose block of ``width``
+    consecutive values of member ``vector`` (within their tile) is not whole."""
+    factors = [1] * node.band_n_member()
+    factors[vector] = width
+    tiled = node.band_tile(_multi_val(node, factors))
+    outer = tiled.get_prefix_schedule_union_map()
+    blocks = outer.range_product(tiled.band_get_partial_schedule_union_map())
+    present = blocks.reverse().apply_range(tiled.child(0).band_get_partial_schedule_union_map())
+    if present.is_empty():
+        return present.domain()
+    whole = isl.UnionSet.from_set(_whole_boxes(isl.Map.from_union_map(present), factors))
+    return node.get_domain().subtract(blocks.intersect_range(whole).domain()).coalesce()
 
 
 def _isolate_full_blocks(node: isl.ScheduleNode, factors: list[int]) -> isl.UnionSet:

@@ -321,7 +321,41 @@ def test_conv_register_block_rows_run_along_output_channels() -> None:
                      r"c0 \+= 1\)", source)
     assert f"float polytc_O_block[{rows * width}];" in source
     assert f"polytc_O_block_x1 < {rows};" in source and "polytc_O_block_x2 < 1;" in source
-    assert "- polytc_O_block_o1)) * 1 + (h - polytc_O_block_o2)" in source
+    # the statements address the block by loop iterators: row c.. along m, h fixed
+    assert re.search(rf"polytc_O_block\[\(\(\(0\) \* {rows} \+ c\d+\) \* 1 \+ 0\) \* {width} "
+                     rf"\+ c\d+\] \+= ", source)
+
+
+def test_conv_last_columns_run_in_narrower_register_blocks() -> None:
+    """Output rows whose width the block's vector width does not divide end
+    in full blocks of half and a quarter of it (56 = 32 + 16 + 8), each kept
+    in registers: the statements address every block by loop iterators, not
+    by ``w - offset`` (gcc keeps such a block in memory).  Results match
+    numpy at widths that exercise each combination of block widths."""
+    kernel = polytc.compile(CONV)
+    source = kernel.c_source
+    rows, width = register_block(4, 3)
+    from polytc.tiling.transform import _narrower_blocks
+
+    for narrower in [width] + _narrower_blocks(width, 4):
+        assert f"float polytc_O_block[{rows * narrower}];" in source, narrower
+    updates = re.findall(r"(polytc_O_block\[[^\n]*\]) \+= ", source)
+    assert updates and not any("polytc_O_block_o" in u for u in updates), updates
+    rng = np.random.default_rng(11)
+    weights = rng.standard_normal((9, 4, 3, 3)).astype(np.float32)
+    for out_width in (1, 8, 9, 16, 24, 31, 40, 56, 71):
+        image = rng.standard_normal((1, 4, 4, out_width + 2)).astype(np.float32)
+        np.testing.assert_allclose(kernel(image, weights), corpus.conv2d_ref(image, weights),
+                                   rtol=1e-4, atol=1e-4, err_msg=f"width {out_width}")
+
+
+def test_narrower_register_blocks_halve_down_to_32_bytes() -> None:
+    from polytc.tiling.transform import _narrower_blocks
+
+    assert _narrower_blocks(32, 4) == [16, 8]
+    assert _narrower_blocks(16, 8) == [8, 4]
+    assert _narrower_blocks(24, 4) == [12] and _narrower_blocks(8, 4) == []
+    assert _narrower_blocks(4, 4) == [] and _narrower_blocks(3, 4) == []
 
 
 def test_register_block_rows_loop_is_unrolled_by_gcc() -> None:
