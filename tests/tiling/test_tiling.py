@@ -347,6 +347,10 @@ def test_conv_last_columns_run_in_narrower_register_blocks() -> None:
         image = rng.standard_normal((1, 4, 4, out_width + 2)).astype(np.float32)
         np.testing.assert_allclose(kernel(image, weights), corpus.conv2d_ref(image, weights),
                                    rtol=1e-4, atol=1e-4, err_msg=f"width {out_width}")
+    image = rng.standard_normal((2, 4, 5, 58)).astype(np.float32)  # 56 = 32 + 16 + 8
+    sized = polytc.compile(CONV, specialize=True)
+    np.testing.assert_allclose(sized(image, weights), corpus.conv2d_ref(image, weights),
+                               rtol=1e-4, atol=1e-4)
 
 
 def test_narrower_register_blocks_halve_down_to_32_bytes() -> None:
