@@ -172,7 +172,7 @@ class _Emitter:
         # promotions planned at the ``promote`` marks isl is generating (a
         # stack: the AST below a mark is built between its two callbacks),
         # each with the block corner of every statement instance
-        self.planning: list[tuple[Promotion, isl.UnionMap | None] | None] = []
+        self.planning: list[tuple[Promotion, isl.UnionMap] | None] = []
         # per annotated statement (user node): the promotion (as planned)
         # and the place in its block of the element the statement writes,
         # as isl prints it
@@ -514,8 +514,6 @@ class _Emitter:
         for planned in reversed(self.planning):
             if planned is None or planned[0].tensor != statement.tensor:
                 continue
-            if planned[1] is None:
-                return node
             try:
                 places = self._places(statement, planned[1], build)
             except isl.Error:  # the text form serves
@@ -561,8 +559,7 @@ class _Emitter:
             for p in planned)
         return node.set_annotation(isl.Id(key, context=node.get_ctx()))
 
-    def _plan_promotion(self, build: isl.AstBuild
-                        ) -> tuple[Promotion, isl.UnionMap | None] | None:
+    def _plan_promotion(self, build: isl.AstBuild) -> tuple[Promotion, isl.UnionMap] | None:
         """The promotion of the first written tensor whose footprint below
         the mark is a small fixed box, and each instance's block corner."""
         schedule = build.get_schedule()
@@ -581,12 +578,11 @@ class _Emitter:
             box = _exact_box(footprint)
             if box is None:
                 continue
-            offsets, sizes = box
-            texts = tuple(ast_expr(build.expr_from_pw_aff(offset), self.ast_name, "c", self.used)
-                          for offset in offsets)
+            corner, sizes = box
+            texts = tuple(ast_expr(build.expr_from_pw_aff(corner.get_pw_aff(d)), self.ast_name,
+                                   "c", self.used) for d in range(len(sizes)))
             local = f"polytc_{self.layouts[tensor].c_name}_block"
-            corners = schedule.apply_range(isl.UnionMap.from_map(_corner_map(offsets))) \
-                if offsets else None  # a scalar's block has one place
+            corners = schedule.apply_range(isl.UnionMap.from_map(isl.Map.from_pw_multi_aff(corner)))
             return Promotion(tensor, local, texts, sizes, store=True), corners
         return None
 
@@ -666,9 +662,9 @@ class _Emitter:
                 f"if (polytc_v {compare} {target}) {target} = polytc_v; }}")
 
 
-def _exact_box(footprint: isl.UnionMap) -> tuple[list[isl.PwAff], tuple[int, ...]] | None:
-    """Offsets (functions of the outer loops) and constant sizes of the box
-    that *is* the footprint for every outer iteration, if it is small."""
+def _exact_box(footprint: isl.UnionMap) -> tuple[isl.PwMultiAff, tuple[int, ...]] | None:
+    """The corner (a function of the outer loops) and constant sizes of the
+    box that *is* the footprint for every outer iteration, if it is small."""
     if footprint.is_empty():
         return None
     try:
@@ -699,15 +695,7 @@ def _exact_box(footprint: isl.UnionMap) -> tuple[list[isl.PwAff], tuple[int, ...
     box = isl.Map.from_pw_multi_aff(low).sum(extent)
     if not box.intersect_domain(relation.domain()).is_equal(relation):
         return None
-    return [low.get_pw_aff(d) for d in range(len(sizes))], tuple(sizes)
-
-
-def _corner_map(offsets: list[isl.PwAff]) -> isl.Map:
-    """The map from the outer loops to a block's corner (its ``offsets``)."""
-    corner = isl.Map.from_pw_aff(offsets[0])
-    for offset in offsets[1:]:
-        corner = corner.flat_range_product(isl.Map.from_pw_aff(offset))
-    return corner
+    return low, tuple(sizes)
 
 
 def _annotation(node: isl.AstNode) -> str | None:

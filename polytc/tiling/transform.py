@@ -250,15 +250,14 @@ class _TilingPass:
         rest = _outside_whole_vectors(node, vector, block[vector]) if widths else None
         if rest is None or rest.is_empty():
             return self.register_tile(node, roles, block, rows_inside)
+        narrower = block[:vector] + [widths[0]] + block[vector + 1:]
         whole = node.get_domain().subtract(rest).coalesce()
         if whole.is_empty():
-            narrower = block[:vector] + [widths[0]] + block[vector + 1:]
             return self._register_tile_levels(node, roles, narrower, widths[1:], rows_inside)
         filters = isl.UnionSetList.alloc(node.get_ctx(), 2).add(whole).add(rest)
         node = node.insert_sequence(filters)  # whole blocks first: the vector member is parallel
         node = self.register_tile(node.child(0).child(0), roles, block, rows_inside)
         node = node.parent().parent().child(1).child(0)
-        narrower = block[:vector] + [widths[0]] + block[vector + 1:]
         node = self._register_tile_levels(node, roles, narrower, widths[1:], rows_inside)
         return node.parent().parent()
 
@@ -352,24 +351,26 @@ def _outside_whole_vectors(node: isl.ScheduleNode, vector: int, width: int) -> i
     consecutive values of member ``vector`` (within their tile) is not whole."""
     factors = [1] * node.band_n_member()
     factors[vector] = width
-    tiled = node.band_tile(_multi_val(node, factors))
-    outer = tiled.get_prefix_schedule_union_map()
-    blocks = outer.range_product(tiled.band_get_partial_schedule_union_map())
-    present = blocks.reverse().apply_range(tiled.child(0).band_get_partial_schedule_union_map())
+    blocks, present = _blocks_and_points(node.band_tile(_multi_val(node, factors)))
     if present.is_empty():
         return present.domain()
     whole = isl.UnionSet.from_set(_whole_boxes(isl.Map.from_union_map(present), factors))
     return node.get_domain().subtract(blocks.intersect_range(whole).domain()).coalesce()
 
 
+def _blocks_and_points(node: isl.ScheduleNode) -> tuple[isl.UnionMap, isl.UnionMap]:
+    """For the block band at ``node`` (a point band below it): each instance's
+    ``[[outer] -> [block]]``, and from those to the points present."""
+    outer = node.get_prefix_schedule_union_map()
+    blocks = outer.range_product(node.band_get_partial_schedule_union_map())
+    point = node.child(0).band_get_partial_schedule_union_map()
+    return blocks, blocks.reverse().apply_range(point)
+
+
 def _isolate_full_blocks(node: isl.ScheduleNode, factors: list[int]) -> isl.UnionSet:
     """isl's ``isolate`` option for the block band at ``node``: the blocks
     whose every point exists, generated apart with constant trip counts."""
-    outer = node.get_prefix_schedule_union_map()
-    block = node.band_get_partial_schedule_union_map()
-    point = node.child(0).band_get_partial_schedule_union_map()
-    # [[outer] -> [block]] -> [point]
-    present = outer.range_product(block).reverse().apply_range(point)
+    _, present = _blocks_and_points(node)
     if present.is_empty():
         return isl.UnionSet.empty(node.get_domain().get_space().params())
     full = _whole_boxes(isl.Map.from_union_map(present), factors)
