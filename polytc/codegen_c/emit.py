@@ -30,13 +30,14 @@ import islpy as isl
 from polytc import dtypes
 from polytc import program as ir
 from polytc.graph.contraction import Contraction
-from polytc.codegen_c.contract import CONTRACT_PREFIX, buffer_extents, mark_contractions
+from polytc.codegen_c.contract import (CONTRACT_PREFIX, buffer_extents, mark_contractions,
+                                      split_contractions)
 from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr, literal
 from polytc.codegen_c.names import NameTable
 from polytc.codegen_c.pack import element_count, plan_packings
 from polytc.codegen_c.prelude import prelude
 from polytc.errors import PolytcInternalError
-from polytc.poly.dependences import _maps
+from polytc.poly.dependences import _maps, dependences
 from polytc.tiling import marks
 
 PARALLEL_MARK = marks.PARALLEL
@@ -81,13 +82,28 @@ class CFunction:
 
 
 def to_c(program: ir.Program, schedule: isl.Schedule, *, parallel: bool = True,
-         fixed: dict[str, int] | None = None, keep_loop_order: bool = False) -> CFunction:
+         fixed: dict[str, int] | None = None, keep_loop_order: bool = False,
+         flow: isl.UnionMap | None = None) -> CFunction:
     """Emit ``program`` executed in the order of ``schedule`` as C; sizes in
     ``fixed`` become constants (the function returns 3 when called with
     others).  ``keep_loop_order`` asks gcc not to interchange the loops of a
-    tiled schedule (with constant sizes it undid register tiling: 2-3x slower)."""
+    tiled schedule (with constant sizes it undid register tiling: 2-3x slower).
+    ``flow``: the program's flow dependences, when already computed; a
+    contracted temporary whose values would cross buffers (isl generated
+    its mark more than once) is emitted again with its full buffer."""
+    excluded: frozenset[str] = frozenset()
+    if program.temporaries and flow is None:
+        flow = dependences(program).flow
     try:
-        return _Emitter(program, fixed or {}, keep_loop_order).emit(schedule, parallel)
+        while True:
+            emitter = _Emitter(program, fixed or {}, keep_loop_order)
+            function = emitter.emit(schedule, parallel, excluded)
+            if not program.temporaries or flow is None:
+                return function
+            split = split_contractions(program, flow, emitter.contractions, emitter.copies)
+            if not split:
+                return function
+            excluded |= split  # those keep their full buffers
     except isl.Error as error:  # pragma: no cover - an isl failure is our bug
         raise PolytcInternalError("generating C", str(error)) from error
 
@@ -188,14 +204,17 @@ class _Emitter:
         # C name -> (C element type, element count)
         self.scopes: list[dict[str, tuple[str, str]]] = [{}]
         self.packs: dict[str, tuple[_Pack, ...]] = {}
+        # per contracted temporary, the instances each copy of its mark runs
+        self.copies: dict[str, list[isl.UnionSet]] = {}
 
     def _extents(self, tensor: ir.Tensor) -> tuple[str, ...]:
         if tensor.role == "input":
             return tuple(self.names(d) if isinstance(d, str) else str(d) for d in tensor.dims)
         return tuple(f"polytc_{self.names(tensor.name)}_e{d}" for d in range(tensor.rank))
 
-    def emit(self, schedule: isl.Schedule, parallel: bool) -> CFunction:
-        schedule, self.contractions = mark_contractions(self.program, schedule)
+    def emit(self, schedule: isl.Schedule, parallel: bool,
+             excluded: frozenset[str] = frozenset()) -> CFunction:
+        schedule, self.contractions = mark_contractions(self.program, schedule, excluded)
         self.buffers = {name: buffer_extents(c, self.program.context)
                         for name, c in self.contractions.items()}
         self.body.contracted = {name: self._buffer_dims(c)
@@ -494,7 +513,12 @@ class _Emitter:
         """isl calls this before it builds the AST below each mark: plan a
         promotion where the accumulated block is a fixed box for every outer
         iteration (its statements' places in the block come from
-        :meth:`_at_domain`)."""
+        :meth:`_at_domain`); record the instances below each copy of a
+        contraction mark."""
+        if mark.get_name().startswith(CONTRACT_PREFIX):
+            self.copies.setdefault(mark.get_name()[len(CONTRACT_PREFIX):], []).append(
+                build.get_schedule().domain())
+            return
         if mark.get_name() != marks.PROMOTE:
             return
         try:
