@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from polytc.testing.differential import check
-from polytc.testing.strategies import TcCase
+from polytc.testing.strategies import InputSpec, TcCase
 
 PLAIN: dict[str, Any] = {"tile": None, "unroll": None, "vectorize": False}
 
@@ -55,3 +55,20 @@ def test_campaign_find_agrees_with_interpreter(seed: int, what: str, case: dict[
                                                options: dict[str, Any]) -> None:
     failure = check(TcCase.from_json(case), options, seed=seed, timeout=120)
     assert failure is None, f"{what}: {failure}"
+
+
+# (campaign seed, the program, the option sets it failed under): Pluto found
+# no hyperplane for S1's in-place update (dependences in every direction)
+NO_HYPERPLANE = (777002727, """def g(float A) -> (T0) {
+    T0(i, j) = double(A() + A + float(j) * 0.25) * 1.5 where i in 0:2, j in 0:2
+    T0(i, j) *= 1.0 + 0.125 * fmax(fmin(T0(i + l, j / 2) + T0(k, l) + float((l - k * 2) % 3), 1.0), -1.0)
+}""")
+
+
+@pytest.mark.parametrize("fuse", ["none", "smart", "max"])
+def test_pluto_without_hyperplane_follows_the_original_order(fuse: str) -> None:
+    seed, text = NO_HYPERPLANE
+    case = TcCase(text, (InputSpec("A", "float32", (), "float"),), {})
+    failure = check(case, {"scheduler": "pluto", "fuse": fuse, "parallel": True},
+                    seed=seed, timeout=120)
+    assert failure is None, str(failure)
