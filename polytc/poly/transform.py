@@ -34,10 +34,14 @@ band ``B`` of the result gets them recomputed: with ``P_B`` the pairs of
 ``δ`` between instances below ``B`` whose outer schedule (bands above ``B``)
 is equal, ``B`` is permutable iff ``θ_m(t) - θ_m(s) >= 0`` on ``P_B`` for
 every member ``m`` (so any order or tiling of ``B`` keeps ``P_B`` forward),
-and member ``m`` is coincident iff ``θ_m(t) = θ_m(s)`` on ``P_B``.  Without
-``deps``, the band a transformation changes keeps only the flags it provably
-preserves (interchange permutes them; tile and distribute keep them; skew,
-shift and fuse clear them) and other bands keep theirs.
+and member ``m`` is coincident iff ``θ_m(t) = θ_m(s)`` on ``P_B`` (parallel
+whatever the order of the band's members).  Without ``deps``, a band a
+transformation changes keeps only what it provably preserves: interchange and
+tile keep ``permutable`` (any permutation or tiling of a permutable band is
+one) but clear ``coincident`` (a loop-level flag may not survive a new
+order), distribute keeps both (each copy runs a subset of the dependences),
+skew, shift and fuse clear both; other bands keep theirs.  Code generation
+recomputes parallel loops from the dependences in any case.
 """
 from __future__ import annotations
 
@@ -75,8 +79,9 @@ def describe(schedule: ScheduleLike) -> str:
     for k, node in enumerate(bands(schedule)):
         n = node.band_n_member()
         flags = ", permutable" if node.band_get_permutable() else ""
-        coincident = [m for m in range(n) if node.band_member_get_coincident(m)]
-        parallel = f", coincident {coincident}" if coincident else ""
+        coincident = [str(m) for m in range(n) if node.band_member_get_coincident(m)]
+        parallel = f", coincident member{'s' * (len(coincident) > 1)} " \
+            f"{', '.join(coincident)}" if coincident else ""
         lines.append(f"band {k}: {n} member{'s' * (n != 1)} over "
                      f"{', '.join(_statements(node))}{flags}{parallel}")
     return "\n".join(lines)
@@ -91,7 +96,8 @@ def _tree(schedule: ScheduleLike) -> isl.Schedule:
         except isl.Error as error:
             raise TransformError(f"cannot read the schedule tree text: {error}") from None
     raise TransformError(f"a transformation takes an isl.Schedule (a tree, such as "
-                         f"kernel.schedule) or its text, not a {type(schedule).__name__}")
+                         f"kernel.schedule) or its text, not {type(schedule).__name__} "
+                         f"{schedule!r}")
 
 
 def _band_paths(tree: isl.Schedule) -> list[Path]:
@@ -202,8 +208,9 @@ def _finish(node: isl.ScheduleNode, deps: DepsLike) -> isl.Schedule:
     return tree if deps is None else with_flags(tree, deps)
 
 
-def _clear(node: isl.ScheduleNode) -> isl.ScheduleNode:
-    node = node.band_set_permutable(0)
+def _clear(node: isl.ScheduleNode, permutable: bool = False) -> isl.ScheduleNode:
+    """The band at ``node`` with no coincident member, permutable only if asked."""
+    node = node.band_set_permutable(int(permutable))
     for member in range(node.band_n_member()):
         node = node.band_member_set_coincident(member, 0)
     return node
@@ -217,11 +224,7 @@ def interchange(schedule: ScheduleLike, band: BandRef, first: int, second: int, 
     a, b = _member(node, first, "first"), _member(node, second, "second")
     partial = node.band_get_partial_schedule()
     swapped = partial.set_at(a, partial.get_at(b)).set_at(b, partial.get_at(a))
-    flags = [bool(node.band_member_get_coincident(m)) for m in range(node.band_n_member())]
-    flags[a], flags[b] = flags[b], flags[a]
-    node = rebuild(node, swapped, bool(node.band_get_permutable()))
-    for member, flag in enumerate(flags):
-        node = node.band_member_set_coincident(member, int(flag))
+    node = _clear(rebuild(node, swapped, False), bool(node.band_get_permutable()))
     return _finish(node, deps)
 
 
@@ -275,7 +278,7 @@ def shift(schedule: ScheduleLike, band: BandRef, member: int,
 def tile(schedule: ScheduleLike, band: BandRef, sizes: int | Sequence[int], *,
          deps: DepsLike = None) -> isl.Schedule:
     """Tile ``band`` with ``sizes`` (one int for every member, or one per
-    member): a tile band above a point band, both keeping the flags."""
+    member): a tile band above a point band."""
     node = _find(_tree(schedule), band)
     n = node.band_n_member()
     values = [sizes] * n if isinstance(sizes, int) else list(sizes)
@@ -286,7 +289,10 @@ def tile(schedule: ScheduleLike, band: BandRef, sizes: int | Sequence[int], *,
     multi = isl.MultiVal.zero(node.band_get_space())
     for position, value in enumerate(values):
         multi = multi.set_val(position, isl.Val.int_from_si(node.get_ctx(), value))
-    return _finish(node.band_tile(multi), deps)
+    permutable = bool(node.band_get_permutable())
+    tiles = _clear(node.band_tile(multi), permutable)
+    points = _clear(tiles.child(0), permutable)
+    return _finish(points.parent(), deps)
 
 
 def distribute(schedule: ScheduleLike, band: BandRef,
