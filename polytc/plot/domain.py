@@ -66,7 +66,9 @@ def drawn_pairs(view: geometry.StatementView, plane: geometry.Plane,
                 max_arrows: int) -> list[tuple[str, list[Any]]]:
     """Per kind, the projected pairs :func:`plot_domain` draws (see the
     module docstring)."""
-    concrete = [(kind, geometry.fixed(relation, sizes)) for kind, relation in view.relations]
+    domain = geometry.fixed(view.domain, sizes)
+    concrete = [(kind, geometry.fixed(relation, sizes).intersect_domain(domain)
+                 .intersect_range(domain)) for kind, relation in view.relations]
     every: isl.Map | None = None
     for _, relation in concrete:
         every = relation if every is None else every.union(relation)

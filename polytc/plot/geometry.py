@@ -290,6 +290,10 @@ def _reorder(point: Sequence[int], plane_: Plane) -> tuple[int, ...]:
 
 
 def guard(flat: isl.Set, limit: int, what: str, unit: str, option: str) -> None:
+    """Refuse an unbounded ``flat`` or one with more than ``limit`` points."""
+    if not flat.is_bounded():
+        raise PlotError(f"{what} infinitely many {unit} at these sizes: is every size given "
+                        "and is the set bounded?")
     count = int(flat.count_val().to_python())
     if count > limit:
         raise PlotError(f"{what} {count} {unit} at these sizes, more than {option}={limit} "

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-ROW = 0.62        # inches between rows
+ROW = 0.7         # inches between rows
 BOX_FONT = 9.0    # points
 LABEL_FONT = 7.0
 SUB_LANE = 0.1    # inches between the kinds of one pair

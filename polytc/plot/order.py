@@ -23,6 +23,7 @@ sequence or set node.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import islpy as isl
@@ -180,7 +181,8 @@ def _moves(expression: isl.PwAff) -> bool:
 
 
 def _describe(expression: isl.PwAff, view: geometry.StatementView, dimension: int) -> str:
-    n = expression.dim(isl.dim_type.in_)
-    names = [view.iterators[k] for k in range(n) if expression.involves_dims(isl.dim_type.in_, k, 1)]
-    what = "tiles along " if _has_division(expression) else ""
-    return f"time dimension {dimension} ({what}{', '.join(names)})"
+    """``loop 2: i + j - (i + j) mod 3``: the time dimension and its expression."""
+    text = str(expression)
+    body = text[text.find("{") + 1:text.rfind("}")]
+    match = re.search(r"->\s*\[\((.*)\)\]\s*(:|$)", body)
+    return f"loop {dimension}: {match.group(1) if match else body.strip()}"

@@ -51,8 +51,10 @@ def plot_schedule(obj: Any, sizes: Mapping[str, int] | None = None,
         raise PlotError(f"{view.name} has no instance at sizes "
                         f"{style.sizes_text(dict(sizes or {}))}")
     points = [p for unit in run.units for p in unit.points]
-    fig, ax = style.figure(style.extent_inches(_span(points, 0)) + 0.5,
-                           style.extent_inches(_span(points, 1), low=2.5) + 0.9)
+    width = style.extent_inches(_span(points, 0)) + 0.5
+    title = _title(view, plane, sizes, run, int(width * 12))
+    fig, ax = style.figure(width, style.extent_inches(_span(points, 1), low=2.5) + 0.4
+                           + 0.22 * (title.count("\n") + 1))
     if run.tiled:
         _draw_tiles(ax, run)
     else:
@@ -61,7 +63,7 @@ def plot_schedule(obj: Any, sizes: Mapping[str, int] | None = None,
     ax.scatter(xs, ys, s=10, color="#222222", zorder=4, gid="points")
     _draw_lanes(ax, run)
     style.grid_axes(ax, plane.axes, points)
-    ax.set_title(_title(view, plane, sizes, run), fontsize="medium", loc="left")
+    ax.set_title(title, fontsize="medium", loc="left")
     return fig
 
 
@@ -104,8 +106,12 @@ def _cells(ax: Axes, points: list[tuple[int, ...]], colours: list[Any], gid: str
 
 
 def _centre(unit: order.Unit) -> tuple[float, float]:
-    xs, ys = zip(*(style.xy(p) for p in unit.points))
-    return sum(xs) / len(xs), sum(ys) / len(ys)
+    """The unit's point nearest its centroid (a skewed tile's centroid may
+    lie in another tile)."""
+    points = [style.xy(p) for p in unit.points]
+    mx = sum(x for x, _ in points) / len(points)
+    my = sum(y for _, y in points) / len(points)
+    return min(points, key=lambda p: ((p[0] - mx) ** 2 + (p[1] - my) ** 2, p))
 
 
 def _draw_tiles(ax: Axes, run: order.Execution) -> None:
@@ -134,21 +140,25 @@ def _draw_steps(ax: Axes, run: order.Execution) -> None:
                     gid="step-label")
 
 
+def _lanes(run: order.Execution) -> dict[tuple[int, ...], list[order.Unit]]:
+    """The units of each parallel iteration, in order (none past the label limit)."""
+    lanes: dict[tuple[int, ...], list[order.Unit]] = {}
+    if len(run.units) <= LABEL_LIMIT:
+        for unit in run.units:
+            lanes.setdefault(unit.lane, []).append(unit)
+    return lanes
+
+
 def _draw_lanes(ax: Axes, run: order.Execution) -> None:
     """Arrows from each unit to the next one its parallel iteration runs."""
-    if len(run.units) > LABEL_LIMIT:
-        return
-    lanes: dict[tuple[int, ...], list[order.Unit]] = {}
-    for unit in run.units:
-        lanes.setdefault(unit.lane, []).append(unit)
-    for units in lanes.values():
+    for units in _lanes(run).values():
         for first, second in zip(units, units[1:]):
             style.arrow(ax, _centre(first), _centre(second), "dependence", "order",
                         width=0.8, colour="#444444", rad=0.0)
 
 
 def _title(view: geometry.StatementView, plane: geometry.Plane,
-           sizes: Mapping[str, int] | None, run: order.Execution) -> str:
+           sizes: Mapping[str, int] | None, run: order.Execution, width: int) -> str:
     where = plane.caption()
     head = f"{view.name}: {view.text}\n{style.sizes_text(dict(sizes or {}))}" \
         f"{'; ' + where if where else ''}"
@@ -156,7 +166,9 @@ def _title(view: geometry.StatementView, plane: geometry.Plane,
     if run.parallel is None:
         parallel = "no parallel loop: one sequential order"
     else:
-        parallel = (f"equal numbers may run at the same time (parallel {run.parallel}); "
-                    "arrows: the order within each parallel iteration")
-    return "\n".join(textwrap.fill(line, 90) for line in
+        parallel = f"equal numbers may run at the same time (parallel {run.parallel})"
+    if _lanes(run) and any(len(units) > 1 for units in _lanes(run).values()):
+        parallel += "; arrows: the order each parallel iteration runs its tiles in" \
+            if run.parallel is not None else "; arrows: the order"
+    return "\n".join(textwrap.fill(line, width) for line in
                      f"{head} — {what}\nnumbers: time step; {parallel}".split("\n"))
