@@ -49,10 +49,10 @@ def save(figure: object, directory: Path, name: str) -> list[Path]:
 
 
 def recurrence_reference(a: np.ndarray) -> np.ndarray:
+    """numpy's answer, a row at a time: row i needs only row i - 1."""
     b = a.copy()
     for i in range(1, b.shape[0]):
-        for j in range(b.shape[1] - 1):
-            b[i, j] += b[i - 1, j + 1]
+        b[i, :-1] += b[i - 1, 1:]
     return b
 
 

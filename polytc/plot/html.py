@@ -63,7 +63,7 @@ def _picture(kernel: Any, program: Program) -> str:
         figure = plot_schedule(kernel, sizes, max_points=PICTURE_POINTS)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=72)
-    except PolytcError as error:
+    except (PolytcError, isl.Error) as error:  # a display hook shows, never raises
         return f"<p><i>no schedule picture: {html.escape(str(error))}</i></p>"
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     shown = ", ".join(f"{n}={v}" for n, v in sizes.items())

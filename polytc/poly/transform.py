@@ -128,7 +128,11 @@ def _path(node: isl.ScheduleNode) -> Path:
 
 
 def _statements(node: isl.ScheduleNode) -> list[str]:
-    sets = node.get_domain().get_set_list()
+    """The statements with instances at ``node`` (passing it, for a filter)."""
+    domain = node.get_domain()
+    if node.get_type() == _NODE.filter:
+        domain = domain.intersect(node.filter_get_filter())
+    sets = domain.get_set_list()
     names = {str(sets.get_at(i).get_tuple_name()) for i in range(sets.n_set())}
     return sorted(names, key=_natural)
 
@@ -143,12 +147,9 @@ def _find(tree: isl.Schedule, band: BandRef) -> isl.ScheduleNode:
     """The band node ``band`` addresses (see the module docstring)."""
     paths = _band_paths(tree)
     if isinstance(band, isl.ScheduleNode):
-        if band.get_type() != _NODE.band:
-            raise TransformError(f"the node given is a {_kind(band)} node, not a band")
-        path = _path(band)
-        if path not in paths:
-            raise TransformError("the band node given is not in this schedule tree")
-        return _at(tree, path)
+        if _path(band) not in paths:
+            raise TransformError("the node given is not a band node of this schedule tree")
+        return _at(tree, _path(band))
     if isinstance(band, bool) or not isinstance(band, (int, str)):
         raise TransformError(f"a band is an int, a statement name or a schedule node, "
                              f"not {band!r}")
@@ -157,16 +158,13 @@ def _find(tree: isl.Schedule, band: BandRef) -> isl.ScheduleNode:
             raise TransformError(f"no band {band}: the schedule has {len(paths)} band"
                                  f"{'s' * (len(paths) != 1)} (0 to {len(paths) - 1})")
         return _at(tree, paths[band])
-    for path in paths:
-        node = _at(tree, path)
+    nodes = [_at(tree, path) for path in paths]
+    for node in nodes:
         if band in _statements(node):
             return node
+    known = sorted({name for node in nodes for name in _statements(node)}, key=_natural)
     raise TransformError(f"no band runs statement {band!r} (statements in bands: "
-                         f"{', '.join(sorted({s for p in paths for s in _statements(_at(tree, p))}, key=_natural)) or 'none'})")
-
-
-def _kind(node: isl.ScheduleNode) -> str:
-    return str(node.get_type()).rsplit(".", 1)[-1]
+                         f"{', '.join(known) or 'none'})")
 
 
 def _member(node: isl.ScheduleNode, member: int, role: str) -> int:
@@ -324,15 +322,8 @@ def _default_groups(node: isl.ScheduleNode, names: list[str]) -> list[list[str]]
     ordered: list[str] = []
     for position in range(child.n_children()):
         below = child.child(position)
-        ordered.extend(n for n in _statements_passing(below) if n not in ordered)
+        ordered.extend(n for n in _statements(below) if n not in ordered)
     return [[name] for name in ordered] + [[n] for n in names if n not in ordered]
-
-
-def _statements_passing(filter_node: isl.ScheduleNode) -> list[str]:
-    domain = filter_node.get_domain().intersect(filter_node.filter_get_filter())
-    sets = domain.get_set_list()
-    return sorted({str(sets.get_at(i).get_tuple_name()) for i in range(sets.n_set())},
-                  key=_natural)
 
 
 def _restricted(domain: isl.UnionSet, names: Sequence[str]) -> isl.UnionSet:
@@ -390,7 +381,7 @@ def _siblings(nodes: list[isl.ScheduleNode]) -> tuple[Path, list[int]]:
         raise TransformError("fusion was given the same band twice")
     if positions != list(range(positions[0], positions[-1] + 1)):
         between = [name for c in range(positions[0], positions[-1] + 1)
-                   if c not in positions for name in _statements_passing(parent.child(c))]
+                   if c not in positions for name in _statements(parent.child(c))]
         raise TransformError(f"cannot fuse: the bands are not consecutive children of their "
                              f"sequence ({', '.join(between)} run between them); fuse those "
                              "too, or distribute them out first")

@@ -18,17 +18,10 @@ import polytc  # noqa: E402
 from polytc import plot as P  # noqa: E402
 from polytc.errors import MissingExtraError, PlotError  # noqa: E402
 
+from tc_programs import MATMUL, MLP, REVERSE  # noqa: E402
+
 REDUCE = "def rowsum(float(I,J) A) -> (O) { O(i) +=! A(i,j) }"
-GEMM = "def mm(float(I,K) A, float(K,J) B) -> (C) { C(i,j) +=! A(i,k) * B(k,j) }"
 SCALE = "def scale(float(I,J) A) -> (O) { O(i,j) = A(i,j) * 2.0 }"
-MLP = """def mlp(float(B,K) X, float(N,K) W, float(N) b) -> (Y) {
-    Y(i,n) +=! X(i,k) * W(n,k)
-    Y(i,n) = fmax(Y(i,n) + b(n), 0)
-}"""
-REV = """def rev(float(N) A) -> (C) {
-    B(i) = A(i) * 2.0
-    C(i) = B(N - 1 - i)
-}"""
 
 
 def found(fig, gid):
@@ -61,9 +54,9 @@ def renders(fig, tmp_path, name: str) -> None:
 @pytest.fixture(scope="module")
 def kernels():
     return {"reduce": polytc.compile(REDUCE, tile=None, unroll=None),
-            "gemm": polytc.compile(GEMM, tile=(4, 4, 4)),
+            "gemm": polytc.compile(MATMUL, tile=(4, 4, 4)),
             "scale": polytc.compile(SCALE, tile=(4, 4)),
-            "mlp": polytc.compile(MLP), "rev": polytc.compile(REV)}
+            "mlp": polytc.compile(MLP), "rev": polytc.compile(REVERSE)}
 
 
 # -- domain ---------------------------------------------------------------------
@@ -81,14 +74,14 @@ def test_domain_points_and_nearest_dependences(kernels, tmp_path):
 
 
 def test_domain_projected_and_sliced(kernels):
-    sizes = {"I": 5, "J": 4, "K": 3}
-    projected = P.plot_domain(kernels["gemm"], sizes=sizes, dims=("i", "k"))
+    sizes = {"M": 5, "N": 4, "K": 3}
+    projected = P.plot_domain(kernels["gemm"], sizes=sizes, dims=("m", "k"))
     assert count_points(projected) == 5 * 3
-    assert len(found(projected, "dependence:flow")) == 5 * 2   # (i, k) -> (i, k + 1)
-    assert "j projected" in projected.axes[0].get_title(loc="left")
-    sliced = P.plot_domain(kernels["gemm"], "S1", sizes, ("k", "i"), at={"j": 2})
+    assert len(found(projected, "dependence:flow")) == 5 * 2   # (m, k) -> (m, k + 1)
+    assert "n projected" in projected.axes[0].get_title(loc="left")
+    sliced = P.plot_domain(kernels["gemm"], "S1", sizes, ("k", "m"), at={"n": 2})
     assert count_points(sliced) == 5 * 3
-    assert sliced.axes[0].get_xlabel() == "k" and "j = 2" in sliced.axes[0].get_title(loc="left")
+    assert sliced.axes[0].get_xlabel() == "k" and "n = 2" in sliced.axes[0].get_title(loc="left")
     offsets = found(sliced, "points")[0].get_offsets()
     assert max(x for x, _ in offsets) == 2 and max(y for _, y in offsets) == 4
 
@@ -139,7 +132,7 @@ def test_schedule_tiles_order_and_parallel_steps(kernels, tmp_path):
 
 
 def test_schedule_of_a_reduction_slice(kernels):
-    sizes = {"I": 9, "J": 6, "K": 5}
+    sizes = {"M": 9, "N": 6, "K": 5}
     fig = P.plot_schedule(kernels["gemm"], sizes, "S1", at={"k": 4})
     (cells,) = found(fig, "tiles")
     assert len({tuple(np.round(c, 6)) for c in cells.get_facecolors()}) == 3 * 2
@@ -206,7 +199,7 @@ def test_fusion_legal_two_loops(kernels):
 # -- guards and errors -------------------------------------------------------------
 def test_large_domains_are_refused(kernels):
     with pytest.raises(PlotError, match=r"1000000 points .* max_points=2500"):
-        P.plot_domain(kernels["gemm"], sizes={"I": 1000, "J": 7, "K": 1000}, dims=("i", "k"))
+        P.plot_domain(kernels["gemm"], sizes={"M": 1000, "N": 7, "K": 1000}, dims=("m", "k"))
     with pytest.raises(PlotError, match="max_points=100"):
         P.plot_schedule(kernels["scale"], {"I": 20, "J": 20}, max_points=100)
     with pytest.raises(PlotError, match="arrows"):
@@ -233,7 +226,7 @@ def test_bad_requests_are_explained(kernels, call, message):
 def test_kernel_plot_dispatches(kernels):
     from matplotlib.figure import Figure
     k = kernels["gemm"]
-    sizes = {"I": 3, "J": 3, "K": 2}
+    sizes = {"M": 3, "N": 3, "K": 2}
     for what, options in (("schedule", {"sizes": sizes}), ("domain", {"sizes": sizes}),
                           ("deps", {}), ("fusion", {"statements": ["S0", "S1"], "depth": 2,
                                                     "sizes": sizes})):

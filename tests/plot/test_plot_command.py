@@ -5,23 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from polytc import cli
 from polytc.plot import command
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 
-MATMUL = "def mm(float(M,K) A, float(K,N) B) -> (C) {\n    C(m,n) +=! A(m,k) * B(k,n)\n}\n"
-REV = "def rev(float(N) A) -> (C) {\n    B(i) = A(i) * 2.0\n    C(i) = B(N - 1 - i)\n}\n"
-
-
-@pytest.fixture
-def tc(tmp_path):
-    def write(text: str, name: str = "k.tc") -> str:
-        path = tmp_path / name
-        path.write_text(text)
-        return str(path)
-    return write
+from test_cli import MATMUL, run, tc  # noqa: E402,F401  (tc is a fixture)
+from tc_programs import REVERSE as REV  # noqa: E402
 
 
 @pytest.fixture
@@ -35,12 +25,6 @@ def drawn(monkeypatch):
         return figures[-1]
     monkeypatch.setattr(command, "_draw", recording)
     return figures
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    status = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def found(fig, gid):

@@ -4,15 +4,7 @@ from __future__ import annotations
 import polytc
 from polytc.poly import transform as T
 
-GEMM = "def mm(float(M,K) A, float(K,N) B) -> (C) { C(m,n) +=! A(m,k) * B(k,n) }"
-REC = """def rec(float(N,M) A) -> (B) {
-    B(i,j) = A(i,j)
-    B(i,j) += B(i-1,j+1) where i in 1:N, j in 0:M-1
-}"""
-REV = """def rev(float(N) A) -> (C) {
-    B(i) = A(i) * 2.0
-    C(i) = B(N - 1 - i)
-}"""
+from tc_programs import MATMUL as GEMM, RECURRENCE as REC, REVERSE as REV
 
 
 def test_gemm_distances_and_directions():

@@ -12,20 +12,11 @@ import polytc
 from polytc.poly import IllegalScheduleError
 from polytc.poly import transform as T
 
-# B(i, j) depends on B(i-1, j+1): distance (1, -1), so the (i, j) band of S1
-# is not permutable; skewing j by i makes it (1, 0).
-REC = """def rec(float(N,M) A) -> (B) {
-    B(i,j) = A(i,j)
-    B(i,j) += B(i-1,j+1) where i in 1:N, j in 0:M-1
-}"""
-GEMM = "def mm(float(M,K) A, float(K,N) B) -> (C) { C(m,n) +=! A(m,k) * B(k,n) }"
+from tc_programs import MATMUL as GEMM, RECURRENCE as REC, REVERSE as REV
+
 TWO = """def two(float(N) A) -> (C) {
     B(i) = A(i) * 2.0
     C(i) = B(i) + 1.0
-}"""
-REV = """def rev(float(N) A) -> (C) {
-    B(i) = A(i) * 2.0
-    C(i) = B(N - 1 - i)
 }"""
 RNG = np.random.default_rng(7)
 
@@ -149,6 +140,20 @@ def test_fuse_some_children_of_a_sequence():
     a = RNG.standard_normal(9).astype(np.float32)
     c, d = polytc.compile(three, schedule=str(fused))(a)
     np.testing.assert_allclose(d, (a * 2 + 1) * 3, rtol=1e-6)
+
+
+def test_fuse_refuses_bands_that_are_not_adjacent_siblings():
+    three = TWO.replace("}", "    D(i) = C(i) * 3.0\n}").replace("-> (C)", "-> (C, D)")
+    schedule = identity(three).schedule
+    with pytest.raises(T.TransformError, match="not consecutive .*S1 run between"):
+        T.fuse(schedule, ["S0", "S2"])
+    nested = T.tile(schedule, "S0", 2)      # S0's point band is no child of the sequence
+    with pytest.raises(T.TransformError, match="first node under a child of one sequence"):
+        T.fuse(nested, [1, 2])
+    node = T.bands(schedule)[2]              # a band given as a schedule node
+    assert T._statements(T.bands(T.tile(schedule, node, 4))[2]) == ["S2"]
+    with pytest.raises(T.TransformError, match="not a band node"):
+        T.tile(schedule, schedule.get_root(), 4)
 
 
 def test_distribute_legal_and_illegal():
