@@ -1,6 +1,8 @@
 """Small isl helpers shared by the stages."""
 from __future__ import annotations
 
+from typing import Callable, TypeVar
+
 import islpy as isl
 
 
@@ -55,3 +57,40 @@ def extent_text(pa: isl.PwAff) -> str:
     if body.startswith("[(") and body.endswith(")]") and ";" not in body and ":" not in body:
         return body[2:-2]
     return text
+
+
+_T = TypeVar("_T")
+
+
+def within_budget(ctx: isl.Context, operations: int, thunk: Callable[[], _T]) -> _T | None:
+    """``thunk()`` with isl's operation count limited to ``operations``;
+    None when the limit trips (any other isl error propagates).  Budgets do
+    not nest: the count is reset before and after."""
+    previous = ctx.get_max_operations()
+    ctx.reset_operations()
+    ctx.set_max_operations(operations)
+    try:
+        return thunk()
+    except isl.Error:
+        if over_budget(ctx):
+            return None
+        raise
+    finally:
+        ctx.set_max_operations(previous)
+        ctx.reset_operations()
+
+
+def over_budget(ctx: isl.Context) -> bool:
+    """Whether isl's operation limit has tripped (isl stops counting there:
+    every later operation fails until the count is reset)."""
+    try:
+        isl.Set("{ [0] }", context=ctx).is_empty()
+    except isl.Error:
+        return True
+    return False
+
+
+def map_list(union: isl.UnionMap) -> list[isl.Map]:
+    """The maps of ``union``, one per space."""
+    maps = union.get_map_list()
+    return [maps.get_at(i) for i in range(maps.n_map())]

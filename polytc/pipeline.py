@@ -101,7 +101,7 @@ def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
                                                parallel=opts.parallel,
                                                fixed=dict(opts.sizes or ()),
                                                keep_loop_order=opts.tile is not None,
-                                               flow=stages["dependences"].flow))
+                                               deps=stages["dependences"]))
     return stages
 
 

@@ -72,3 +72,33 @@ def test_pluto_without_hyperplane_follows_the_original_order(fuse: str) -> None:
     failure = check(case, {"scheduler": "pluto", "fuse": fuse, "parallel": True},
                     seed=seed, timeout=120)
     assert failure is None, str(failure)
+
+
+def test_dependences_past_their_budget_over_approximate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exact dataflow of fuzz seed 777002415 took 74 s: past the budget the
+    dependences are a superset (every earlier write, not the last one),
+    marked inexact, and the kernel stays correct without contraction."""
+    import importlib
+
+    import numpy as np
+
+    import polytc
+    from polytc.frontend import to_program
+    module = importlib.import_module("polytc.poly.dependences")
+    text = """def f(float(N) A) -> (O) {
+        T(i) = A(i) * 2
+        T(i) = T(i) + 1
+        O(i) = T(i) + T(i)
+    }"""
+    program = to_program(text)
+    exact = module.dependences(program)
+    monkeypatch.setattr(module, "OPERATIONS", 1)
+    approximate = module.dependences(program)
+    assert exact.exact and not approximate.exact
+    for kind in ("flow", "anti", "output"):
+        assert getattr(exact, kind).is_subset(getattr(approximate, kind))
+    assert not approximate.flow.is_subset(exact.flow)  # S0 -> S2 is not dataflow
+    kernel = polytc.compile(text, cache=False)
+    A = np.arange(7, dtype=np.float32)
+    np.testing.assert_allclose(kernel(A), 2 * (2 * A + 1))
+    assert "T[" in kernel.c_source and "float T[1]" not in kernel.c_source  # full buffer

@@ -37,7 +37,7 @@ from polytc.codegen_c.names import NameTable
 from polytc.codegen_c.pack import element_count, plan_packings
 from polytc.codegen_c.prelude import prelude
 from polytc.errors import PolytcInternalError
-from polytc.poly.dependences import _maps, dependences
+from polytc.poly.dependences import Dependences, _maps, dependences
 from polytc.tiling import marks
 
 PARALLEL_MARK = marks.PARALLEL
@@ -83,24 +83,26 @@ class CFunction:
 
 def to_c(program: ir.Program, schedule: isl.Schedule, *, parallel: bool = True,
          fixed: dict[str, int] | None = None, keep_loop_order: bool = False,
-         flow: isl.UnionMap | None = None) -> CFunction:
+         deps: Dependences | None = None) -> CFunction:
     """Emit ``program`` executed in the order of ``schedule`` as C; sizes in
     ``fixed`` become constants (the function returns 3 when called with
     others).  ``keep_loop_order`` asks gcc not to interchange the loops of a
     tiled schedule (with constant sizes it undid register tiling: 2-3x slower).
-    ``flow``: the program's flow dependences, when already computed; a
+    ``deps``: the program's dependences, when already computed; a
     contracted temporary whose values would cross buffers (isl generated
-    its mark more than once) is emitted again with its full buffer."""
-    excluded: frozenset[str] = frozenset()
-    if program.temporaries and flow is None:
-        flow = dependences(program).flow
+    its mark more than once) is emitted again with its full buffer, and
+    none is contracted when the dependences are not exact."""
+    if program.temporaries and deps is None:
+        deps = dependences(program)
+    excluded = frozenset(t.name for t in program.temporaries) \
+        if deps is not None and not deps.exact else frozenset()
     try:
         while True:
             emitter = _Emitter(program, fixed or {}, keep_loop_order)
             function = emitter.emit(schedule, parallel, excluded)
-            if not program.temporaries or flow is None:
+            if not emitter.contractions or deps is None:
                 return function
-            split = split_contractions(program, flow, emitter.contractions, emitter.copies)
+            split = split_contractions(program, deps.flow, emitter.contractions, emitter.copies)
             if not split:
                 return function
             excluded |= split  # those keep their full buffers
