@@ -14,7 +14,8 @@ outputs with the default build's on the same inputs: a float32 output may
 differ by ``2e-4`` of the largest reference value (tiling and vectorisation
 reassociate sums), a float64 one by ``1e-9``, integers not at all.  A
 mismatch is a ``wrong`` result, never timed.  Then the timing protocol: the
-first call is the warm-up (and the stop when slower than ``cutoff``);
+checking call is the warm-up, the next one estimates the time (and stops
+there when slower than ``cutoff``);
 calls per sample grow until a sample lasts ``min_sample`` seconds; samples
 are taken until the best and the third best agree within 3 %, or
 ``max_time`` has passed with at least 3 samples.  The minimum ranks; the
@@ -72,15 +73,16 @@ def measure_job(job: MeasureJob) -> dict[str, Any]:
 
     def call() -> None:
         kernel(*inputs, out=outputs, num_threads=job.threads, unchecked=True)
-    start = time.perf_counter()
-    kernel(*inputs, out=outputs, num_threads=job.threads)
-    first = time.perf_counter() - start
+    kernel(*inputs, out=outputs, num_threads=job.threads)  # the check, and a warm-up
     error = max((relative_error(o, e) for o, e in zip(outputs, expected)), default=0.0)
     tolerance = max((TOLERANCES.get(dtypes.from_numpy(e.dtype), 0.0) for e in expected),
                     default=0.0)
-    result: dict[str, Any] = {"first_s": first, "error": error, "tol": tolerance}
+    result: dict[str, Any] = {"error": error, "tol": tolerance, "seed": job.seed}
     if not error <= tolerance:
         return {**result, "status": "wrong"}
+    start = time.perf_counter()
+    call()
+    first = result["first_s"] = time.perf_counter() - start
     if job.cutoff is not None and first > job.cutoff:
         return {**result, "status": "slow", "min_s": first, "median_s": first, "samples": 1,
                 "spread": 0.0}

@@ -95,8 +95,11 @@ def append(record: dict[str, Any], path: Path | None = None) -> Path:
 def append_line(path: Path, record: dict[str, Any]) -> Path:
     line = (json.dumps(record, sort_keys=True) + "\n").encode()
     with locked(path.with_name(path.name + ".lock")):
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line  # a torn last line (a crash mid-write) stays apart
             os.write(fd, line)
         finally:
             os.close(fd)

@@ -42,6 +42,7 @@ class TuningResult:
     interrupted: bool = False
     seconds: float = 0.0
     flops: float | None = None
+    label: str = ""
 
     @property
     def speedup(self) -> float:
@@ -84,7 +85,7 @@ class TuningResult:
         ax.set_xlabel("trial")
         ax.set_ylabel("time (ms)")
         ax.set_yscale("log")
-        ax.set_title(f"{self.study_name}: {self.speedup:.2f}x the default")
+        ax.set_title(f"{self.label or self.study_name}: {self.speedup:.2f}x the default")
         ax.legend(loc="upper right", fontsize="small")
         return figure
 

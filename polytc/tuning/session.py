@@ -330,7 +330,7 @@ class Session:
         return TuningResult(self.final_options, final["min_s"], final["default_s"], record,
                             self.name, self.where, len(history), self.done, history,
                             self.failures, self.skipped, self.duplicates, interrupted, seconds,
-                            self.space.flops() or None)
+                            self.space.flops() or None, self.label)
 
 
 def _choice(trial: Any, samples: list[float], default: list[float],

@@ -221,10 +221,11 @@ def _coefficients(access: Any) -> tuple[tuple[int, ...], ...] | None:
     """|coefficient| of each input dimension in each output dimension of an
     affine access map, or None."""
     try:
-        function = isl.PwMultiAff.from_map(access)
-        if function.n_piece() != 1:
+        pieces: list[isl.MultiAff] = []
+        isl.PwMultiAff.from_map(access).foreach_piece(lambda _, piece: pieces.append(piece))
+        if len(pieces) != 1:
             return None
-        multi = function.as_multi_aff()
+        multi = pieces[0]
         n_in = multi.dim(isl.dim_type.in_)
         return tuple(tuple(abs(int(multi.get_at(d).get_coefficient_val(isl.dim_type.in_, i)
                                    .to_python())) for i in range(n_in))
