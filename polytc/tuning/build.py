@@ -78,6 +78,16 @@ def ignore_interrupts() -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def outcome(worker: Worker, status: str) -> str:
+    """``status`` of a call, with a worker that died of a signal other than
+    our kill reported as ``died`` (its pipe may close before it is reaped,
+    which the call reports as a timeout)."""
+    code = worker.process.exitcode
+    if status == "timeout" and code is not None and code != -signal.SIGKILL:
+        return "died"
+    return status
+
+
 class CompilePool:
     """``workers`` long-lived compile processes; :meth:`build` compiles a
     batch, at most one candidate per process at a time."""
@@ -113,9 +123,10 @@ class CompilePool:
         status, value = worker.call(self.function, (request,), timeout)
         if status == "ok":
             self._seconds.append(value.seconds)
-            return value  # type: ignore[no-any-return]
+            return value
         self._workers[slot] = None if status in ("timeout", "died") else worker
-        kind = {"timeout": COMPILE_TIMEOUT, "died": CRASH}.get(status, COMPILE_ERROR)
+        kind = {"timeout": COMPILE_TIMEOUT, "died": CRASH}.get(outcome(worker, status),
+                                                              COMPILE_ERROR)
         return Built(failure=kind, message=str(value),
                      seconds=timeout if status == "timeout" else 0.0)
 

@@ -35,7 +35,8 @@ import numpy as np
 from polytc import dtypes
 from polytc.codegen_c.emit import CFunction
 from polytc.testing.workers import Worker
-from polytc.tuning.build import CRASH, RUN_ERROR, RUN_TIMEOUT, WRONG_ANSWER, ignore_interrupts
+from polytc.tuning.build import (CRASH, RUN_ERROR, RUN_TIMEOUT, WRONG_ANSWER, ignore_interrupts,
+                                 outcome)
 
 TOLERANCES = {dtypes.FLOAT32: 2e-4, dtypes.FLOAT64: 1e-9}
 CONVERGED = 0.03
@@ -181,9 +182,10 @@ class Runner:
             if result["status"] == "wrong":
                 result["status"] = WRONG_ANSWER
             return result
+        kind = {"timeout": RUN_TIMEOUT, "died": CRASH}.get(outcome(self._worker, status),
+                                                           RUN_ERROR)
         if status in ("timeout", "died"):
             self._worker = None
-        kind = {"timeout": RUN_TIMEOUT, "died": CRASH}.get(status, RUN_ERROR)
         return {"status": kind, "message": str(value)}
 
     def close(self) -> None:

@@ -241,7 +241,8 @@ class Session:
     # -- the end ---------------------------------------------------------------
     def _finalists(self, study: Any) -> list[Any]:
         """The best distinct successful trials, fastest first (whose C is not the default's)."""
-        chosen, hashes = [], {self.reference.c_hash}
+        chosen: list[Any] = []
+        hashes = {self.reference.c_hash}
         for trial in sorted(_successful(study), key=lambda t: t.value):
             c_hash = trial.user_attrs.get("c_hash")
             if c_hash in hashes or len(chosen) >= self.settings.finalists:

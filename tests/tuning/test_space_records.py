@@ -38,11 +38,6 @@ class FixedTrial:
         return value
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("POLYTC_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
 
 def test_default_params_are_the_default_options():
     s = space()

@@ -23,11 +23,6 @@ SIZES = {"M": 37, "K": 29, "N": 45}
 FAST = {"max_time": 0.05, "rounds": 1, "finalists": 2, "threads": 1, "progress": False}
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("POLYTC_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
 
 def test_tune_records_and_resumes(cache, capsys):
     first = polytc.tune(GEMM, sizes=SIZES, budget=4, **{**FAST, "progress": True})
@@ -59,7 +54,7 @@ def test_a_hanging_compile_and_crashing_runs_do_not_stop_the_tuner(cache, tmp_pa
                                                                   monkeypatch):
     import tuning_fakes
     monkeypatch.setenv("POLYTC_TEST_MARKER", str(tmp_path / "hung"))
-    result = polytc.tune(GEMM, sizes=SIZES, budget=3, storage="memory", compile_timeout=3,
+    result = polytc.tune(GEMM, sizes=SIZES, budget=3, storage="memory", compile_timeout=2,
                          sampler="random", build_function=tuning_fakes.build_hanging,
                          measure_function=tuning_fakes.measure_crashing, **FAST)
     assert result.failures[COMPILE_TIMEOUT] == 1
