@@ -53,13 +53,8 @@ def add_tune_command(sub: Any) -> None:
 
 
 def _budget(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 0")
-    return value
+    from polytc.cli import positive_int
+    return 0 if text.strip() == "0" else positive_int(text)
 
 
 def _seconds(text: str) -> float:
