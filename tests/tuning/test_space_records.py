@@ -155,3 +155,26 @@ def test_tune_without_optuna_names_the_extra(monkeypatch):
     from polytc.errors import MissingExtraError
     with pytest.raises(MissingExtraError, match=r"pip install 'polytc\[tune\]'"):
         polytc.tune(GEMM, sizes=SIZES, budget=1)
+
+
+def test_progress_bar_on_a_terminal_and_lines_elsewhere():
+    import io
+    from collections import Counter
+    from polytc.tuning.progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+    pytest.importorskip("tqdm", reason="the progress bar uses tqdm (pip install 'polytc[tune]')")
+    failures = Counter({"crash": 1, "wrong answer": 2})
+    screen = Terminal()
+    bar = Progress("gemm", 10, 2e9, stream=screen)
+    bar.update(4, 0.01, 0.02, 0.03, failures, 1)
+    bar.close()
+    shown = screen.getvalue()
+    assert "4/10" in shown and "\r" in shown
+    assert "best 10.000 ms (200.0 GF/s, 2.00x default)" in shown and "last 30.000 ms" in shown
+    assert "fails 3 (crash 1, wrong answer 2)" in shown and "skipped 1" in shown
+    log = io.StringIO()
+    Progress("gemm", 10, None, stream=log).update(4, 0.01, 0.02, None, Counter(), 0)
+    assert log.getvalue().startswith("[gemm] 4/10  best 10.000 ms") and "\r" not in log.getvalue()

@@ -48,7 +48,8 @@ def test_tune_on_a_local_cluster(cluster, tmp_path, capsys):
 
 def test_a_cluster_without_a_measuring_worker_is_refused(cache):
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  host="127.0.0.1", protocol="tcp", dashboard_address=None) as local, \
+                                  host="127.0.0.1", protocol="tcp",
+                                  dashboard_address=None) as local, \
             distributed.Client(local) as client:
         with pytest.raises(PolytcError, match="POLYTC_MEASURE"):
             polytc.tune(GEMM, sizes=SIZES, budget=1, storage="memory", dask_client=client,
