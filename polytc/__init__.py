@@ -14,6 +14,7 @@ from polytc.pipeline import compile
 from polytc.codegen_c.kernel import Kernel
 from polytc import frontend, poly, tiling, codegen_c, graph
 from polytc.graph import Graph
+from polytc.tuning import tune
 
-__all__ = ["compile", "Kernel", "Options", "Graph", "errors",
+__all__ = ["compile", "tune", "Kernel", "Options", "Graph", "errors",
            "frontend", "poly", "tiling", "codegen_c", "graph", "__version__"]

@@ -6,6 +6,7 @@ dependences, run kernels on random inputs.
     polytc deps mm.tc
     polytc run mm.tc --sizes M=512,N=512,K=512
     polytc plot mm.tc --sizes M=8,N=8,K=8 -o mm.png
+    polytc tune mm.tc --sizes M=1024,N=1024,K=1024 --budget 100
 
 ``FILE`` may be ``-`` for standard input.  Errors in the TC text (every
 :class:`~polytc.errors.PolytcError`) print to stderr with their caret excerpt
@@ -22,6 +23,7 @@ from polytc import cli_commands as commands
 from polytc.errors import PolytcError
 from polytc.options import FUSION, SCHEDULERS
 from polytc.plot.command import add_plot_command
+from polytc.tuning.command import add_tune_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="bake the sizes into the scheduled kernel's C as constants")
     run.set_defaults(handler=commands.run_command)
     add_plot_command(sub, common)
+    add_tune_command(sub)
     return parser
 
 

@@ -27,6 +27,7 @@ from polytc.codegen_c.kernel import Kernel
 from polytc.errors import CompilerNotFoundError, OptionError, PolytcError, PolytcInternalError
 from polytc.options import Options
 from polytc.program import Program
+from polytc.tuning import records as tuning_records
 
 log = logging.getLogger("polytc")
 log.addHandler(logging.NullHandler())
@@ -48,6 +49,7 @@ def compile(text: str, entry: str | None = None, **options: Any) -> Kernel:  # n
         opts = Options(**options)
     except TypeError as error:
         raise OptionError(f"unknown option: {error}") from None
+    opts, tuning = tuning_records.apply(text, entry, opts)  # polytc tune's record, if any
     key = _front_key(text, entry, opts)
     cfunction = _front_lookup(key, opts)
     computed: dict[str, Any] | None = None
@@ -69,9 +71,11 @@ def compile(text: str, entry: str | None = None, **options: Any) -> Kernel:  # n
         return compile(text, entry, **{**options, "specialize": False,
                                        "sizes": tuple(zip(cfunction.params, values))})
     generic = opts.dtype is None and frontend.parse(text)[0].bare
-    return Kernel(cfunction, library, lambda: computed or run_stages(text, entry, opts),
-                  respecialise if generic else None,
-                  for_sizes if opts.specialize else None, opts.threads)
+    kernel = Kernel(cfunction, library, lambda: computed or run_stages(text, entry, opts),
+                    respecialise if generic else None,
+                    for_sizes if opts.specialize else None, opts.threads)
+    kernel.tuning = tuning
+    return kernel
 
 
 def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
@@ -96,7 +100,8 @@ def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
         parametric, stages["dependences"], opts))
     stages["tiled"] = _logged("tile", lambda: tiling.tile_schedule(
         parametric, stages["schedule"], stages["dependences"].all,
-        tiling.TilingOptions(opts.tile, opts.unroll, opts.vectorize, opts.parallel)))
+        tiling.TilingOptions(opts.tile, opts.unroll, opts.vectorize, opts.parallel,
+                             opts.pack)))
     stages["c"] = _logged("to_c", lambda: to_c(stages["program"], stages["tiled"],
                                                parallel=opts.parallel,
                                                fixed=dict(opts.sizes or ()),

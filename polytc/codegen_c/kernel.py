@@ -62,6 +62,8 @@ class Kernel:
     :ivar c_source: the generated C.
     :ivar inputs, outputs: names in call and return order.
     :ivar sizes: the size symbols, in the order of the C function's arguments.
+    :ivar tuning: the tuning record whose options built this kernel (a dict,
+        see :mod:`polytc.tuning.records`), or None.
     """
 
     def __init__(self, cfunction: CFunction, library: str | PolytcError,
@@ -78,6 +80,7 @@ class Kernel:
         self._for_sizes = for_sizes
         self._by_sizes: dict[tuple[int, ...], Kernel] = {}
         self._threads = threads
+        self.tuning: dict[str, Any] | None = None
         self.c_source = cfunction.source
         self.inputs = tuple(t.name for t in cfunction.inputs)
         self.outputs = tuple(t.name for t in cfunction.outputs)

@@ -32,7 +32,7 @@ stay around each op's own tiled ``h, w`` band):
    not hoist it out of a row loop: syrk 3x -> 20x naive C); otherwise (gemm)
    the rows stay outside, as a loop the C asks gcc to unroll, which gcc
    handles best.
-   A ``pack:<tensors>`` mark below the outermost cache tile band names the
+   Unless ``pack=False``, a ``pack:<tensors>`` mark below the outermost cache tile band names the
    tensors the vector loop loads whole vectors of, for code generation to
    copy each tile of them into a contiguous buffer, and those it moves along
    in another subscript while another member reuses them (``W@0`` for
@@ -77,6 +77,7 @@ class TilingOptions:
     unroll: object = "auto"
     vectorize: bool = True
     parallel: bool = True
+    pack: bool = True
 
 
 def tile_schedule(program: Program, schedule: isl.Schedule, deps: isl.UnionMap,
@@ -157,7 +158,8 @@ class _TilingPass:
             else frozenset()
         # tensors read across the vector loop: packed with that subscript last
         transposed = bands.transposable(node, self.program, vector) \
-            if vector is not None and factors is not None and sizes else {}
+            if vector is not None and factors is not None and sizes and self.options.pack \
+            else {}
         gathers = vector is not None and bands.gathers(node, self.program, vector,
                                                        frozenset(transposed))
         node = bands.permute(node, order)
@@ -167,7 +169,8 @@ class _TilingPass:
             node = node.band_tile(_multi_val(node, list(level)))
             node = node.child(0)
             depth += 1
-            if depth == 1 and factors is not None and (streamed or transposed):
+            if depth == 1 and factors is not None and self.options.pack \
+                    and (streamed or transposed):
                 name = marks.PACK_PREFIX + ",".join(  # what the tile's vectors load: packed
                     sorted(streamed) + [f"{t}@{d}" for t, d in sorted(transposed.items())])
                 node = node.insert_mark(isl.Id(name, context=node.get_ctx())).child(0)
