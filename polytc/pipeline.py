@@ -129,10 +129,10 @@ def fix_sizes(program: Program, sizes: dict[str, int]) -> Program:
 
 def schedule(program: Program, deps: poly.Dependences, opts: Options) -> isl.Schedule:
     """The schedule ``opts`` asks for: the user's (checked), or a scheduler's."""
-    if opts.schedule is not None:
-        given = poly.to_schedule(program, opts.schedule)
+    if opts.schedule is not None:  # checked in full, then marked as what it is
+        given = poly.to_schedule(program, opts.schedule, deps.all)
         poly.check(program, given, deps).raise_if_illegal()
-        return given
+        return poly.with_true_coincidence(given, deps.all)
     if opts.scheduler == "identity":
         return poly.identity_schedule(program, deps)
     fuse: Any = opts.fuse

@@ -57,8 +57,7 @@ from polytc.poly.identity import identity_schedule
 from polytc.poly.farkas import Form, FarkasTimeout, Layout, farkas, lexmin, linear, problem
 from polytc.poly.graph import strongly_connected_components
 from polytc.poly.linalg import null_space, rank
-from polytc.poly.schedule_tree import Level, Row, build_tree
-from polytc.poly.user_schedule import padded
+from polytc.poly.schedule_tree import Level, Row, build_tree, distance_set, rows_of
 from polytc.isl_util import over_budget
 from polytc.program import Program
 
@@ -432,54 +431,17 @@ def _difference(dep: _Dep, rows: dict[str, Row], iterators: dict[str, tuple[str,
                 relation: str) -> isl.Map:
     """``{ S[s] -> T[t] : phi_T(t) - phi_S(s) <relation> }`` for the level's
     rows, with ``relation`` one of ``>= 1``, ``= 0``, ``< 0``."""
-    space = dep.relation.wrap().get_space()
-    aff = isl.Aff.zero_on_domain(isl.LocalSpace.from_space(space))
-    s_row, t_row = rows[dep.source], rows[dep.target]
-    n_s = len(iterators[dep.source])
-    for j, c in enumerate(s_row.coeffs):
-        aff = aff.add_coefficient_val(isl.dim_type.in_, j, isl.Val(-c))
-    for j, c in enumerate(t_row.coeffs):
-        aff = aff.add_coefficient_val(isl.dim_type.in_, n_s + j, isl.Val(c))
-    aff = aff.add_constant_val(isl.Val(t_row.const - s_row.const))
-    zero = isl.Aff.zero_on_domain(isl.LocalSpace.from_space(space))
-    if relation == ">= 1":
-        pieces = aff.gt_basic_set(zero)
-    elif relation == "= 0":
-        pieces = aff.zero_basic_set()
-    else:
-        pieces = aff.neg_basic_set()
-    return isl.Set.from_basic_set(pieces).unwrap()
+    return distance_set(dep.relation, rows[dep.source], rows[dep.target],
+                        len(iterators[dep.source]), relation)
 
 
 def _original_rows(program: Program) -> list[dict[str, Row]]:
-    """Per dimension of the original order (padded to one length), each
-    statement's row ``c . i + c0``."""
-    maps = {m.get_tuple_name(isl.dim_type.in_): m for m in _maps(padded(original_order(program)))}
-    width = max((m.dim(isl.dim_type.out) for m in maps.values()), default=0)
-    rows: list[dict[str, Row]] = [{} for _ in range(width)]
-    for statement in program.statements:
-        relation = maps[statement.name]
-        pieces = isl.PwMultiAff.from_map(relation)
-        for d in range(width):
-            affs = pieces.get_pw_aff(d).get_pieces()
-            if len(affs) != 1:
-                raise ScheduleError(f"the original order of {statement.name} is not affine: "
-                                    f"{relation}")
-            rows[d][statement.name] = _row(affs[0][1], len(statement.iterators), relation)
+    """Per dimension of the original order, each statement's row."""
+    rows = rows_of(program, original_order(program))
+    if rows is None:
+        raise ScheduleError("the original order is not a schedule with integer rows: "
+                            f"{original_order(program)}")
     return rows
-
-
-def _row(aff: isl.Aff, n: int, relation: isl.Map) -> Row:
-    """``aff`` (on a statement's iterators) as a row with integer coefficients."""
-    values = [aff.get_coefficient_val(isl.dim_type.in_, j) for j in range(n)]
-    values.append(aff.get_constant_val())
-    params = [aff.get_coefficient_val(isl.dim_type.param, j)
-              for j in range(aff.dim(isl.dim_type.param))]
-    if not all(v.is_int() for v in values) or any(not p.is_zero() for p in params) \
-            or aff.dim(isl.dim_type.div):
-        raise ScheduleError(f"the original order is not a schedule with integer rows: {relation}")
-    coeffs = tuple(int(v.to_python()) for v in values)
-    return Row(coeffs[:-1], coeffs[-1])
 
 
 def _user_groups(groups: Sequence[Sequence[str]], statements: list[str]) -> list[list[str]]:
