@@ -15,11 +15,12 @@ import hashlib
 import json
 import logging
 import time
+import warnings
 from typing import Any, Callable
 
 import islpy as isl
 
-from polytc import config, dtypes
+from polytc import config, dtypes, errors
 from polytc import frontend, poly, tiling
 from polytc.codegen_c import build as builder
 from polytc.codegen_c.emit import CFunction, TensorArg, to_c
@@ -54,9 +55,11 @@ def compile(text: str, entry: str | None = None, **options: Any) -> Kernel:  # n
     cfunction = _front_lookup(key, opts)
     computed: dict[str, Any] | None = None
     if cfunction is None:
-        computed = run_stages(text, entry, opts)
-        cfunction = computed["c"]
+        computed, said = _stages_and_warnings(text, entry, opts)
+        cfunction = dataclasses.replace(computed["c"], diagnostics=said)
         _front_store(key, cfunction, opts)
+    for name, message in cfunction.diagnostics:  # said again on every compile, cached or not
+        warnings.warn(getattr(errors, name, errors.PolytcWarning)(message), stacklevel=2)
     library: str | CompilerNotFoundError
     try:
         library = str(_timed("build", lambda: builder.build(cfunction.source,
@@ -76,6 +79,24 @@ def compile(text: str, entry: str | None = None, **options: Any) -> Kernel:  # n
                     for_sizes if opts.specialize else None, opts.threads)
     kernel.tuning = tuning
     return kernel
+
+
+def _stages_and_warnings(text: str, entry: str | None,
+                         opts: Options) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
+    """:func:`run_stages`, and the polytc warnings it gave (class name, message),
+    which the front cache keeps so that a cached compile says them too.
+    Other warnings pass through."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stages = run_stages(text, entry, opts)
+    said = []
+    for warning in caught:
+        if isinstance(warning.message, errors.PolytcWarning):
+            said.append((type(warning.message).__name__, str(warning.message)))
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
+    return stages, tuple(dict.fromkeys(said))
 
 
 def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
@@ -185,7 +206,8 @@ def _front_lookup(key: str, opts: Options) -> CFunction | None:
             tuple(TensorArg(t["name"], t["dtype"], tuple(t["dims"]), tuple(t["extent_py"]))
                   for t in data["inputs"]),
             tuple(TensorArg(t["name"], t["dtype"], tuple(t["dims"]), tuple(t["extent_py"]))
-                  for t in data["outputs"]))
+                  for t in data["outputs"]),
+            tuple((str(name), str(message)) for name, message in data["diagnostics"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     _front_memory[key] = cfunction

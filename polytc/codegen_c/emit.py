@@ -71,6 +71,7 @@ class CFunction:
     params: tuple[str, ...]
     inputs: tuple[TensorArg, ...]
     outputs: tuple[TensorArg, ...]
+    diagnostics: tuple[tuple[str, str], ...] = ()  # polytc warnings: (class name, message)
 
     @property
     def cdef(self) -> str:
