@@ -103,9 +103,10 @@ def _warn_narrowed(stmt: CheckedStatement, intervals: dict[str, Interval],
                 continue
             lo, hi = intervals[var]
             extent = extents[access.tensor][dim]
-            narrower = (lift(lo, space).gt_set(names[0])
-                        | lift(hi, space).lt_set(lift(extent, space))) & context
-            if not narrower.is_empty():
+            v = names[var]  # an element of the dimension the index never takes:
+            unused = (v.ge_set(names[0]) & v.lt_set(lift(extent, space)) & context) - \
+                (v.ge_set(lift(lo, space)) & v.lt_set(lift(hi, space)))
+            if not unused.is_empty():
                 what[var] = (f"'{var}' the range {extent_text(lo)}:{extent_text(hi)}, but it "
                              f"indexes dimension {dim} of '{access.tensor}' (extent "
                              f"{extent_text(extent)}) directly")

@@ -462,3 +462,19 @@ def test_output_extents(k):
     assert "I" in first and "J" not in first.split("->")[-1]
     assert "J" in second.split("->")[-1]
     assert set(k["two"].output_extents) == {"S", "P"}
+
+
+@pytest.mark.parametrize("text", ["O(i,j) = I(i,j) + J(i,j)", "O(i,j) = A(i,j) + B(i,j)",
+                                  "O(i,k) = K(i,k) * I(i,k)"])
+def test_bare_statements_share_sizes_by_index_whatever_the_tensor_names(text, rng):
+    """Tensors named like indices (``I``, ``J``) gave every tensor sizes of its
+    own: a (2, 3) and a (2, 5) array were accepted (issue #12)."""
+    kernel = polytc.compile(text)
+    first, second = (kernel.program.tensor(name) for name in kernel.inputs)
+    assert first.dims == second.dims, (first.dims, second.dims)
+    a = rng.standard_normal((2, 3)).astype(np.float32)
+    with pytest.raises(ArgumentError, match=r"size \w+ is 3 from \w+ \(dimension 1\) but 5"):
+        kernel(a, rng.standard_normal((2, 5)).astype(np.float32))
+    b = rng.standard_normal((2, 3)).astype(np.float32)
+    expected = a + b if "+" in text else a * b
+    np.testing.assert_allclose(kernel(a, b), expected, rtol=1e-6)
