@@ -207,7 +207,9 @@ def _front_lookup(key: str, opts: Options) -> CFunction | None:
                   for t in data["inputs"]),
             tuple(TensorArg(t["name"], t["dtype"], tuple(t["dims"]), tuple(t["extent_py"]))
                   for t in data["outputs"]),
-            tuple((str(name), str(message)) for name, message in data["diagnostics"]))
+            tuple((str(name), str(message)) for name, message in data["diagnostics"]),
+            tuple((str(t), int(d), str(text), str(source))
+                  for t, d, text, source in data["gathers"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     _front_memory[key] = cfunction

@@ -72,6 +72,8 @@ class CFunction:
     inputs: tuple[TensorArg, ...]
     outputs: tuple[TensorArg, ...]
     diagnostics: tuple[tuple[str, str], ...] = ()  # polytc warnings: (class name, message)
+    # per gather site: (tensor, dimension, index expression, index tensor or "")
+    gathers: tuple[tuple[str, int, str, str], ...] = ()
 
     @property
     def cdef(self) -> str:
@@ -79,7 +81,8 @@ class CFunction:
         args += [f"const {dtypes.C_TYPES[t.dtype]} *" for t in self.inputs]
         args += [f"{dtypes.C_TYPES[t.dtype]} *" for t in self.outputs]
         args.append("int")
-        return f"int {self.function}({', '.join(args)});"
+        report = f"\nvoid {self.function}_gather_report(int64_t *);" if self.gathers else ""
+        return f"int {self.function}({', '.join(args)});{report}"
 
 
 def to_c(program: ir.Program, schedule: isl.Schedule, *, parallel: bool = True,
@@ -276,10 +279,14 @@ class _Emitter:
         body = cgen.Block(preamble + [loops] + cleanup + [cgen.Line("return polytc_status;")])
         fn = cgen.FunctionBody(cgen.FunctionDeclaration(cgen.Value("int", function), args), body)
         pragmas = _KEEP_LOOP_ORDER if self.keep_loop_order else ""
-        source = "\n".join([self._header(function), prelude(self.used), pragmas, str(fn), ""])
-        return CFunction(source, function, program.params,
+        parts = [self._header(function), prelude(self.used), pragmas, str(fn)]
+        gathers = tuple(sorted(self.body.gathers, key=self.body.gathers.__getitem__))
+        if gathers:
+            parts.append(f"void {function}_gather_report(int64_t *report)\n"
+                         "{ for (int k = 0; k < 3; k++) report[k] = polytc_gather_report[k]; }")
+        return CFunction("\n".join(parts + [""]), function, program.params,
                          tuple(self._arg(t) for t in program.inputs),
-                         tuple(self._arg(t) for t in program.outputs))
+                         tuple(self._arg(t) for t in program.outputs), gathers=gathers)
 
     def _header(self, function: str) -> str:
         program = self.program

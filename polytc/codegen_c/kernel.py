@@ -17,6 +17,7 @@ import numpy as np
 
 from polytc import config, dtypes
 from polytc.codegen_c.calls import CallPlan, check_threads, fast_path, raise_status
+from polytc.codegen_c import gather_report
 from polytc.codegen_c.emit import CFunction
 from polytc.errors import ArgumentError, CompileError, PolytcError
 
@@ -26,7 +27,8 @@ _libraries_lock = threading.Lock()
 
 
 def load(path: str, cfunction: CFunction) -> tuple[Any, Any]:
-    """``(ffi, function)`` for the library at ``path`` (loaded once per process)."""
+    """``(ffi, library)`` for the library at ``path`` (loaded once per process):
+    ``getattr(library, cfunction.function)`` is the kernel."""
     with _libraries_lock:
         if path not in _libraries:
             ffi = cffi.FFI()
@@ -37,11 +39,10 @@ def load(path: str, cfunction: CFunction) -> tuple[Any, Any]:
             flags = ffi.RTLD_NOW | getattr(ffi, "RTLD_NODELETE", 0)
             lib = ffi.dlopen(path, flags)
             _libraries[path] = (ffi, lib)
-        ffi, lib = _libraries[path]
-    return ffi, getattr(lib, cfunction.function)
+        return _libraries[path]
 
 
-def load_checked(path: str, cfunction: CFunction) -> tuple[Any, Any]:
+def load_checked(path: str, cfunction: CFunction) -> tuple[Any, Any]:  # (ffi, library)
     """:func:`load`, first checking the library against its cache sidecar (a
     corrupted or deleted one is rebuilt); one that still does not load
     raises :class:`CompileError`, never a bare ``OSError``."""
@@ -87,6 +88,8 @@ class Kernel:
         self.sizes = cfunction.params
         self._plan = CallPlan(cfunction)
         self._function: Any = None
+        self._ffi: Any = None
+        self._lib: Any = None
         self._fast: Callable[[tuple[Any, ...], int | None, Any], Any] | None = None
 
     # -- inspection --------------------------------------------------------
@@ -235,8 +238,10 @@ class Kernel:
         if isinstance(self._library, PolytcError):
             raise self._library  # e.g. no C compiler: c_source is all there is
         if self._function is None:
-            self._ffi, self._function = load_checked(self._library, self._cfunction)
-            self._fast = fast_path(self._plan, self._ffi, self._function, self._default_threads)
+            self._ffi, self._lib = load_checked(self._library, self._cfunction)
+            self._function = getattr(self._lib, self._cfunction.function)
+            self._fast = fast_path(self._plan, self._ffi, self._function, self._default_threads,
+                                   self._explain_gather)
         ffi, plan = self._ffi, self._plan
         pointers = [ffi.from_buffer(ctype, array) for ctype, array in
                     zip(plan.input_ctypes, arrays)]
@@ -244,4 +249,14 @@ class Kernel:
                      for ctype, array in zip(plan.output_ctypes, outputs)]
         threads = check_threads(num_threads) if num_threads is not None \
             else self._default_threads()
-        raise_status(self._function(*sizes, *pointers, int(threads)))
+        status = self._function(*sizes, *pointers, int(threads))
+        if status:
+            raise_status(status, lambda: self._explain_gather([*arrays, *outputs]))
+
+    def _explain_gather(self, arrays: Sequence[Any]) -> str | None:
+        """What went out of range in the last call (its inputs, then outputs)."""
+        if not self._cfunction.gathers:
+            return None
+        names = [t.name for t in self._cfunction.inputs] + [t.name for t in self._cfunction.outputs]
+        return gather_report.explain(self._cfunction, self._ffi, self._lib,
+                                     dict(zip(names, arrays)))

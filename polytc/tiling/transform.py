@@ -58,6 +58,7 @@ from polytc import dtypes
 from polytc.program import Program
 from polytc.tiling import bands, marks
 from polytc.poly.isl_scheduler import operation_budget
+from polytc.poly.bands import with_true_coincidence
 from polytc.poly.legality import respects
 from polytc.tiling.model import OUTER, REDUCTION, VECTOR, cache_tile_sizes, register_block
 from polytc.tiling.panels import panel_fusion
@@ -99,7 +100,7 @@ def _tiled(program: Program, schedule: isl.Schedule, deps: isl.UnionMap,
            options: TilingOptions) -> isl.Schedule:
     pass_ = _TilingPass(program, deps, options)
     node = pass_.visit(schedule.get_root())
-    node = _recompute_coincidence(node.get_schedule().get_root(), deps)
+    node = with_true_coincidence(node.get_schedule(), deps).get_root()
     if options.vectorize:
         node = _mark_simd(node.get_schedule().get_root())
     return node.get_schedule()
@@ -435,14 +436,6 @@ def _mark_promotions(node: isl.ScheduleNode, deps: isl.UnionMap) -> isl.Schedule
             current = visit(current.child(position)).parent()
         return current
     return visit(node.child(0)).parent()
-
-
-def _recompute_coincidence(node: isl.ScheduleNode, deps: isl.UnionMap) -> isl.ScheduleNode:
-    if node.get_type() == isl.schedule_node_type.band:
-        node = bands.set_coincidence(node, bands.loop_coincidence(node, deps))
-    for position in range(node.n_children()):
-        node = _recompute_coincidence(node.child(position), deps).parent()
-    return node
 
 
 def _mark_simd(node: isl.ScheduleNode) -> isl.ScheduleNode:
