@@ -235,3 +235,11 @@ class SchedulerFallbackWarning(PolytcWarning):
     kernel follows the program's original order instead (still correct)."""
 
     id = "scheduler-fallback"
+
+
+class TransformFallbackWarning(PolytcWarning):
+    """Tiling and code generation needed more isl work or more C than their
+    bounds allow; the kernel was made again with less register tiling or
+    tiling (still correct, maybe slower)."""
+
+    id = "transform-fallback"

@@ -26,6 +26,7 @@ from polytc.codegen_c import build as builder
 from polytc.codegen_c.emit import CFunction, TensorArg, to_c
 from polytc.codegen_c.kernel import Kernel
 from polytc.errors import CompilerNotFoundError, OptionError, PolytcError, PolytcInternalError
+from polytc.isl_util import over_budget, within_budget
 from polytc.options import Options
 from polytc.program import Program
 from polytc.tuning import records as tuning_records
@@ -119,16 +120,56 @@ def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
     stages["dependences"] = _logged("dependences", lambda: poly.dependences(parametric))
     stages["schedule"] = _logged("schedule", lambda: schedule(
         parametric, stages["dependences"], opts))
-    stages["tiled"] = _logged("tile", lambda: tiling.tile_schedule(
-        parametric, stages["schedule"], stages["dependences"].all,
-        tiling.TilingOptions(opts.tile, opts.unroll, opts.vectorize, opts.parallel,
-                             opts.pack)))
-    stages["c"] = _logged("to_c", lambda: to_c(stages["program"], stages["tiled"],
-                                               parallel=opts.parallel,
-                                               fixed=dict(opts.sizes or ()),
-                                               keep_loop_order=opts.tile is not None,
-                                               deps=stages["dependences"]))
+    stages["tiled"], stages["c"] = _tiled_c(parametric, stages, opts)
     return stages
+
+
+#: isl operations that tiling and code generation together may use (the
+#: kernel corpus needs at most 20 million, for a strided conv2d); past it, or
+#: past MAX_C_LINES of C, the kernel is made again without register tiling,
+#: then without tiling (a random program's fused windows: 3,075 lines, 30 s)
+TRANSFORM_OPERATIONS = 30_000_000
+MAX_C_LINES = 2_500
+
+
+def _tiled_c(parametric: Program, stages: dict[str, Any],
+             opts: Options) -> tuple[isl.Schedule, CFunction]:
+    """The tiled schedule and its C, each rung of the ladder within the bounds
+    above, the last one without."""
+    deps = stages["dependences"]
+    rungs = list(dict.fromkeys([(opts.tile, opts.unroll), (opts.tile, None), (None, None)]))
+    for rung, (tile, unroll) in enumerate(rungs):
+        def attempt() -> tuple[isl.Schedule, CFunction]:
+            tiled = _logged("tile", lambda: tiling.tile_schedule(
+                parametric, stages["schedule"], deps.all,
+                tiling.TilingOptions(tile, unroll, opts.vectorize, opts.parallel, opts.pack)))
+            return tiled, _logged("to_c", lambda: to_c(
+                stages["program"], tiled, parallel=opts.parallel, fixed=dict(opts.sizes or ()),
+                keep_loop_order=tile is not None, deps=deps))
+        if rung == len(rungs) - 1:
+            return attempt()
+        result = _bounded_transform(parametric.context.get_ctx(), attempt)
+        if result is not None and result[1].source.count("\n") <= MAX_C_LINES:
+            return result
+        why = "needs more isl work than allowed" if result is None else \
+            f"has over {MAX_C_LINES} lines of C"
+        warnings.warn(errors.TransformFallbackWarning(
+            f"[{errors.TransformFallbackWarning.id}] with tile={tile!r}, unroll={unroll!r} the "
+            f"kernel {why}; trying tile={rungs[rung + 1][0]!r}, unroll={rungs[rung + 1][1]!r}"),
+            stacklevel=2)
+    raise PolytcInternalError("tiling", "no rung of the ladder")  # pragma: no cover
+
+
+def _bounded_transform(ctx: isl.Context, attempt: Callable[[], Any]) -> Any:
+    """``attempt()`` within :data:`TRANSFORM_OPERATIONS`; None past them."""
+    def bounded() -> Any:
+        try:
+            return attempt()
+        except PolytcInternalError:
+            if over_budget(ctx):
+                return None
+            raise
+    return within_budget(ctx, TRANSFORM_OPERATIONS, bounded)
 
 
 def fix_sizes(program: Program, sizes: dict[str, int]) -> Program:

@@ -46,6 +46,16 @@ CASES: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = [
                  ["B", "float32", ["M", "N", "N", "N"], "float"],
                  ["C", "float32", ["N", "N"], "float"]]},
      {"scheduler": "pluto", "fuse": "max", "parallel": False, **PLAIN}),
+    (20240849, "isl's AST build failed (input involves unknown divs) on the fused schedule",
+     {"text": "def g(float(L) A, float(2) W, int32(K, L) X) -> (T3) {\n"
+              "    T0(i) = (i >= 2) ? A(i - 2) : 0.0 where i in 0:L + 2\n"
+              "    T1(i, j) +=! 2.0 * (T0(2*i) + W(2*j) + A(2*k))\n"
+              "    T2(i, j, k) = 3.0 * (A(X(i, j - 2)) * T1(j - 1, k - 1))\n"
+              "    T3() +=! tanh(A(X(i, L - 1 - j)))\n}",
+      "sizes": {"K": 6, "L": 5},
+      "inputs": [["A", "float32", ["L"], "float"], ["W", "float32", [2], "float"],
+                 ["X", "int32", ["K", "L"], "index:L"]]},
+     {"scheduler": "pluto", "fuse": "max", "parallel": True, **PLAIN}),
 ]
 
 
@@ -102,3 +112,26 @@ def test_dependences_past_their_budget_over_approximate(monkeypatch: pytest.Monk
     A = np.arange(7, dtype=np.float32)
     np.testing.assert_allclose(kernel(A), 2 * (2 * A + 1))
     assert "T[" in kernel.c_source and "float T[1]" not in kernel.c_source  # full buffer
+
+
+@pytest.mark.parametrize("bound, value, rung", [("MAX_C_LINES", 60, "unroll=None"),
+                                                 ("TRANSFORM_OPERATIONS", 1, "tile=None")])
+def test_tiling_past_its_bounds_falls_back_with_a_warning(monkeypatch: pytest.MonkeyPatch,
+                                                          bound: str, value: int,
+                                                          rung: str) -> None:
+    """Fused windows of fuzz seed 4242012771 gave 3,075 lines of C (30 s to
+    compile): past the isl work or C size allowed, the kernel is made again
+    with less register tiling, then without tiling."""
+    import importlib
+
+    import numpy as np
+
+    import polytc
+    from polytc.errors import TransformFallbackWarning
+    pipeline = importlib.import_module("polytc.pipeline")
+    monkeypatch.setattr(pipeline, bound, value)
+    with pytest.warns(TransformFallbackWarning, match=rung):
+        kernel = polytc.compile("C(i,j) +=! A(i,k) * B(k,j)", cache=False)
+    rng = np.random.default_rng(0)
+    A, B = rng.random((33, 17), np.float32), rng.random((17, 29), np.float32)
+    np.testing.assert_allclose(kernel(A, B), A @ B, rtol=1e-5)

@@ -21,8 +21,9 @@ when a kernel specialised to fixed sizes is called with other sizes.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Iterator
 
 import cgen
 import islpy as isl
@@ -100,18 +101,39 @@ def to_c(program: ir.Program, schedule: isl.Schedule, *, parallel: bool = True,
         deps = dependences(program)
     excluded = frozenset(t.name for t in program.temporaries) \
         if deps is not None and not deps.exact else frozenset()
+    grouped = False
+    while True:
+        emitter = _Emitter(program, fixed or {}, keep_loop_order)
+        try:
+            with _ast_grouping(program.context.get_ctx(), grouped):
+                function = emitter.emit(schedule, parallel, excluded)
+        except isl.Error as error:
+            if "unknown divs" in str(error) and not grouped:
+                grouped = True  # an isl failure that grouping coscheduled statements avoids
+                continue
+            raise PolytcInternalError("generating C", str(error)) from error
+        if not emitter.contractions or deps is None:
+            return function
+        split = split_contractions(program, deps.flow, emitter.contractions, emitter.copies)
+        if not split:
+            return function
+        excluded |= split  # those keep their full buffers
+
+
+@contextmanager
+def _ast_grouping(ctx: isl.Context, grouped: bool) -> Iterator[None]:
+    """isl's ``ast_build_group_coscheduled`` on during the block, if
+    ``grouped``: isl's AST build of fuzz seed 20240849's fused schedule
+    fails (``input involves unknown divs``) without it."""
+    if not grouped:
+        yield
+        return
+    saved = ctx.get_ast_build_group_coscheduled()
+    ctx.set_ast_build_group_coscheduled(1)
     try:
-        while True:
-            emitter = _Emitter(program, fixed or {}, keep_loop_order)
-            function = emitter.emit(schedule, parallel, excluded)
-            if not emitter.contractions or deps is None:
-                return function
-            split = split_contractions(program, deps.flow, emitter.contractions, emitter.copies)
-            if not split:
-                return function
-            excluded |= split  # those keep their full buffers
-    except isl.Error as error:  # pragma: no cover - an isl failure is our bug
-        raise PolytcInternalError("generating C", str(error)) from error
+        yield
+    finally:
+        ctx.set_ast_build_group_coscheduled(saved)
 
 
 def mark_parallel(schedule: isl.Schedule) -> isl.Schedule:

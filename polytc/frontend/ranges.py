@@ -27,7 +27,7 @@ import islpy as isl
 from polytc.errors import (NarrowedRangeWarning, OutOfBoundsError, RangeInferenceError, Span,
                            UnboundIndexError, caret_excerpt, line_and_column)
 from polytc.frontend.sema import Access, CheckedStatement
-from polytc.isl_util import extend, extent_text, lift, lift_set, param_names
+from polytc.isl_util import extend, extent_text, lift, lift_set, param_names, simplify
 
 Interval = tuple[isl.PwAff, isl.PwAff]  # [lo, hi) on the parameters
 
@@ -56,7 +56,7 @@ def infer_domain(stmt: CheckedStatement, params: tuple[str, ...],
             if interval is not None:
                 intervals[var] = interval
                 progress = True
-    _warn_narrowed(stmt, intervals, extents, names, lifted_context, source)
+    _warn_narrowed(stmt, intervals, extents, names, context, source)
     for var in stmt.iterators:
         if var not in intervals:
             reduction = var not in stmt.lhs
@@ -91,6 +91,10 @@ def _warn_narrowed(stmt: CheckedStatement, intervals: dict[str, Interval],
     A(i + 1)`` is a stencil with one element less, not a silent change.)
     One warning per statement, naming every such index."""
     space = names[0].get_domain_space()
+    lifted = lift_set(context, space)
+
+    def text(pa: isl.PwAff) -> str:
+        return extent_text(simplify(pa, context))
     what: dict[str, str] = {}  # index -> why it is narrow
     widen: dict[str, str] = {}  # index -> the where clause's range
     spans: list[Span] = []
@@ -104,13 +108,13 @@ def _warn_narrowed(stmt: CheckedStatement, intervals: dict[str, Interval],
             lo, hi = intervals[var]
             extent = extents[access.tensor][dim]
             v = names[var]  # an element of the dimension the index never takes:
-            unused = (v.ge_set(names[0]) & v.lt_set(lift(extent, space)) & context) - \
+            unused = (v.ge_set(names[0]) & v.lt_set(lift(extent, space)) & lifted) - \
                 (v.ge_set(lift(lo, space)) & v.lt_set(lift(hi, space)))
             if not unused.is_empty():
-                what[var] = (f"'{var}' the range {extent_text(lo)}:{extent_text(hi)}, but it "
-                             f"indexes dimension {dim} of '{access.tensor}' (extent "
-                             f"{extent_text(extent)}) directly")
-                widen[var] = f"{var} in 0:{extent_text(extent)}"
+                what[var] = (f"'{var}' the range {text(lo)}:{text(hi)}, but it indexes "
+                             f"dimension {dim} of '{access.tensor}' (extent {text(extent)}) "
+                             "directly")
+                widen[var] = f"{var} in 0:{text(extent)}"
                 spans.append(access.span)
     if not what:
         return
