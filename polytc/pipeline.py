@@ -125,11 +125,15 @@ def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
 
 
 #: isl operations that tiling and code generation together may use (the
-#: kernel corpus needs at most 20 million, for a strided conv2d); past it, or
-#: past MAX_C_LINES of C, the kernel is made again without register tiling,
-#: then without tiling (a random program's fused windows: 3,075 lines, 30 s)
-TRANSFORM_OPERATIONS = 30_000_000
+#: kernel corpus needs at most 20 million, for a strided conv2d; without
+#: register tiling a tenth of that); past them, past MAX_C_LINES of C, or
+#: past MAX_UNROLLED register-block loops for gcc to unroll (the corpus has
+#: at most 15; a random program's 36 took gcc 82 s), the kernel is made
+#: again without register tiling, then without tiling (a random program's
+#: fused windows: 3,075 lines, 30 s)
+TRANSFORM_OPERATIONS = (30_000_000, 10_000_000)
 MAX_C_LINES = 2_500
+MAX_UNROLLED = 24
 
 
 def _tiled_c(parametric: Program, stages: dict[str, Any],
@@ -148,11 +152,12 @@ def _tiled_c(parametric: Program, stages: dict[str, Any],
                 keep_loop_order=tile is not None, deps=deps))
         if rung == len(rungs) - 1:
             return attempt()
-        result = _bounded_transform(parametric.context.get_ctx(), attempt)
-        if result is not None and result[1].source.count("\n") <= MAX_C_LINES:
+        result = _bounded_transform(parametric.context.get_ctx(), attempt,
+                                    TRANSFORM_OPERATIONS[min(rung, 1)])
+        why = _too_big(result[1].source) if result is not None else \
+            "needs more isl work than allowed"
+        if result is not None and why is None:
             return result
-        why = "needs more isl work than allowed" if result is None else \
-            f"has over {MAX_C_LINES} lines of C"
         warnings.warn(errors.TransformFallbackWarning(
             f"[{errors.TransformFallbackWarning.id}] with tile={tile!r}, unroll={unroll!r} the "
             f"kernel {why}; trying tile={rungs[rung + 1][0]!r}, unroll={rungs[rung + 1][1]!r}"),
@@ -160,8 +165,17 @@ def _tiled_c(parametric: Program, stages: dict[str, Any],
     raise PolytcInternalError("tiling", "no rung of the ladder")  # pragma: no cover
 
 
-def _bounded_transform(ctx: isl.Context, attempt: Callable[[], Any]) -> Any:
-    """``attempt()`` within :data:`TRANSFORM_OPERATIONS`; None past them."""
+def _too_big(source: str) -> str | None:
+    """Why ``source`` is more C than gcc should be given, or None."""
+    if source.count("\n") > MAX_C_LINES:
+        return f"has over {MAX_C_LINES} lines of C"
+    if source.count("#pragma GCC unroll") > MAX_UNROLLED:
+        return f"has over {MAX_UNROLLED} register-block loops for the C compiler to unroll"
+    return None
+
+
+def _bounded_transform(ctx: isl.Context, attempt: Callable[[], Any], operations: int) -> Any:
+    """``attempt()`` within ``operations`` isl operations; None past them."""
     def bounded() -> Any:
         try:
             return attempt()
@@ -169,7 +183,7 @@ def _bounded_transform(ctx: isl.Context, attempt: Callable[[], Any]) -> Any:
             if over_budget(ctx):
                 return None
             raise
-    return within_budget(ctx, TRANSFORM_OPERATIONS, bounded)
+    return within_budget(ctx, operations, bounded)
 
 
 def fix_sizes(program: Program, sizes: dict[str, int]) -> Program:
