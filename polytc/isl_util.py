@@ -1,7 +1,8 @@
 """Small isl helpers shared by the stages."""
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from contextlib import contextmanager
+from typing import Callable, Iterator, TypeVar
 
 import islpy as isl
 
@@ -60,24 +61,41 @@ def extent_text(pa: isl.PwAff) -> str:
 
 
 _T = TypeVar("_T")
+_active: list[isl.Context] = []  # contexts inside an operation budget
+
+
+@contextmanager
+def operation_budget(ctx: isl.Context, limit: int) -> Iterator[None]:
+    """isl counts operations from zero with at most ``limit`` (0: no limit)
+    allowed during the block; the previous limit and a fresh count are
+    restored afterwards.  Inside another budget on ``ctx`` it does nothing:
+    isl's count cannot be read, and resetting it would give the outer budget
+    a fresh start (the outer one bounds both)."""
+    if ctx in _active:
+        yield
+        return
+    saved = ctx.get_max_operations()
+    ctx.reset_operations()
+    ctx.set_max_operations(max(0, limit))
+    _active.append(ctx)
+    try:
+        yield
+    finally:
+        _active.remove(ctx)
+        ctx.set_max_operations(saved)
+        ctx.reset_operations()
 
 
 def within_budget(ctx: isl.Context, operations: int, thunk: Callable[[], _T]) -> _T | None:
-    """``thunk()`` with isl's operation count limited to ``operations``;
-    None when the limit trips (any other isl error propagates).  Budgets do
-    not nest: the count is reset before and after."""
-    previous = ctx.get_max_operations()
-    ctx.reset_operations()
-    ctx.set_max_operations(operations)
+    """``thunk()`` within :func:`operation_budget`; None when the limit trips
+    (any other isl error propagates)."""
     try:
-        return thunk()
+        with operation_budget(ctx, operations):
+            return thunk()
     except isl.Error:
         if over_budget(ctx):
             return None
         raise
-    finally:
-        ctx.set_max_operations(previous)
-        ctx.reset_operations()
 
 
 def over_budget(ctx: isl.Context) -> bool:

@@ -43,6 +43,9 @@ from polytc.tiling import marks
 
 PARALLEL_MARK = marks.PARALLEL
 MAX_PROMOTED_ELEMENTS = 1024  # a register block, not a cache tile
+# a footprint of more pieces is no box worth promoting (and its lexicographic
+# extrema took isl 70 s on fuzz seed 9127027578)
+MAX_BOX_PIECES = 4
 MAX_LOCAL_CONTRACTED = 1024  # a contracted temporary this small is a local array
 _KEEP_LOOP_ORDER = """#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize ("no-loop-interchange")
@@ -726,6 +729,8 @@ def _exact_box(footprint: isl.UnionMap) -> tuple[isl.PwMultiAff, tuple[int, ...]
     try:
         relation = isl.Map.from_union_map(footprint)
     except isl.Error:  # several spaces
+        return None
+    if relation.n_basic_map() > MAX_BOX_PIECES:  # a block is one box, not a patchwork
         return None
     low = relation.lexmin_pw_multi_aff()  # a box's lexicographic minimum is its corner
     high = relation.lexmax_pw_multi_aff()

@@ -70,6 +70,7 @@ from contextlib import contextmanager
 import islpy as isl
 
 from polytc.errors import OptionError, PolytcInternalError, SchedulerFallbackWarning
+from polytc.isl_util import operation_budget
 from polytc.poly.child import in_child
 from polytc.poly.dependences import Dependences, original_order
 from polytc.poly.identity import identity_schedule
@@ -218,17 +219,3 @@ def _isl_options(ctx: isl.Context, options: Mapping[str, int]) -> Iterator[None]
     finally:
         for name, value in saved.items():
             getattr(ctx, f"set_{name}")(value)
-
-
-@contextmanager
-def operation_budget(ctx: isl.Context, limit: int) -> Iterator[None]:
-    """isl counts operations from zero with at most ``limit`` allowed; the
-    previous limit and a fresh count are restored afterwards."""
-    saved = ctx.get_max_operations()
-    ctx.reset_operations()
-    ctx.set_max_operations(max(0, limit))
-    try:
-        yield
-    finally:
-        ctx.set_max_operations(saved)
-        ctx.reset_operations()

@@ -57,7 +57,7 @@ import islpy as isl
 from polytc import dtypes
 from polytc.program import Program
 from polytc.tiling import bands, marks
-from polytc.poly.isl_scheduler import operation_budget
+from polytc.isl_util import operation_budget
 from polytc.poly.bands import with_true_coincidence
 from polytc.poly.legality import respects
 from polytc.tiling.model import OUTER, REDUCTION, VECTOR, cache_tile_sizes, register_block
