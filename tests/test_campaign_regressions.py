@@ -56,6 +56,18 @@ CASES: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = [
       "inputs": [["A", "float32", ["L"], "float"], ["W", "float32", [2], "float"],
                  ["X", "int32", ["K", "L"], "index:L"]]},
      {"scheduler": "pluto", "fuse": "max", "parallel": True, **PLAIN}),
+    (9127027804, "isl's scheduler was 'unable to carry dependences' within its coefficient bound",
+     {"text": "def g(float(K, 3) A, float(N) B, float(N, M) C, int32(L, N) X) -> (T1, T3, T0) {\n"
+              "    T0(i, j, k) *=! 1.0 + 0.125 * fmax(fmin(B(j) * B(k) * B(i + l) + A(2*l, i + k), "
+              "1.0), -1.0)\n"
+              "    T1(i) max=! 0.5 * (1.0 + A(K - 1 - i, j))\n"
+              "    T2() = double(1.0 + 0.5 - 2.0) * 1.5\n"
+              "    T3(i, j) = fmin(T1(j - 1) + C(i, j), -0.5)\n"
+              "    T0(i, j, k) max= T3(j, i / 2) - T0(k + l, l, i / 2) * float(L + 1)\n}",
+      "sizes": {"N": 4, "M": 4, "K": 4, "L": 2},
+      "inputs": [["A", "float32", ["K", 3], "float"], ["B", "float32", ["N"], "float"],
+                 ["C", "float32", ["N", "M"], "float"], ["X", "int32", ["L", "N"], "index:N"]]},
+     {"scheduler": "isl", "fuse": "smart", "parallel": True}),
 ]
 
 

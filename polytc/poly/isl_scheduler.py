@@ -145,6 +145,9 @@ def isl_schedule(program: Program, deps: Dependences, *, fuse: str = "smart",
             return _fallback(program, deps, f"isl's scheduler exceeded its operation budget "
                              f"(max_operations={max_operations}, fuse={fuse!r}: raise it, or "
                              "use scheduler='pluto')")
+        if "unable to carry dependences" in result["error"]:  # bounded coefficients: no row
+            return _fallback(program, deps, "isl's scheduler found no schedule within its "
+                             f"coefficient bound (fuse={fuse!r}: scheduler='pluto' may do better)")
         raise PolytcInternalError("computing isl's schedule", result["error"])
     try:
         return isl.Schedule.read_from_str(ctx, result["schedule"])
