@@ -89,13 +89,13 @@ def operation_budget(ctx: isl.Context, limit: int) -> Iterator[None]:
 def within_budget(ctx: isl.Context, operations: int, thunk: Callable[[], _T]) -> _T | None:
     """``thunk()`` within :func:`operation_budget`; None when the limit trips
     (any other isl error propagates)."""
-    try:
-        with operation_budget(ctx, operations):
+    with operation_budget(ctx, operations):
+        try:
             return thunk()
-    except isl.Error:
-        if over_budget(ctx):
-            return None
-        raise
+        except isl.Error:
+            if over_budget(ctx):  # before the budget's end resets the count
+                return None
+            raise
 
 
 def over_budget(ctx: isl.Context) -> bool:
@@ -112,3 +112,9 @@ def map_list(union: isl.UnionMap) -> list[isl.Map]:
     """The maps of ``union``, one per space."""
     maps = union.get_map_list()
     return [maps.get_at(i) for i in range(maps.n_map())]
+
+
+def set_list(union: isl.UnionSet) -> list[isl.Set]:
+    """The sets of ``union``, one per space."""
+    sets = union.get_set_list()
+    return [sets.get_at(i) for i in range(sets.n_set())]

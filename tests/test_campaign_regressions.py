@@ -133,7 +133,7 @@ def test_tiling_past_its_bounds_falls_back_with_a_warning(monkeypatch: pytest.Mo
                                                           bound: str, value: int,
                                                           rung: str) -> None:
     """Fused windows of fuzz seed 4242012771 gave 3,075 lines of C (30 s to
-    compile), seed 9127027488 36 register blocks for gcc to unroll (82 s):
+    compile), seed 9127027488 432 register-block rows for gcc to unroll (86 s):
     past the isl work or C size allowed, the kernel is made again with less
     register tiling, then without tiling."""
     import importlib

@@ -1,4 +1,4 @@
-"""Where code generation shrinks temporaries (see :mod:`polytc.graph.contraction`).
+"""Where code generation shrinks temporaries (see :mod:`polytc.poly.contraction`).
 
 :func:`mark_contractions` runs the contraction analysis on the schedule C is
 generated from and, for each temporary it contracts (a dimension fixed by the
@@ -19,10 +19,10 @@ from typing import Iterable
 
 import islpy as isl
 
-from polytc.graph.contraction import Contraction, _leaves, contractions
-from polytc.poly.dependences import _maps
+from polytc.poly.contraction import Contraction, contractions, leaves_of
 from polytc.program import Program
 from polytc.tiling.panels import DEFAULT_ROWS as PANEL_ROWS
+from polytc.isl_util import map_list
 
 CONTRACT_PREFIX = "contract:"
 
@@ -102,7 +102,7 @@ def _insert(schedule: isl.Schedule, c: Contraction, context: isl.Set) -> isl.Sch
     """``schedule`` with the mark for ``c`` below its ``depth``-th loop, or
     None when the statements do not share that loop or it has one iteration
     under ``context`` (specialised sizes: the schedule stays parametric)."""
-    leaves = _leaves(schedule)
+    leaves = leaves_of(schedule)
     loops = {leaf.loops[c.depth - 1] if len(leaf.loops) >= c.depth else None
              for s in c.statements for leaf in leaves.get(s, [])}
     if len(loops) != 1 or None in loops:
@@ -141,7 +141,7 @@ def split_contractions(program: Program, flow: isl.UnionMap, contracted: Iterabl
         domains = copies.get(tensor, [])
         writers = {s.name for s in program.statements if s.tensor == tensor}
         carried = isl.UnionMap.empty(flow.get_space())
-        for piece in _maps(flow):
+        for piece in map_list(flow):
             if piece.get_tuple_name(isl.dim_type.in_) in writers:
                 carried = carried.union(isl.UnionMap.from_map(piece))
         inside = isl.UnionMap.empty(flow.get_space())

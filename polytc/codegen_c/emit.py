@@ -30,7 +30,7 @@ import islpy as isl
 
 from polytc import dtypes
 from polytc import program as ir
-from polytc.graph.contraction import Contraction
+from polytc.poly.contraction import Contraction
 from polytc.codegen_c.contract import (CONTRACT_PREFIX, buffer_extents, mark_contractions,
                                       split_contractions)
 from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr, literal
@@ -38,8 +38,9 @@ from polytc.codegen_c.names import NameTable
 from polytc.codegen_c.pack import element_count, plan_packings
 from polytc.codegen_c.prelude import prelude
 from polytc.errors import PolytcInternalError
-from polytc.poly.dependences import Dependences, _maps, dependences
+from polytc.poly.dependences import Dependences, dependences
 from polytc.tiling import marks
+from polytc.isl_util import map_list
 
 PARALLEL_MARK = marks.PARALLEL
 MAX_PROMOTED_ELEMENTS = 1024  # a register block, not a cache tile
@@ -630,7 +631,7 @@ class _Emitter:
             for statement in self.program.statements:
                 relation = statement.read_relation().union(
                     isl.UnionMap.from_map(statement.write))
-                for piece in _maps(relation):
+                for piece in map_list(relation):
                     if piece.get_tuple_name(isl.dim_type.out) == tensor:
                         accesses = accesses.union(isl.UnionMap.from_map(piece))
             footprint = schedule.reverse().apply_range(accesses.intersect_domain(domain))

@@ -17,7 +17,7 @@ combined def), ``contraction`` (the analysis).
 from __future__ import annotations
 
 from polytc.graph.builder import Graph, Op, Value
-from polytc.graph.contraction import Contraction, contractions
+from polytc.poly.contraction import Contraction, contractions
 from polytc.graph.lower import LoweredGraph
 
 __all__ = ["Graph", "Op", "Value", "LoweredGraph", "Contraction", "contractions"]

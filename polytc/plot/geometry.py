@@ -23,9 +23,10 @@ from typing import Any, Mapping, Sequence, Union
 import islpy as isl
 
 from polytc.errors import PlotError
-from polytc.poly.dependences import Dependences, _maps, dependences
+from polytc.poly.dependences import Dependences, dependences
 from polytc.poly.summary import statement_text
 from polytc.program import Program
+from polytc.isl_util import map_list
 
 MAX_POINTS = 2500
 MAX_ARROWS = 4000
@@ -151,7 +152,7 @@ def _self_relations(deps: DepsArg, name: str | None) -> tuple[tuple[str, isl.Map
                         f"{type(deps).__name__}")
     found = []
     for kind, union in kinds:
-        for m in _maps(union):
+        for m in map_list(union):
             source = m.get_tuple_name(isl.dim_type.in_)
             target = m.get_tuple_name(isl.dim_type.out)
             if source == target and (name is None or source == name):

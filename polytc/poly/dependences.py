@@ -42,7 +42,7 @@ class Dependences:
         """All dependences from statement ``source`` to statement ``target``."""
         result = isl.UnionMap.empty(self.flow.get_space())
         for kind in (self.flow, self.anti, self.output):
-            for m in _maps(kind):
+            for m in map_list(kind):
                 if m.get_tuple_name(isl.dim_type.in_) == source and \
                         m.get_tuple_name(isl.dim_type.out) == target:
                     result = result.union(isl.UnionMap.from_map(m))
@@ -61,7 +61,7 @@ class Dependences:
         for label, kind in (("flow (RAW)", self.flow), ("anti (WAR)", self.anti),
                             ("output (WAW)", self.output)):
             lines.append(f"{label}:")
-            maps = _maps(kind)
+            maps = map_list(kind)
             if not maps:
                 lines.append("  (none)")
             lines.extend(f"  {m}" for m in maps)
@@ -152,8 +152,3 @@ def _compute(sink: isl.UnionMap, must: isl.UnionMap | None, may: isl.UnionMap | 
     if may is not None:
         info = info.set_may_source(may)
     return info.set_schedule_map(order).compute_flow()
-
-
-def _maps(union: isl.UnionMap) -> list[isl.Map]:
-    maps = union.get_map_list()
-    return [maps.get_at(i) for i in range(maps.n_map())]

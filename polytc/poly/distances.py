@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator, Union
 
 import islpy as isl
+from polytc.isl_util import map_list
 
-from polytc.poly.dependences import _maps
 
 if TYPE_CHECKING:
     from polytc.poly.dependences import Dependences
@@ -111,7 +111,7 @@ def distances(deps: Dependences, schedule: ScheduleArg = None,
     times = _times(schedule) if schedule is not None else None
     entries = []
     for kind in KINDS:
-        for dep in _maps(getattr(deps, kind)):
+        for dep in map_list(getattr(deps, kind)):
             if dep.is_empty():
                 continue
             entries.append(_entry(kind, dep, times, program))
@@ -160,7 +160,7 @@ def _common(dep: isl.Map) -> tuple[isl.Map, tuple[str, ...]]:
 def _times(schedule: isl.Schedule | isl.UnionMap) -> dict[str, isl.Map]:
     from polytc.poly.user_schedule import padded
     union = schedule.get_map() if isinstance(schedule, isl.Schedule) else schedule
-    return {str(m.get_tuple_name(isl.dim_type.in_)): m for m in _maps(padded(union))}
+    return {str(m.get_tuple_name(isl.dim_type.in_)): m for m in map_list(padded(union))}
 
 
 def _range(vectors: isl.Set, k: int) -> str:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import islpy as isl
 
-from polytc.poly.dependences import Dependences, _maps
+from polytc.poly.dependences import Dependences
 from polytc.program import Program, Statement
+from polytc.isl_util import map_list
 
 
 def identity_schedule(program: Program, deps: Dependences) -> isl.Schedule:
@@ -49,7 +50,7 @@ def coincident_members(statement: Statement, deps: Dependences) -> list[bool]:
     flags = []
     for depth in range(n):
         carried = False
-        for dep in _maps(self_deps):
+        for dep in map_list(self_deps):
             same_outer = dep
             for d in range(depth):
                 same_outer = same_outer.equate(isl.dim_type.in_, d, isl.dim_type.out, d)

@@ -43,6 +43,8 @@ from typing import Sequence
 
 import islpy as isl
 
+from polytc.isl_util import map_list
+
 from polytc.errors import PolytcInternalError, ScheduleError
 from polytc.poly.bands import FlagViolation, flag_violations
 from polytc.poly.dependences import Dependences, _named, dependences
@@ -152,7 +154,7 @@ def check(program: Program, schedule: UserSchedule,
     times = _statement_times(program, tree)
     violations = []
     for kind in KINDS:
-        for dep in _maps(getattr(deps, kind)):
+        for dep in map_list(getattr(deps, kind)):
             violation = _violation(program, kind, dep, times)
             if violation is not None:
                 violations.append(violation)
@@ -166,7 +168,7 @@ def _flag_violation(program: Program, flag: FlagViolation, deps: Dependences) ->
     """The first dependence kind and statement pair behind ``flag``, with a
     witness pair and the distance along the member."""
     for kind in KINDS:
-        for dep in _maps(getattr(deps, kind).intersect(flag.pairs)):
+        for dep in map_list(getattr(deps, kind).intersect(flag.pairs)):
             dep = dep.intersect_params(program.context)
             if dep.is_empty():
                 continue
@@ -177,7 +179,7 @@ def _flag_violation(program: Program, flag: FlagViolation, deps: Dependences) ->
             point = witness.wrap().sample_point()
             src, dst = _instances(program, witness, point)
             params = _param_text(program, point)
-            values = {m.get_tuple_name(isl.dim_type.in_): m for m in _maps(flag.values)}
+            values = {m.get_tuple_name(isl.dim_type.in_): m for m in map_list(flag.values)}
             distance = _value_at(witness.range(), values) - _value_at(witness.domain(), values)
             where = ".".join(map(str, flag.path)) or "the root"
             message = (f"the band at tree position {where} claims its member {flag.member} "
@@ -208,7 +210,7 @@ def respects(program: Program, schedule: UserSchedule, deps: isl.UnionMap) -> bo
     """Whether ``schedule`` runs every dependence in ``deps`` forward (the
     quick form of :func:`check`, for passes that try a transformation)."""
     times = _statement_times(program, schedule)
-    return all(_backward(program, dep, times).is_empty() for dep in _maps(deps))
+    return all(_backward(program, dep, times).is_empty() for dep in map_list(deps))
 
 
 def _statement_times(program: Program, schedule: UserSchedule) -> dict[str, isl.Map]:
@@ -219,7 +221,7 @@ def _statement_times(program: Program, schedule: UserSchedule) -> dict[str, isl.
     except isl.Error as error:
         raise ScheduleError(f"isl could not flatten the schedule tree into a map: {error}") \
             from None
-    return {m.get_tuple_name(isl.dim_type.in_): m for m in _maps(schedule_map)}
+    return {m.get_tuple_name(isl.dim_type.in_): m for m in map_list(schedule_map)}
 
 
 def _violation(program: Program, kind: str, dep: isl.Map,
@@ -396,7 +398,7 @@ def _reached(names: list[str], members: set[str], deps: Dependences) -> set[str]
     """Statements a dependence path from a member reaches (members excluded
     unless reached through others); dependences run forward in text order."""
     edges = {(m.get_tuple_name(isl.dim_type.in_), m.get_tuple_name(isl.dim_type.out))
-             for m in _maps(deps.all)}
+             for m in map_list(deps.all)}
     reached: set[str] = set()
     for name in names:
         if any((src, name) in edges for src in members | reached):
@@ -415,8 +417,3 @@ def _names_text(names: tuple[str, ...]) -> str:
     if len(names) == 1:
         return names[0]
     return ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def _maps(union: isl.UnionMap) -> list[isl.Map]:
-    maps = union.get_map_list()
-    return [maps.get_at(i) for i in range(maps.n_map())]

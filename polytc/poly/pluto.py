@@ -52,13 +52,13 @@ from typing import Sequence
 import islpy as isl
 
 from polytc.errors import PolytcInternalError, ScheduleError, SchedulerFallbackWarning
-from polytc.poly.dependences import Dependences, _maps, original_order
+from polytc.poly.dependences import Dependences, original_order
 from polytc.poly.identity import identity_schedule
 from polytc.poly.farkas import Form, FarkasTimeout, Layout, farkas, lexmin, linear, problem
 from polytc.poly.graph import strongly_connected_components
 from polytc.poly.linalg import null_space, rank
 from polytc.poly.schedule_tree import Level, Row, build_tree, distance_set, rows_of
-from polytc.isl_util import over_budget
+from polytc.isl_util import over_budget, map_list
 from polytc.program import Program
 
 FUSE_POLICIES = ("max", "smart", "none")
@@ -111,7 +111,7 @@ class _Scheduler:
         self.fuse = fuse
         context = program.context
         self.deps = []
-        for relation in _maps(deps.all):
+        for relation in map_list(deps.all):
             relation = relation.align_params(context.get_space()).intersect_params(context)
             if not relation.is_empty():
                 self.deps.append(_Dep(relation.get_tuple_name(isl.dim_type.in_),

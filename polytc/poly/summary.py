@@ -32,6 +32,8 @@ from typing import Iterable, Union
 
 import islpy as isl
 
+from polytc.isl_util import set_list
+
 from polytc.program import Program, Statement, to_text
 
 _NODE = isl.schedule_node_type
@@ -222,7 +224,7 @@ class _Walker:
 def _band(node: isl.ScheduleNode, level: int, indent: int, key: _Key) -> BandSummary:
     n = node.band_n_member()
     partial = node.band_get_partial_schedule()
-    domains = {str(s.get_tuple_name()): s for s in _sets(node.get_domain())}
+    domains = {str(s.get_tuple_name()): s for s in set_list(node.get_domain())}
     statements = tuple(sorted(domains, key=key))
     expressions = tuple(tuple(_expression(partial.get_at(i), domains[name]) for i in range(n))
                         for name in statements)
@@ -269,18 +271,13 @@ def _label(position: int, expressions: list[str]) -> str:
     return expressions[0] if expressions and len(set(expressions)) == 1 else f"#{position}"
 
 
-def _sets(union: isl.UnionSet) -> list[isl.Set]:
-    sets = union.get_set_list()
-    return [sets.get_at(i) for i in range(sets.n_set())]
-
-
 def _names(node: isl.ScheduleNode) -> set[str]:
     """The statements with instances reaching ``node`` (passing it, for a
     filter node)."""
     domain = node.get_domain()
     if node.get_type() == _NODE.filter:
         domain = domain.intersect(node.filter_get_filter())
-    return {str(s.get_tuple_name()) for s in _sets(domain) if not s.is_empty()}
+    return {str(s.get_tuple_name()) for s in set_list(domain) if not s.is_empty()}
 
 
 # -- statement order --------------------------------------------------------

@@ -91,7 +91,7 @@ def _from_tree(program: Program, tree: isl.Schedule) -> isl.Schedule:
 def _from_map(program: Program, schedule_map: isl.UnionMap,
               deps: isl.UnionMap | None) -> isl.Schedule:
     _check_names(program, schedule_map.get_space(),
-                 [m.get_tuple_name(isl.dim_type.in_) for m in _map_list(schedule_map)])
+                 [m.get_tuple_name(isl.dim_type.in_) for m in map_list(schedule_map)])
     schedule_map = padded(schedule_map).intersect_domain(program.domain())
     _check_covers(program, schedule_map.domain())
     _check_function(program, schedule_map)
@@ -100,7 +100,7 @@ def _from_map(program: Program, schedule_map: isl.UnionMap,
             deps.is_subset(schedule_map.lex_lt_union_map(schedule_map)):
         return build_tree(program, banded(program, rows, deps))
     tree = isl.Schedule.from_domain(program.domain())
-    if not _map_list(schedule_map) or _map_list(schedule_map)[0].dim(isl.dim_type.out) == 0:
+    if not map_list(schedule_map) or map_list(schedule_map)[0].dim(isl.dim_type.out) == 0:
         return tree
     band = _isl("turning the schedule map into a band",
                 lambda: isl.MultiUnionPwAff.from_union_map(schedule_map))
@@ -173,7 +173,7 @@ def _check_covers(program: Program, scheduled: isl.UnionSet) -> None:
 
 
 def _check_function(program: Program, schedule_map: isl.UnionMap) -> None:
-    for m in _map_list(schedule_map):
+    for m in map_list(schedule_map):
         if not m.intersect_params(program.context).is_single_valued():
             name = m.get_tuple_name(isl.dim_type.in_)
             raise ScheduleError(f"the schedule gives some instance of statement {name} "
@@ -183,11 +183,6 @@ def _check_function(program: Program, schedule_map: isl.UnionMap) -> None:
 def _set_names(union: isl.UnionSet) -> list[str]:
     sets = union.get_set_list()
     return [sets.get_at(i).get_tuple_name() for i in range(sets.n_set())]
-
-
-def _map_list(union: isl.UnionMap) -> list[isl.Map]:
-    maps = union.get_map_list()
-    return [maps.get_at(i) for i in range(maps.n_map())]
 
 
 def _isl(doing: str, action: Callable[[], _T]) -> _T:

@@ -18,6 +18,8 @@ from typing import Callable
 
 import islpy as isl
 
+from polytc.isl_util import set_list
+
 from polytc import poly
 from polytc.errors import PolytcError
 from polytc.poly import transform
@@ -59,7 +61,7 @@ def _transformed(tree: isl.Schedule, rng: random.Random) -> isl.Schedule | None:
         return None
     band = rng.randrange(len(nodes))
     n = nodes[band].band_n_member()
-    names = sorted({str(s.get_tuple_name()) for s in _sets(nodes[band].get_domain())})
+    names = sorted({str(s.get_tuple_name()) for s in set_list(nodes[band].get_domain())})
     moves: list[Callable[[], isl.Schedule]] = [
         lambda: transform.tile(tree, band, [rng.randint(2, 5) for _ in range(n)]),
         lambda: transform.shift(tree, band, rng.randrange(n),
@@ -102,8 +104,3 @@ def _illegal(program: Program, deps: poly.Dependences, rng: random.Random) -> st
         except PolytcError:
             continue
     return None
-
-
-def _sets(union: isl.UnionSet) -> list[isl.Set]:
-    sets = union.get_set_list()
-    return [sets.get_at(i) for i in range(sets.n_set())]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import islpy as isl
 
-from polytc.isl_util import map_list as _maps
+from polytc.isl_util import map_list
 from polytc.poly.bands import loop_coincidence, members, parallel_at_band
 from polytc.program import Program, Statement
 
@@ -106,7 +106,7 @@ def _member_iterators(node: isl.ScheduleNode, program: Program,
     """The band's statements whose schedule along ``member`` is a single
     iterator, with that iterator's position."""
     by_statement = {piece.get_tuple_name(isl.dim_type.in_): piece
-                    for piece in _maps(members(node)[member])}
+                    for piece in map_list(members(node)[member])}
     found = []
     for statement in program.statements:
         if statement.name in by_statement:

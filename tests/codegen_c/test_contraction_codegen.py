@@ -186,7 +186,7 @@ def test_buffer_extent_with_rational_pieces_has_no_constant_bound() -> None:
     buffer then has no constant bound and keeps the tensor's extent."""
     import islpy as isl
     from polytc.codegen_c.contract import buffer_extents
-    from polytc.graph.contraction import Contraction
+    from polytc.poly.contraction import Contraction
     extent = isl.PwAff("[N] -> { [((1 + N)/2)] : (1 + N) mod 2 = 0 and N <= 3; [(2)] : N >= 4 }")
     zero = isl.PwAff("[N] -> { [(0)] }")
     c = Contraction("T", 1, (0,), (extent,), (extent,), (zero,), (extent,))

@@ -31,8 +31,7 @@ from dataclasses import dataclass, field
 
 import islpy as isl
 
-from polytc.graph.extents import to_tc
-from polytc.isl_util import extend, extent_text, simplify
+from polytc.isl_util import extend, extent_text, map_list, simplify
 from polytc.poly.dependences import original_order
 from polytc.program import Program
 
@@ -100,14 +99,14 @@ def contractions(program: Program, schedule: isl.Schedule,
     """A :class:`Contraction` for every temporary of ``program`` under
     ``schedule``; ``limits`` caps the depth of some (a buffer held outside
     a loop that would hold it)."""
-    leaves = _leaves(schedule)
+    leaves = leaves_of(schedule)
     limits = limits or {}
     return {t.name: _contract(program, t.name, leaves, limits.get(t.name))
             for t in program.temporaries}
 
 
 @dataclass(frozen=True, slots=True)
-class _Leaf:
+class Leaf:
     """A statement's instances at one leaf: the loops around them and the
     prefix schedule ``S[i] -> [t_1, ..., t_n]`` of those loops."""
 
@@ -116,8 +115,10 @@ class _Leaf:
     prefix: isl.Map
 
 
-def _leaves(schedule: isl.Schedule) -> dict[str, list[_Leaf]]:
-    found: dict[str, list[_Leaf]] = {}
+def leaves_of(schedule: isl.Schedule) -> dict[str, list[Leaf]]:
+    """Per statement, its instances at each leaf of ``schedule``: the loops
+    (band members) around them and the prefix schedule of those loops."""
+    found: dict[str, list[Leaf]] = {}
 
     def visit(node: isl.ScheduleNode, path: tuple[int, ...], loops: tuple[LoopId, ...],
               coincident: tuple[bool, ...]) -> None:
@@ -129,9 +130,9 @@ def _leaves(schedule: isl.Schedule) -> dict[str, list[_Leaf]]:
                                             for i in range(n))
         if kind == _NODE.leaf:
             prefix = node.get_prefix_schedule_union_map()
-            for m in _maps(prefix):
+            for m in map_list(prefix):
                 found.setdefault(m.get_tuple_name(isl.dim_type.in_), []).append(
-                    _Leaf(loops, coincident, m))
+                    Leaf(loops, coincident, m))
             return
         for position in range(node.n_children()):
             visit(node.child(position), path + (position,), loops, coincident)
@@ -140,12 +141,12 @@ def _leaves(schedule: isl.Schedule) -> dict[str, list[_Leaf]]:
     return found
 
 
-def _contract(program: Program, tensor: str, leaves: dict[str, list[_Leaf]],
+def _contract(program: Program, tensor: str, leaves: dict[str, list[Leaf]],
               limit: int | None = None) -> Contraction:
     space = _tensor_space(program, tensor)
     reads = program.reads().intersect_range(space)
     writes = program.writes().intersect_range(space)
-    users = sorted({m.get_tuple_name(isl.dim_type.in_) for m in _maps(reads.union(writes))})
+    users = sorted({m.get_tuple_name(isl.dim_type.in_) for m in map_list(reads.union(writes))})
     mine = [leaf for s in users for leaf in leaves.get(s, [])]
     shared = _common_prefix([leaf.loops for leaf in mine])
     if limit is not None:
@@ -187,7 +188,7 @@ def _common_prefix(paths: list[tuple[LoopId, ...]]) -> int:
     return n
 
 
-def _prefix(leaves: list[_Leaf], depth: int) -> isl.UnionMap:
+def _prefix(leaves: list[Leaf], depth: int) -> isl.UnionMap:
     """``S[i] -> [t_1, ..., t_depth]`` for every leaf."""
     result: isl.UnionMap | None = None
     for leaf in leaves:
@@ -200,7 +201,7 @@ def _prefix(leaves: list[_Leaf], depth: int) -> isl.UnionMap:
     return result
 
 
-def _loop_independent(flow: isl.UnionMap, leaves: list[_Leaf], depth: int) -> bool:
+def _loop_independent(flow: isl.UnionMap, leaves: list[Leaf], depth: int) -> bool:
     prefix = _prefix(leaves, depth)
     steps = flow.apply_domain(prefix).apply_range(prefix).deltas()
     zero = isl.UnionSet(f"{{ [{', '.join(['0'] * depth)}] }}")
@@ -208,7 +209,7 @@ def _loop_independent(flow: isl.UnionMap, leaves: list[_Leaf], depth: int) -> bo
 
 
 def _single_map(union: isl.UnionMap) -> isl.Map:
-    maps = _maps(union)
+    maps = map_list(union)
     result = maps[0]
     for other in maps[1:]:
         result = result.union(other)
@@ -238,9 +239,4 @@ def _at_most_one(extent: isl.PwAff, context: isl.Set) -> bool:
 
 
 def _text(extent: isl.PwAff) -> str:
-    return to_tc(extent) or extent_text(extent)
-
-
-def _maps(union: isl.UnionMap) -> list[isl.Map]:
-    maps = union.get_map_list()
-    return [maps.get_at(i) for i in range(maps.n_map())]
+    return extent_text(extent)
