@@ -55,3 +55,12 @@ def extent_text(pa: isl.PwAff) -> str:
     if body.startswith("[(") and body.endswith(")]") and ";" not in body and ":" not in body:
         return body[2:-2]
     return text
+
+
+def condition_text(condition: isl.Set) -> str:
+    """The constraints of a set of sizes as isl prints them (``N >= 5``,
+    ``D > 0 or N = 0``); ``true`` for every size."""
+    text = str(condition.coalesce())
+    body = text[text.index("{") + 1:text.rindex("}")].strip()
+    body = body[1:].strip() if body.startswith(":") else body
+    return body or "true"

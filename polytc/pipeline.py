@@ -22,6 +22,7 @@ import islpy as isl
 from polytc import config, dtypes
 from polytc import frontend, poly, tiling
 from polytc.codegen_c import build as builder
+from polytc.codegen_c.conditions import SizeCheck
 from polytc.codegen_c.emit import CFunction, TensorArg, to_c
 from polytc.codegen_c.kernel import Kernel
 from polytc.errors import CompilerNotFoundError, OptionError, PolytcError, PolytcInternalError
@@ -118,6 +119,11 @@ def fix_sizes(program: Program, sizes: dict[str, int]) -> Program:
     if context.is_empty():
         raise OptionError(f"sizes {sizes} do not satisfy def '{program.name}''s constraints "
                           f"({program.context})")
+    for condition in program.conditions:
+        if (context & condition.holds.align_params(context.get_space())).is_empty():
+            raise OptionError(f"sizes {sizes} break the condition of def '{program.name}' "
+                              f"that its read of '{condition.tensor}' needs: "
+                              f"{condition.text(program.context)}")
     return dataclasses.replace(program, context=context)
 
 
@@ -179,7 +185,8 @@ def _front_lookup(key: str, opts: Options) -> CFunction | None:
             tuple(TensorArg(t["name"], t["dtype"], tuple(t["dims"]), tuple(t["extent_py"]))
                   for t in data["inputs"]),
             tuple(TensorArg(t["name"], t["dtype"], tuple(t["dims"]), tuple(t["extent_py"]))
-                  for t in data["outputs"]))
+                  for t in data["outputs"]),
+            tuple(SizeCheck(**{**c, "sizes": tuple(c["sizes"])}) for c in data["checks"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     _front_memory[key] = cfunction

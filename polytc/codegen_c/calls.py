@@ -13,6 +13,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from polytc import config, dtypes
+from polytc.codegen_c import conditions
 from polytc.codegen_c.emit import CFunction, TensorArg
 from polytc.errors import ArgumentError, KernelRuntimeError, PolytcError
 
@@ -29,6 +30,7 @@ class CallPlan:
         self.input_ctypes = tuple(f"{dtypes.C_TYPES[t.dtype]}[]" for t in cfunction.inputs)
         self.output_ctypes = tuple(f"{dtypes.C_TYPES[t.dtype]}[]" for t in cfunction.outputs)
         self.params = cfunction.params
+        self.size_checks = cfunction.checks
         self.binders: list[tuple[int, int]] = []
         for param in cfunction.params:
             binder = next(((i, d) for i, t in enumerate(cfunction.inputs)
@@ -128,6 +130,12 @@ class CallPlan:
                 values.setdefault(dim, (extent, tensor.name, d))
         return tuple(values[p][0] for p in self.params)
 
+    def check_conditions(self, sizes: tuple[int, ...]) -> None:
+        """Raise :class:`ArgumentError` when ``sizes`` break the kernel's
+        condition (the C function checks it too, returning 4)."""
+        if self.size_checks and conditions.broken(self.size_checks, self.params, sizes):
+            raise ArgumentError(conditions.explain(self.size_checks, self.params, sizes))
+
     def sizes_unchecked(self, arrays: list[Any]) -> tuple[int, ...]:
         return tuple(arrays[i].shape[d] for i, d in self.binders)
 
@@ -203,7 +211,11 @@ def check_threads(value: Any) -> int:
     return int(value)
 
 
-def raise_status(status: int) -> None:
+def raise_status(status: int, plan: CallPlan | None = None, sizes: tuple[int, ...] = ()) -> None:
+    """Raise the error of a non-zero status of the C function (``plan`` and
+    ``sizes`` explain a broken size condition)."""
+    if status == conditions.STATUS and plan is not None:
+        raise ArgumentError(conditions.explain(plan.size_checks, plan.params, sizes))
     if status == 1:
         raise KernelRuntimeError("a gathered index was out of range of the tensor it "
                                  "indexes (the outputs hold partial results)")
@@ -211,6 +223,10 @@ def raise_status(status: int) -> None:
         raise MemoryError("the kernel could not allocate its temporaries")
     if status == 3:
         raise ArgumentError("this kernel was specialised to other sizes (sizes=)")
+    if status == conditions.STATUS:
+        raise ArgumentError("the sizes break this kernel's condition on them")
+    if status:
+        raise KernelRuntimeError(f"the kernel returned the unknown status {status}")
 
 
 def fast_path(plan: CallPlan, ffi: Any, function: Any,
@@ -260,12 +276,13 @@ def fast_path(plan: CallPlan, ffi: Any, function: Any,
               "    except ValueError: return None",
               "    status = fn(" + sizes + "*pointers, threads() if num_threads is None "
               "else check_threads(num_threads))",
-              "    if status: raise_status(status)",
+              f"    if status: raise_status(status, plan, ({sizes}))",
               f"    return {outs[0] if len(outs) == 1 else '(' + ', '.join(outs) + ',)'}"]
     scope: dict[str, Any] = {"ndarray": np.ndarray, "empty": np.empty, "fb": ffi.from_buffer,
                              "overlap": np.may_share_memory,
                              "fn": function, "threads": default_threads,
                              "raise_status": raise_status, "shape_cache": plan._shape_cache,
+                             "plan": plan,
                              "check_threads": check_threads}
     scope.update({f"dt{i}": dtype for i, dtype in enumerate(plan.dtypes)})
     scope.update({f"ct{i}": ctype for i, ctype in enumerate(plan.input_ctypes)})

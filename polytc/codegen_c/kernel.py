@@ -171,7 +171,9 @@ class Kernel:
                 return variant(*arrays, out=out, num_threads=num_threads)
         if self._for_sizes is not None and not unchecked:
             arrays = self._plan.check_inputs(arrays)
-            return self._sized(self._plan.bind_sizes(arrays))(
+            sizes = self._plan.bind_sizes(arrays)
+            self._plan.check_conditions(sizes)  # before compiling for them
+            return self._sized(sizes)(
                 *arrays, out=out, num_threads=num_threads)
         if unchecked:
             sizes = self._plan.sizes_unchecked(arrays)
@@ -222,4 +224,4 @@ class Kernel:
                      for ctype, array in zip(plan.output_ctypes, outputs)]
         threads = check_threads(num_threads) if num_threads is not None \
             else self._default_threads()
-        raise_status(self._function(*sizes, *pointers, int(threads)))
+        raise_status(self._function(*sizes, *pointers, int(threads)), plan, sizes)

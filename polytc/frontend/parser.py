@@ -212,17 +212,20 @@ class _Parser:
             self.advance()
             expr = self.parse_expr()
             return ast.ExistsClause(expr, self.span_from(start))
-        name = self.ident("an index name, a let binding or 'exists'")
-        if self.at("in"):
-            self.advance()
-            lo = self.parse_expr()
-            self.expect(":")
-            hi = self.parse_expr()
-            return ast.RangeClause(name, lo, hi, self.span_from(start))
-        if self.at("="):
+        if self.tok.kind == "ident" and self.peek().kind in ("op", "keyword") \
+                and self.peek().text in ("in", "="):
+            name = self.ident()
+            if self.at("in"):
+                self.advance()
+                lo = self.parse_expr()
+                self.expect(":")
+                hi = self.parse_expr()
+                return ast.RangeClause(name, lo, hi, self.span_from(start))
             self.advance()
             return ast.LetClause(name, self.parse_expr(), self.span_from(start))
-        raise self.error("'in' or '=' in a where clause")
+        if self.tok.kind == "eof" or self.at(","):
+            raise self.error("a where clause ('i in 0:N', 'j <= i', 'x = ...' or 'exists ...')")
+        return ast.ConditionClause(self.parse_expr(), self.span_from(start))
 
     # -- expressions -----------------------------------------------------
     def parse_expr(self) -> ast.Expr:

@@ -42,7 +42,7 @@ def run(binary: Path, *args: str, check: bool = True) -> subprocess.CompletedPro
 
 def checksums(stdout: str) -> dict[str, tuple[float, float]]:
     return {m[1]: (float(m[2]), float(m[3]))
-            for m in re.finditer(r"^checksum (\w+) (\S+) (\S+)$", stdout, re.M)}
+            for m in re.finditer(r"^checksum (\w+): sum=(\S+) abs_sum=(\S+)$", stdout, re.M)}
 
 
 def test_save_writes_the_files(tmp_path):

@@ -455,11 +455,13 @@ def test_empty_inferred_range() -> None:
     check_clean_message(err)
 
 
-def test_read_unrelated_size_out_of_bounds() -> None:
-    # i ranges over N, B has M elements: nothing relates M to N.
-    text = "def f(float(N) A, float(M) B) -> (O) { O(i) = A(i) + B(i) where i in 0:N }"
+def test_read_past_the_end_for_every_size() -> None:
+    # B has M elements and is read at i + M >= M whenever the statement runs.
+    # (B(i) alone is in bounds when M >= N: a size condition, not an error.)
+    text = "def f(float(N) A, float(M) B) -> (O) { O(i) = A(i) + B(i + M) where i in 0:N }"
     err = raises(E.OutOfBoundsError, text)
-    check_error(err, text, offset_of(text, "B(i)"), names=("B",))
+    check_error(err, text, offset_of(text, "B(i + M)"), names=("B",))
+    assert "whenever it executes" in err.message, err.message
 
 
 def test_shifted_read_out_of_bounds() -> None:
