@@ -53,7 +53,8 @@ class CallPlan:
                              if t.dtype == dtypes.FLOAT32)
         exprs = ", ".join("(" + "".join(f"{e}, " for e in t.extent_py) + ")"
                           for t in cfunction.outputs)
-        self._shape_fn = eval(f"lambda p: ({exprs},)", {"min": min, "max": max})  # noqa: S307
+        self._shape_fn = eval(f"lambda p: ({exprs}{',' if exprs else ''})",  # noqa: S307
+                              {"min": min, "max": max})
         self._shape_cache: dict[tuple[int, ...], tuple[tuple[int, ...], ...]] = {}
 
     def arrange(self, args: tuple[Any, ...], named: dict[str, Any]) -> list[Any]:

@@ -177,6 +177,7 @@ class Def:
     statements: tuple[Statement, ...]
     span: Span
     bare: bool = False
+    returns_span: Span | None = None  # the parenthesised return list
 
 
 def children(expr: Expr) -> tuple[Expr, ...]:

@@ -115,7 +115,9 @@ class _Parser:
         name = self.ident("a def name")
         params = self.comma_list("(", ")", self.parse_param)
         self.expect("->")
+        returns_start = self.tok.span
         returns = self.comma_list("(", ")", self.parse_return)
+        returns_span = self.span_from(returns_start)
         self.expect("{")
         statements = []
         while not self.at("}"):
@@ -124,7 +126,7 @@ class _Parser:
             statements.append(self.parse_statement())
         self.expect("}")
         return ast.Def(name, tuple(params), tuple(returns), tuple(statements),
-                       self.span_from(start))
+                       self.span_from(start), returns_span=returns_span)
 
     def comma_list(self, open_: str, close: str, item: Callable[[], T]) -> list[T]:
         self.expect(open_)

@@ -389,6 +389,22 @@ def test_statement_writes_input() -> None:
     check_error(err, text, offset_of(text, "A(i) = 0.0"), names=("A",))
 
 
+def test_no_output() -> None:
+    text = "def f(float(N) a) -> () {\n  c(i) = a(i)\n}"
+    err = raises(E.TcSemanticError, text)
+    check_error(err, text, offset_of(text, "()"), phrases=("returns no output",), names=("c",))
+    text = "def f() -> () { }"
+    check_error(raises(E.TcSemanticError, text), text, offset_of(text, "()", nth=1),
+                phrases=("returns no output",))
+
+
+def test_output_never_written() -> None:
+    text = "def f(float(N) a) -> (O) {\n  c(i) = a(i)\n}"
+    err = raises(E.TcSemanticError, text)
+    check_error(err, text, offset_of(text, "(O)", shift=1), phrases=("never written",),
+                names=("O", "c"))
+
+
 def test_input_listed_as_output() -> None:
     # Either "A is an input" at the write, or "A already defined" at the return list.
     text = "def f(float(N) A) -> (A) { A(i) = 1.0 }"
