@@ -26,7 +26,8 @@ from polytc.codegen_c.conditions import SizeCheck
 from polytc.codegen_c.emit import CFunction, TensorArg, to_c
 from polytc.codegen_c.kernel import Kernel
 from polytc.errors import CompilerNotFoundError, OptionError, PolytcError, PolytcInternalError
-from polytc.options import Options
+from polytc.options import (DtypeOption, FuseOption, Options, ScheduleOption, SizesOption,
+                            TileOption, UnrollOption, options_from)
 from polytc.program import Program
 
 log = logging.getLogger("polytc")
@@ -39,16 +40,45 @@ if config.debug_stages() or config.time_passes():  # the user asked to see the s
 _front_memory: dict[str, CFunction] = {}
 
 
-def compile(text: str, entry: str | None = None, **options: Any) -> Kernel:  # noqa: A001
+def compile(text: str, entry: str | None = None, *,  # noqa: A001
+            dtype: DtypeOption = None, scheduler: str = "pluto", fuse: FuseOption = "smart",
+            schedule: ScheduleOption = None, parallel: bool = True, tile: TileOption = "auto",
+            unroll: UnrollOption = "auto", vectorize: bool = True, specialize: bool = False,
+            threads: int | None = None, sizes: SizesOption = None, cache: bool = True,
+            **unknown: Any) -> Kernel:
     """Compile TC ``text`` (one or more defs, or bare statements) to a :class:`Kernel`.
 
     :arg entry: the def to compile when ``text`` has several.
-    :arg options: fields of :class:`polytc.Options` (``dtype``, ``parallel``, ...).
+    :arg dtype: element type of the bare form's inputs (``"float64"``,
+        ``np.int32``...); None: float32, re-specialised to the call's arrays.
+    :arg scheduler: ``"pluto"`` (ours), ``"isl"`` (isl's) or ``"identity"``
+        (the textual order).
+    :arg fuse: ``"smart"``, ``"max"``, ``"none"``, or statement groups such
+        as ``[["S0", "S1"], ["S2"]]``.
+    :arg schedule: a schedule of your own (tree or union map, isl text or
+        object, e.g. ``str(kernel.schedule)``), checked for legality.
+    :arg parallel: OpenMP ``parallel for`` on parallel loops.
+    :arg tile: ``"auto"`` (a cache model), None, an int, a tuple per band
+        member, or a list of tuples for several levels.
+    :arg unroll: register blocks: ``"auto"``, None, or factors ``(rows, width)``.
+    :arg vectorize: ``omp simd`` on parallel stride-1 innermost loops.
+    :arg specialize: compile one kernel per shape, sizes as constants.
+    :arg threads: default thread count of calls (else ``OMP_NUM_THREADS``); a
+        call whose work is tiny runs on one thread unless ``num_threads`` says
+        otherwise.
+    :arg sizes: compile for these sizes only (``{"M": 512, ...}``).
+    :arg cache: use the on-disk compile cache.
+
+    Every option is checked (:class:`polytc.Options`); a misspelled name
+    raises :class:`~polytc.errors.OptionError` with the nearest name.
     """
-    try:
-        opts = Options(**options)
-    except TypeError as error:
-        raise OptionError(f"unknown option: {error}") from None
+    # the options, by name (the keyword arguments above; `unknown` holds misspellings)
+    given: dict[str, Any] = dict(
+        dtype=dtype, scheduler=scheduler, fuse=fuse, schedule=schedule, parallel=parallel,
+        tile=tile, unroll=unroll, vectorize=vectorize, specialize=specialize, threads=threads,
+        sizes=sizes, cache=cache)
+    opts = options_from({**given, **unknown})
+    options = {**given, "schedule": opts.schedule}  # isl text: picklable
     key = _front_key(text, entry, opts)
     cfunction = _front_lookup(key, opts)
     computed: dict[str, Any] | None = None
@@ -63,6 +93,7 @@ def compile(text: str, entry: str | None = None, **options: Any) -> Kernel:  # n
     except CompilerNotFoundError as missing:  # c_source still works; calls raise this
         log.warning("%s", missing)
         library = missing
+
     def respecialise(dtype: str) -> Kernel:
         return compile(text, entry, **{**options, "dtype": dtype})
 
@@ -72,7 +103,14 @@ def compile(text: str, entry: str | None = None, **options: Any) -> Kernel:  # n
     generic = opts.dtype is None and frontend.parse(text)[0].bare
     return Kernel(cfunction, library, lambda: computed or run_stages(text, entry, opts),
                   respecialise if generic else None,
-                  for_sizes if opts.specialize else None, opts.threads)
+                  for_sizes if opts.specialize else None, opts.threads,
+                  recipe=(rebuild, (text, entry, options)))
+
+
+def rebuild(text: str, entry: str | None, options: dict[str, Any]) -> Kernel:
+    """:func:`compile` again (an unpickled :class:`Kernel`: the compile cache
+    makes it cheap)."""
+    return compile(text, entry, **options)
 
 
 def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
@@ -179,18 +217,22 @@ def _front_lookup(key: str, opts: Options) -> CFunction | None:
         return None
     path = builder.cache_root() / "front" / key[:2] / f"{key}.json"
     try:
-        data = json.loads(path.read_text())
-        cfunction = CFunction(
-            data["source"], data["function"], tuple(data["params"]),
-            tuple(TensorArg(t["name"], t["dtype"], tuple(t["dims"]), tuple(t["extent_py"]))
-                  for t in data["inputs"]),
-            tuple(TensorArg(t["name"], t["dtype"], tuple(t["dims"]), tuple(t["extent_py"]))
-                  for t in data["outputs"]),
-            tuple(SizeCheck(**{**c, "sizes": tuple(c["sizes"])}) for c in data["checks"]))
+        cfunction = _cfunction(json.loads(path.read_text()))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     _front_memory[key] = cfunction
     return cfunction
+
+
+def _cfunction(data: dict[str, Any]) -> CFunction:
+    """A :class:`CFunction` from its JSON form (lists back to tuples)."""
+    def tensor(t: dict[str, Any]) -> TensorArg:
+        return TensorArg(t["name"], t["dtype"], tuple(t["dims"]), tuple(t["extent_py"]))
+    return CFunction(**{**data, "params": tuple(data["params"]),
+                        "inputs": tuple(tensor(t) for t in data["inputs"]),
+                        "outputs": tuple(tensor(t) for t in data["outputs"]),
+                        "checks": tuple(SizeCheck(**{**c, "sizes": tuple(c["sizes"])})
+                                        for c in data["checks"])})
 
 
 def _front_store(key: str, cfunction: CFunction, opts: Options) -> None:

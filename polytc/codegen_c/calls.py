@@ -15,6 +15,7 @@ import numpy as np
 from polytc import config, dtypes
 from polytc.codegen_c import conditions
 from polytc.codegen_c.emit import CFunction, TensorArg
+from polytc.codegen_c.work import MIN_PARALLEL_WORK
 from polytc.errors import ArgumentError, KernelRuntimeError, PolytcError
 
 
@@ -56,6 +57,10 @@ class CallPlan:
         self._shape_fn = eval(f"lambda p: ({exprs}{',' if exprs else ''})",  # noqa: S307
                               {"min": min, "max": max})
         self._shape_cache: dict[tuple[int, ...], tuple[tuple[int, ...], ...]] = {}
+        # sizes -> whether a call's work is below MIN_PARALLEL_WORK (filled with the shapes)
+        self._tiny: dict[tuple[int, ...], bool] = {}
+        self._work_fn = eval(f"lambda p: {cfunction.work_py}", {"min": min, "max": max}) \
+            if cfunction.work_py else None  # noqa: S307 - generated from isl expressions
 
     def arrange(self, args: tuple[Any, ...], named: dict[str, Any]) -> list[Any]:
         if not named and len(args) == len(self.names):
@@ -145,8 +150,16 @@ class CallPlan:
         if shapes is None:
             shapes = tuple(tuple(max(0, int(e)) for e in shape) for shape in self._shape_fn(sizes))
             if len(self._shape_cache) < 256:
+                self._tiny[sizes] = self.tiny(sizes)
                 self._shape_cache[sizes] = shapes
         return shapes
+
+    def tiny(self, sizes: tuple[int, ...]) -> bool:
+        """Whether a call at ``sizes`` does too little work for a parallel region."""
+        known = self._tiny.get(sizes)
+        if known is not None:
+            return known
+        return self._work_fn is not None and self._work_fn(sizes) < MIN_PARALLEL_WORK
 
     def outputs(self, sizes: tuple[int, ...], out: Any, arrays: Sequence[Any],
                 unchecked: bool) -> list[np.ndarray]:
@@ -275,15 +288,18 @@ def fast_path(plan: CallPlan, ffi: Any, function: Any,
     lines += ["    try:",
               f"        pointers = ({''.join(p + ', ' for p in pointers)})",
               "    except ValueError: return None",
-              "    status = fn(" + sizes + "*pointers, threads() if num_threads is None "
-              "else check_threads(num_threads))",
+              "    if num_threads is None:",
+              f"        nthreads = 1 if tiny.get(({sizes})) else threads()",
+              "    else:",
+              "        nthreads = check_threads(num_threads)",
+              "    status = fn(" + sizes + "*pointers, nthreads)",
               f"    if status: raise_status(status, plan, ({sizes}))",
               f"    return {outs[0] if len(outs) == 1 else '(' + ', '.join(outs) + ',)'}"]
     scope: dict[str, Any] = {"ndarray": np.ndarray, "empty": np.empty, "fb": ffi.from_buffer,
                              "overlap": np.may_share_memory,
                              "fn": function, "threads": default_threads,
                              "raise_status": raise_status, "shape_cache": plan._shape_cache,
-                             "plan": plan,
+                             "plan": plan, "tiny": plan._tiny,
                              "check_threads": check_threads}
     scope.update({f"dt{i}": dtype for i, dtype in enumerate(plan.dtypes)})
     scope.update({f"ct{i}": ctype for i, ctype in enumerate(plan.input_ctypes)})

@@ -34,6 +34,7 @@ from polytc import program as ir
 from polytc.graph.contraction import Contraction
 from polytc.codegen_c.conditions import SizeCheck, c_check, size_checks
 from polytc.codegen_c.contract import CONTRACT_PREFIX, buffer_extents, mark_contractions
+from polytc.codegen_c.work import work_py
 from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr, literal
 from polytc.codegen_c.names import NameTable
 from polytc.codegen_c.pack import element_count, plan_packings
@@ -76,6 +77,8 @@ class CFunction:
     outputs: tuple[TensorArg, ...]
     #: the conditions on the sizes that the function checks (returning 4)
     checks: tuple[SizeCheck, ...] = ()
+    #: a bound of the statement instances, in Python over the sizes ``p[k]``
+    work_py: str = ""
 
     @property
     def cdef(self) -> str:
@@ -266,7 +269,8 @@ class _Emitter:
         source = "\n".join([self._header(function), prelude(self.used), pragmas, str(fn), ""])
         return CFunction(source, function, program.params,
                          tuple(self._arg(t) for t in program.inputs),
-                         tuple(self._arg(t) for t in program.outputs), size_checks(program))
+                         tuple(self._arg(t) for t in program.outputs), size_checks(program),
+                         work_py(program))
 
     def _header(self, function: str) -> str:
         program = self.program

@@ -62,13 +62,18 @@ class Kernel:
     :ivar c_source: the generated C.
     :ivar inputs, outputs: names in call and return order.
     :ivar sizes: the size symbols, in the order of the C function's arguments.
+
+    A kernel pickles (it is compiled again from its text and options on the
+    other side, from the compile cache), and a call whose work is tiny runs
+    on one thread unless ``num_threads`` is given.
     """
 
     def __init__(self, cfunction: CFunction, library: str | PolytcError,
                  stages: Callable[[], dict[str, Any]],
                  respecialise: Callable[[str], "Kernel"] | None = None,
                  for_sizes: Callable[[tuple[int, ...]], "Kernel"] | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, *,
+                 recipe: tuple[Callable[..., "Kernel"], tuple[Any, ...]] | None = None) -> None:
         self._cfunction = cfunction
         self._library = library
         self._stages_factory = stages
@@ -78,6 +83,7 @@ class Kernel:
         self._for_sizes = for_sizes
         self._by_sizes: dict[tuple[int, ...], Kernel] = {}
         self._threads = threads
+        self._recipe = recipe
         self.c_source = cfunction.source
         self.inputs = tuple(t.name for t in cfunction.inputs)
         self.outputs = tuple(t.name for t in cfunction.outputs)
@@ -152,6 +158,14 @@ class Kernel:
         from polytc.codegen_c.export import save
         return save(self._cfunction, directory, name=name, harness=harness)
 
+    def __reduce__(self) -> tuple[Callable[..., "Kernel"], tuple[Any, ...]]:
+        """A kernel pickles as the recipe that compiled it (text and options):
+        unpickling compiles again, which the compile cache makes cheap, so a
+        kernel can go to a process pool."""
+        if self._recipe is None:
+            raise TypeError(f"{self!r} cannot be pickled: it was not made by polytc.compile")
+        return self._recipe
+
     def __repr__(self) -> str:
         inputs = ", ".join(f"{t.dtype}[{', '.join(map(str, t.dims))}] {t.name}"
                            for t in self._cfunction.inputs)
@@ -222,6 +236,8 @@ class Kernel:
                     zip(plan.input_ctypes, arrays)]
         pointers += [ffi.from_buffer(ctype, array, require_writable=True)
                      for ctype, array in zip(plan.output_ctypes, outputs)]
-        threads = check_threads(num_threads) if num_threads is not None \
-            else self._default_threads()
+        if num_threads is not None:
+            threads = check_threads(num_threads)
+        else:  # a tiny call runs on one thread: a parallel region costs more
+            threads = 1 if plan.tiny(sizes) else self._default_threads()
         raise_status(self._function(*sizes, *pointers, int(threads)), plan, sizes)
