@@ -5,6 +5,7 @@ import argparse
 import statistics
 import sys
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import islpy as isl
@@ -13,19 +14,25 @@ import numpy as np
 import polytc
 from polytc import config, dtypes
 from polytc.codegen_c.kernel import Kernel
-from polytc.errors import ArgumentError
+from polytc.errors import ArgumentError, PolytcError
 from polytc.poly import loop_nest
+
+
+class UnreadableFileError(PolytcError):
+    """A file given on the command line is not TC text."""
 
 
 def compile_options(args: argparse.Namespace) -> dict[str, Any]:
     """The :func:`polytc.compile` options the common flags ask for."""
-    options: dict[str, Any] = {"scheduler": args.scheduler, "fuse": args.fuse,
-                               "tile": args.tile, "unroll": args.unroll,
-                               "parallel": not args.no_parallel,
-                               "vectorize": not args.no_vectorize}
+    flags = vars(args)  # a command without a group of flags keeps the defaults
+    options: dict[str, Any] = {
+        "scheduler": flags.get("scheduler", "pluto"), "fuse": flags.get("fuse", "smart"),
+        "tile": flags.get("tile", "auto"), "unroll": flags.get("unroll", "auto"),
+        "parallel": not flags.get("no_parallel", False),
+        "vectorize": not flags.get("no_vectorize", False)}
     if args.dtype is not None:
         options["dtype"] = args.dtype
-    if args.schedule_file is not None:
+    if flags.get("schedule_file") is not None:
         options["schedule"] = read_text(args.schedule_file)
     if args.no_cache:
         options["cache"] = False
@@ -33,11 +40,28 @@ def compile_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def read_text(path: str) -> str:
-    """The text of ``path``, or standard input for ``-``."""
+    """The text of ``path``, or standard input for ``-``; a file that is not
+    UTF-8 text (a binary) raises :class:`UnreadableFileError`."""
+    name = "standard input" if path == "-" else path
     if path == "-":
-        return sys.stdin.read()
-    with open(path, encoding="utf-8") as file:
-        return file.read()
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:  # a text stream (tests replace stdin with one)
+            return sys.stdin.read()
+        data = stream.read()
+    else:
+        try:
+            data = Path(path).read_bytes()
+        except IsADirectoryError:
+            raise UnreadableFileError(f"{name} is a directory, not a TC file") from None
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise UnreadableFileError(f"{name} is a binary file (a NUL byte at offset {nul}), "
+                                  "not TC text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UnreadableFileError(f"{name} is not UTF-8 text (byte 0x{data[error.start]:02x} "
+                                  f"at offset {error.start}); TC files are UTF-8") from None
 
 
 def compile_file(args: argparse.Namespace, **extra: Any) -> Kernel:

@@ -213,6 +213,9 @@ def _compile(source: str, chain: Toolchain, target: Path) -> None:
             raise CompileError(f"could not run the C compiler: {error}", command, "",
                                str(kept_source)) from error
         if result.returncode != 0:
+            blame = rejected_flags(chain)
+            if blame is not None:  # the flags, not the kernel
+                raise CompileError(blame, command, result.stderr)
             raise CompileError("the C compiler rejected the generated kernel", command,
                                result.stderr, str(kept_source))
         atomic_write(_sidecar(target), _fingerprint(Path(partial)).encode())
@@ -220,6 +223,30 @@ def _compile(source: str, chain: Toolchain, target: Path) -> None:
     finally:  # interrupted or failed: leave no partial file behind
         if os.path.exists(partial):
             os.unlink(partial)
+
+
+@lru_cache(maxsize=16)
+def rejected_flags(chain: Toolchain) -> str | None:
+    """Why ``chain`` fails on a trivial C file, naming its flags and quoting the
+    compiler's first error line; None when it compiles one (so a failure was
+    the kernel's)."""
+    with tempfile.TemporaryDirectory(prefix="polytc-flags-") as tmp:
+        source = Path(tmp) / "flags.c"
+        source.write_text("int polytc_flags_probe(int x) { return x + 1; }\n")
+        command = list(chain.command) + list(chain.flags) + [
+            "-fPIC", "-shared", str(source), "-o", str(Path(tmp) / "flags.so")]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+    if result.returncode == 0:
+        return None
+    lines = [line.strip() for line in (result.stderr or result.stdout).splitlines()
+             if line.strip()]
+    first = next((line for line in lines if "error" in line.lower()), lines[0] if lines else "")
+    origin = "CFLAGS" if config.c_flags() is not None else "the flags"
+    return (f"the C compiler rejects its flags ({origin}: {' '.join(chain.flags)}), not the "
+            f"kernel; it says: {first}")
 
 
 def _sidecar(library: Path) -> Path:
