@@ -10,12 +10,13 @@ text and the options skips every stage on a repeat compile.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
 import time
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager
 
 import islpy as isl
 
@@ -83,9 +84,12 @@ def compile(text: str, entry: str | None = None, *,  # noqa: A001
     cfunction = _front_lookup(key, opts)
     computed: dict[str, Any] | None = None
     if cfunction is None:
-        computed = run_stages(text, entry, opts)
-        cfunction = computed["c"]
-        _front_store(key, cfunction, opts)
+        with _front_lock(key, opts):  # another process may be generating the same C
+            cfunction = _front_lookup(key, opts)
+            if cfunction is None:
+                computed = run_stages(text, entry, opts)
+                cfunction = computed["c"]
+                _front_store(key, cfunction, opts)
     library: str | CompilerNotFoundError
     try:
         library = str(_timed("build", lambda: builder.build(cfunction.source,
@@ -208,6 +212,12 @@ def _front_key(text: str, entry: str | None, opts: Options) -> str:
     data = json.dumps([builder.CACHE_FORMAT, config.code_fingerprint(), text, entry,
                        opts.key()])
     return hashlib.sha256(data.encode()).hexdigest()
+
+
+def _front_lock(key: str, opts: Options) -> ContextManager[None]:
+    if not (opts.cache and config.cache_enabled()):
+        return contextlib.nullcontext()
+    return builder.process_lock(builder.cache_root() / "front" / key[:2] / f"{key}.lock")
 
 
 def _front_lookup(key: str, opts: Options) -> CFunction | None:

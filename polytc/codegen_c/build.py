@@ -24,9 +24,11 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 from polytc import config
 from polytc.errors import CompileError, CompilerNotFoundError
@@ -177,11 +179,37 @@ def build(source: str, chain: Toolchain | None = None, *, use_cache: bool = True
         target = _private_root() / target.name
     elif not force and intact(target):
         return target
-    with _lock_for(str(target)):
+    with _lock_for(str(target)), \
+            process_lock(target.with_suffix(".lock")) if use_cache else nullcontext():
         if use_cache and not force and intact(target):
-            return target
+            return target  # another process built it meanwhile
         _compile(source, chain, target)
     return target
+
+
+@contextmanager
+def process_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if needed) against other
+    processes: processes sharing a cache (parallel test workers) wait for
+    one another's compile of the same kernel instead of repeating it.  The
+    lock goes with the process; without ``fcntl`` (Windows) there is none."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+b")
+    except OSError:  # a read-only cache: compile without waiting
+        yield
+        return
+    with handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def ensure(path: str | Path, source: str) -> Path:
