@@ -144,7 +144,10 @@ static int64_t parse_int(const char *text, const char *program)
 {{
   char *end; errno = 0;
   long long value = strtoll(text, &end, 10);
-  if (errno || end == text || *end) {{ fprintf(stderr, "not an integer: %s\n", text); usage(program, 1); }}
+  if (errno || end == text || *end) {{
+    fprintf(stderr, "not an integer: %s\n", text);
+    usage(program, 1);
+  }}
   return (int64_t)value;
 }}
 
@@ -248,7 +251,10 @@ int main(int argc, char **argv)
     }}
     sizes[k] = parse_int(equals ? equals + 1 : arg, argv[0]);
     given[k] = 1;
-    if (sizes[k] < 0) {{ fprintf(stderr, "size %s is negative\n", size_names[k]); usage(argv[0], 1); }}
+    if (sizes[k] < 0) {{
+      fprintf(stderr, "size %s is negative\n", size_names[k]);
+      usage(argv[0], 1);
+    }}
   }}
   for (int s = 0; s < NUM_SIZES; s++)
     if (!given[s]) {{ fprintf(stderr, "missing size %s\n", size_names[s]); usage(argv[0], 1); }}

@@ -20,7 +20,8 @@ from __future__ import annotations
 import islpy as isl
 
 from polytc.errors import RangeInferenceError
-from polytc.frontend.sema import CheckedStatement, Constraint
+from polytc.frontend.sema import CheckedStatement
+from polytc.frontend.where import Constraint
 from polytc.isl_util import extend, lift
 
 Interval = tuple[isl.PwAff, isl.PwAff]  # [lo, hi) on the parameters

@@ -21,8 +21,9 @@ from polytc.errors import (ArityError, InputWriteError, MissingReductionError,
                            UninitializedReductionError, UnknownNameError)
 from polytc.frontend import ast
 from polytc.frontend.affine import COMPARISONS as _COMPARISONS
-from polytc.frontend.affine import AffineBuilder, access_map, param_vars
+from polytc.frontend.affine import AffineBuilder, access_map
 from polytc.frontend.builtins import BUILTINS
+from polytc.frontend.where import Constraint, where_clauses
 
 _REDUCTION = {"=": "=", "+=": "+", "*=": "*", "max=": "max", "min=": "min"}
 
@@ -54,18 +55,6 @@ class Access:
     span: Span
     guard: isl.Set | None
     executed: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Constraint:
-    """A ``where`` clause that shapes the domain beyond a box: a range whose
-    bounds name other indices (``var`` is its index: ``j in 0:i+1``) or a
-    condition (``var`` is None: ``j <= i``).  ``points`` is the set of
-    iterations it allows, on the statement's iteration space."""
-
-    var: str | None
-    points: isl.Set
-    span: Span
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,15 +162,7 @@ class _StatementChecker:
             self.collect_indices(expr, found)
         self.iterators = tuple(found)
         self.vars = isl.make_zero_and_vars(list(self.iterators), list(parent.params))
-        ranges: dict[str, tuple[isl.PwAff, isl.PwAff, Span]] = {}
-        constraints: list[Constraint] = []
-        for name, clause in ranges_ast.items():
-            bounds = self.range_bounds(clause)
-            if isinstance(bounds, Constraint):
-                constraints.append(bounds)
-            else:
-                ranges[name] = bounds
-        constraints += [self.condition(clause) for clause in conditions]
+        ranges, constraints = where_clauses(self, list(ranges_ast.values()), conditions)
 
         body = self.expr(stmt.rhs, None)
         for expr in exists:
@@ -245,69 +226,6 @@ class _StatementChecker:
             return
         for child in ast.children(expr):
             self.collect_indices(child, found)
-
-    # -- where ranges and conditions ---------------------------------------------
-    def range_bounds(self, clause: ast.RangeClause
-                     ) -> tuple[isl.PwAff, isl.PwAff, Span] | Constraint:
-        """A box range (bounds in sizes and constants), or a :class:`Constraint`
-        when a bound names another index of the statement."""
-        var = clause.var.name
-        used = self.where_indices(clause.lo, var) | self.where_indices(clause.hi, var)
-        if not used:
-            names = param_vars(self.parent.params)
-            return self.affine(clause.lo, names), self.affine(clause.hi, names), clause.span
-        lo, hi = self.affine(clause.lo, self.vars), self.affine(clause.hi, self.vars)
-        index = self.vars[var]
-        return Constraint(var, index.ge_set(lo) & index.lt_set(hi), clause.span)
-
-    def condition(self, clause: ast.ConditionClause) -> Constraint:
-        """``where j <= i``: the iterations where an affine condition holds."""
-        self.where_indices(clause.expr, None)
-        points = AffineBuilder(self, self.vars).condition(clause.expr)
-        if points is None:
-            raise self.error(NonAffineIndexError, "a where condition must compare affine "
-                             "expressions of indices and sizes (such as 'j <= i' or "
-                             "'i + j < N', joined with && or ||)", clause.expr.span)
-        return Constraint(None, points, clause.span)
-
-    def where_indices(self, expr: ast.Expr, own: str | None) -> set[str]:
-        """The statement's indices that a range bound or condition names
-        (through lets); tensors, unknown names and ``own`` are errors."""
-        used: set[str] = set()
-        for node in ast.walk(expr):
-            if isinstance(node, ast.Apply) and node.name.name in self.parent.tensors:
-                raise self.error(NonAffineIndexError, f"a read of tensor '{node.name.name}' "
-                                 "cannot bound a range; ranges are affine in sizes, constants "
-                                 "and other indices", node.span)
-            if not isinstance(node, ast.Ident) or node.name in self.parent.params:
-                continue
-            if node.name in self.lets and node.name not in self.expanding:
-                self.expanding.add(node.name)
-                try:
-                    used |= self.where_indices(self.lets[node.name], own)
-                finally:
-                    self.expanding.discard(node.name)
-            elif node.name == own:
-                raise self.error(RedefinitionError, f"the range of '{own}' cannot depend on "
-                                 f"'{own}' itself", node.span)
-            elif node.name in self.parent.tensors:
-                raise self.error(NonAffineIndexError, f"'{node.name}' is a tensor; ranges are "
-                                 "affine in sizes, constants and other indices", node.span)
-            elif node.name in self.iterators:
-                used.add(node.name)
-            elif node.name not in self.lets:
-                raise self.error(UnknownNameError, f"undefined name '{node.name}' in a where "
-                                 "clause: neither a size of the signature nor an index of "
-                                 "this statement", node.span)
-        return used
-
-    def affine(self, expr: ast.Expr, names: dict) -> isl.PwAff:
-        """An affine range bound."""
-        result = AffineBuilder(self, names).build(expr)
-        if result is None:
-            raise self.error(NonAffineIndexError, "range bounds must be affine expressions of "
-                             "sizes, constants and other indices", expr.span)
-        return result
 
     # -- expressions ----------------------------------------------------------
     def expr(self, node: ast.Expr, guard: isl.Set | None) -> ir.Expr:

@@ -571,7 +571,9 @@ SOUP = ["def f(float(N) A) -> (O) { " + " ".join(_rng.choice(_TOKENS) for _ in r
 
 def test_conv2d_reference_is_valid() -> None:
     # The untruncated text is fine; every truncation below lacks its '}'.
-    compiles_in_frontend(CONV2D)
+    # (The frontend's acceptance is the point: compiling the C took 30 s.)
+    from polytc.frontend import to_program
+    to_program(CONV2D)
 
 
 @pytest.mark.parametrize("text", TRUNCATIONS + GARBAGE,

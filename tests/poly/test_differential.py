@@ -2,12 +2,12 @@
 
 Random programs (``strategies.programs``, 2 to 5 TC statements: maps,
 stencils, reductions, in-place updates, accumulations, temporaries): every
-schedule of Pluto and isl under every fusion policy is legal, and kernels
-compiled from a random subset of those option sets (with random tile sizes,
-levels and register blocks; for half of the programs, as compiling is the
-slow part) compute what the ``identity`` kernel computes, which itself computes what an independent numpy
-evaluation of the program computes, at two size sets (one kernel serves every
-shape).  Known results pin what Pluto does with an MLP layer, two chained
+schedule of Pluto and isl under every fusion policy is legal, and (for half
+of the programs: compiling is the slow part) kernels compiled from a random
+subset of those option sets (with random tile sizes, levels and register
+blocks) compute what the ``identity`` kernel computes, which itself computes
+what an independent numpy evaluation of the program computes, at two size
+sets (one kernel serves every shape).  Known results pin what Pluto does with an MLP layer, two chained
 matmuls, softmax and a stencil pair, explicit fusion groups and the
 operation budget.
 """
