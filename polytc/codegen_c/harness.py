@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from polytc import dtypes
 from polytc.codegen_c.emit import CFunction, TensorArg
-from polytc.codegen_c.export import input_extents, output_extents
+from polytc.codegen_c.export import input_extents, output_extents, py_to_c
+from polytc.codegen_c.work import MIN_PARALLEL_WORK
 
 _DTYPES = sorted(dtypes.SUPPORTED)
 
@@ -55,7 +56,8 @@ def harness_source(cfunction: CFunction, name: str) -> str:
         usage_sizes=usage_sizes or "(no sizes)", fill=_fill_cases(), sum=_sum_cases(),
         conditions=_c_text(conditions), condition_help=(
             f"The sizes must satisfy: {_c_text(conditions)}.\\n" if cfunction.checks else ""),
-        max_rank=max([len(s) for s in shapes] + [1]))
+        max_rank=max([len(s) for s in shapes] + [1]), min_work=MIN_PARALLEL_WORK,
+        work=py_to_c(cfunction.work_py or "0", lambda k: f"sizes[{k}]", fn))
 
 
 def _c_text(text: str) -> str:
@@ -94,7 +96,8 @@ _TEMPLATE = r"""/* {name}_main.c: a standalone driver of {fn} (see {name}.h), ge
  *                 [-i DIR] [-o DIR] [-q]
  *   sizes   {usage_sizes} (positionally in this order, or NAME=VALUE)
  *   -r      timed runs (default 5); the median and minimum are printed
- *   -t      threads passed to the kernel (default: OpenMP's, else 1)
+ *   -t      threads passed to the kernel (default: OpenMP's, else 1; 1 when the
+ *           call's work is tiny)
  *   -s      seed of the pseudo-random inputs (default 1)
  *   -i DIR  read each input from DIR/<input>.bin instead
  *   -o DIR  write every tensor to DIR/<tensor>.bin
@@ -130,7 +133,8 @@ static void usage(const char *program, int status)
           "[-i DIR] [-o DIR] [-q]\n"
           "  sizes   {usage_sizes} (positionally in this order, or NAME=VALUE)\n"
           "  -r      timed runs (default 5); the median and minimum are printed\n"
-          "  -t      threads passed to the kernel (default: OpenMP's, else 1)\n"
+          "  -t      threads passed to the kernel (default: OpenMP's, else 1; 1 when "
+          "the call's work is tiny)\n"
           "  -s      seed of the pseudo-random inputs (default 1)\n"
           "  -i DIR  read each input from DIR/<input>.bin instead\n"
           "  -o DIR  write every tensor to DIR/<tensor>.bin\n"
@@ -158,6 +162,13 @@ static void shape_of(int k, const int64_t *sizes, int64_t *shape)
 {shape_cases}
   default: break;
   }}
+}}
+
+/* a bound of the statement instances a call runs (polytc's work estimate) */
+static int64_t work(const int64_t *sizes)
+{{
+  (void)sizes;
+  return {work};
 }}
 
 static uint64_t splitmix64(uint64_t *state)
@@ -215,7 +226,7 @@ int main(int argc, char **argv)
   int64_t sizes[NUM_SIZES + 1] = {{0}};
   int given[NUM_SIZES + 1] = {{0}}, positional = 0, quiet = 0;
   long repeat = 5;
-  int threads = 1;
+  int threads = 1, threads_given = 0;
   uint64_t seed = 1;
   const char *in_dir = NULL, *out_dir = NULL;
 #ifdef _OPENMP
@@ -228,7 +239,7 @@ int main(int argc, char **argv)
       const char *value = argv[++a];
       switch (arg[1]) {{
       case 'r': repeat = (long)parse_int(value, argv[0]); break;
-      case 't': threads = (int)parse_int(value, argv[0]); break;
+      case 't': threads = (int)parse_int(value, argv[0]); threads_given = 1; break;
       case 's': seed = (uint64_t)parse_int(value, argv[0]); break;
       case 'i': in_dir = value; break;
       default: out_dir = value; break;
@@ -259,6 +270,7 @@ int main(int argc, char **argv)
   for (int s = 0; s < NUM_SIZES; s++)
     if (!given[s]) {{ fprintf(stderr, "missing size %s\n", size_names[s]); usage(argv[0], 1); }}
   if (repeat < 1 || threads < 1) usage(argv[0], 1);
+  if (!threads_given && work(sizes) < {min_work}) threads = 1;  /* a parallel region costs more */
 
   void *data[NUM_TENSORS + 1], *blocks[NUM_TENSORS + 1];
   size_t counts[NUM_TENSORS + 1];
