@@ -90,13 +90,13 @@ def compile(text: str, entry: str | None = None, *,  # noqa: A001
                 computed = run_stages(text, entry, opts)
                 cfunction = computed["c"]
                 _front_store(key, cfunction, opts)
-    library: str | CompilerNotFoundError
-    try:
-        library = str(_timed("build", lambda: builder.build(cfunction.source,
-                                                            use_cache=opts.cache)))
-    except CompilerNotFoundError as missing:  # c_source still works; calls raise this
-        log.warning("%s", missing)
-        library = missing
+    def build() -> str | CompilerNotFoundError:
+        try:
+            return str(_timed("build", lambda: builder.build(cfunction.source,
+                                                             use_cache=opts.cache)))
+        except CompilerNotFoundError as missing:  # c_source still works; calls raise this
+            log.warning("%s", missing)
+            return missing
 
     def respecialise(dtype: str) -> Kernel:
         return compile(text, entry, **{**options, "dtype": dtype})
@@ -105,6 +105,8 @@ def compile(text: str, entry: str | None = None, *,  # noqa: A001
         return compile(text, entry, **{**options, "specialize": False,
                                        "sizes": tuple(zip(cfunction.params, values))})
     generic = opts.dtype is None and frontend.parse(text)[0].bare
+    # a specialised kernel calls a kernel per shape: its own library waits for a use
+    library = build if opts.specialize else build()
     return Kernel(cfunction, library, lambda: computed or run_stages(text, entry, opts),
                   respecialise if generic else None,
                   for_sizes if opts.specialize else None, opts.threads,

@@ -118,3 +118,11 @@ def test_tiny_calls_run_on_one_thread_unless_asked() -> None:
         call((np.ones(n, np.float32),), None, None)
         call((np.ones(n, np.float32),), 3, None)
     assert seen == [1, 3, 8, 3]
+
+
+def test_a_specialised_kernel_builds_its_generic_library_only_when_used() -> None:
+    kernel = polytc.compile(SCALE, specialize=True, tile=None)
+    np.testing.assert_array_equal(kernel(np.ones(3, np.float32)), [2, 2, 2])
+    assert callable(kernel._library), "the generic library was built, unused"
+    np.testing.assert_array_equal(kernel(np.ones(4, np.float32), unchecked=True), [2] * 4)
+    assert kernel.library_path is not None and not callable(kernel._library)

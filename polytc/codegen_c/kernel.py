@@ -68,7 +68,8 @@ class Kernel:
     on one thread unless ``num_threads`` is given.
     """
 
-    def __init__(self, cfunction: CFunction, library: str | PolytcError,
+    def __init__(self, cfunction: CFunction,
+                 library: str | PolytcError | Callable[[], str | PolytcError],
                  stages: Callable[[], dict[str, Any]],
                  respecialise: Callable[[str], "Kernel"] | None = None,
                  for_sizes: Callable[[tuple[int, ...]], "Kernel"] | None = None,
@@ -147,7 +148,15 @@ class Kernel:
     @property
     def library_path(self) -> str | None:
         """The compiled shared library (None when it could not be built)."""
-        return self._library if isinstance(self._library, str) else None
+        library = self._built()
+        return library if isinstance(library, str) else None
+
+    def _built(self) -> str | PolytcError:
+        """The library, built now if it was left for its first use (a
+        ``specialize=True`` kernel calls per-shape kernels instead)."""
+        if callable(self._library):
+            self._library = self._library()
+        return self._library
 
     def save(self, directory: str | os.PathLike[str], *, name: str | None = None,
              harness: bool = True) -> list[Path]:
@@ -226,10 +235,11 @@ class Kernel:
 
     def _run(self, sizes: tuple[int, ...], arrays: Sequence[Any], outputs: list[np.ndarray],
              num_threads: int | None) -> None:
-        if isinstance(self._library, PolytcError):
-            raise self._library  # e.g. no C compiler: c_source is all there is
+        library = self._built()
+        if isinstance(library, PolytcError):
+            raise library  # e.g. no C compiler: c_source is all there is
         if self._function is None:
-            self._ffi, self._function = load_checked(self._library, self._cfunction)
+            self._ffi, self._function = load_checked(library, self._cfunction)
             self._fast = fast_path(self._plan, self._ffi, self._function, self._default_threads)
         ffi, plan = self._ffi, self._plan
         pointers = [ffi.from_buffer(ctype, array) for ctype, array in
