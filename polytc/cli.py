@@ -10,16 +10,20 @@ dependences, run kernels on random inputs.
 
 ``FILE`` may be ``-`` for standard input.  Errors in the TC text (every
 :class:`~polytc.errors.PolytcError`) print to stderr with their caret excerpt
-and exit with status 1; bad command lines exit with status 2.
+and exit with status 1, as do unreadable or binary files; bad command lines
+(unknown flags, flags that do nothing for the command, such as ``deps
+--tile``) exit with status 2.  No input prints a Python traceback.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from typing import Callable, Sequence
 
 import polytc
 from polytc import cli_commands as commands
+from polytc import config
 from polytc.errors import PolytcError
 from polytc.options import FUSION, SCHEDULERS
 from polytc.plot.command import add_plot_command
@@ -30,12 +34,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            _refuse(parser, args.command, extra)
     except SystemExit as stop:  # --help, --version, usage errors
         return stop.code if isinstance(stop.code, int) else 1
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
+    except commands.UsageError as error:
+        try:
+            _subcommands(parser)[args.command].error(str(error))  # usage, message, status 2
+        except SystemExit as stop:
+            return stop.code if isinstance(stop.code, int) else 2
+    except commands.UnreadableFileError as error:
+        print(f"polytc: {error}", file=sys.stderr)
+        return 1
     except PolytcError as error:
         where = "<stdin>" if args.file == "-" else args.file
         print(f"polytc: {where}: {type(error).__name__}: {error}", file=sys.stderr)
@@ -48,6 +62,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # noqa: BLE001 - a bug of ours: never a bare traceback
+        print(f"polytc: internal error: {type(error).__name__}: {error} (this is a polytc "
+              "bug, please report it; POLYTC_DEBUG=1 prints the traceback)", file=sys.stderr)
+        if config.debug_stages():
+            traceback.print_exc()
+        return 1
+
+
+def _refuse(parser: argparse.ArgumentParser, command: str, extra: list[str]) -> None:
+    """A usage error (status 2) for arguments ``command`` does not take,
+    naming the commands a known flag belongs to."""
+    commands = _subcommands(parser)
+    own = commands[command]
+    flag = next((word.split("=")[0] for word in extra if word.startswith("-")), None)
+    takers = [name for name, sub in commands.items()
+              if flag is not None and flag in sub._option_string_actions]
+    if takers:
+        message = (f"{flag} does nothing for '{command}' (it is a flag of "
+                   f"{' and '.join(repr(t) for t in takers)})")
+    elif flag is not None:
+        message = f"unknown flag {flag}; 'polytc {command} --help' lists the flags"
+    else:
+        message = f"unexpected argument {extra[0]!r}"
+    own.error(message)
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
 
 
 # -- parsing -------------------------------------------------------------------
@@ -58,9 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Tensor Comprehensions.", epilog="Run 'polytc COMMAND --help' for a command's flags.")
     parser.add_argument("--version", action="version", version=f"polytc {polytc.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    common = _common_parser()
+    source, scheduling, codegen = _source_flags(), _schedule_flags(), _codegen_flags()
+    # each command takes the flags that change what it prints (deps --tile is refused)
+    common = [source, scheduling, codegen]
 
-    compile_ = sub.add_parser("compile", parents=[common], help="compile to C",
+    compile_ = sub.add_parser("compile", parents=common, help="compile to C",
                               description="Compile FILE to C (the kernel's c_source).")
     compile_.add_argument("-o", "--output", metavar="OUT.c",
                           help="write the C source here (default: standard output, "
@@ -74,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="with --save-dir: no NAME_main.c harness")
     compile_.set_defaults(handler=commands.compile_command)
 
-    schedule = sub.add_parser("schedule", parents=[common], help="print the schedule",
+    schedule = sub.add_parser("schedule", parents=common,
+                              help="print the schedule",
                               description="Print the schedule tree, the schedule as an isl "
                               "union map, the loop nest and the summary.")
     schedule.add_argument("--tiled", action="store_true",
@@ -82,14 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
                           "and marks: kernel.tiled_schedule) instead of the scheduler's")
     schedule.set_defaults(handler=commands.schedule_command)
 
-    deps = sub.add_parser("deps", parents=[common], help="print the dependences",
+    deps = sub.add_parser("deps", parents=[source], help="print the dependences",
                           description="Print the flow, anti and output dependences as isl "
                           "maps.")
     deps.add_argument("--distances", action="store_true",
                       help="also print each dependence's distance and direction vectors")
     deps.set_defaults(handler=commands.deps_command)
 
-    run = sub.add_parser("run", parents=[common], help="run on random inputs",
+    run = sub.add_parser("run", parents=common, help="run on random inputs",
                          description="Run the scheduled kernel and the unscheduled one "
                          "(identity schedule, untiled) on random inputs, check they agree "
                          "and print the median times.")
@@ -109,13 +157,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _common_parser() -> argparse.ArgumentParser:
+def _source_flags() -> argparse.ArgumentParser:
+    """The TC file and what selects its program (every command)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("file", metavar="FILE", help="TC source: defs or bare statements "
                         "('-' reads standard input)")
     common.add_argument("--entry", metavar="NAME", help="the def to use when FILE has several")
     common.add_argument("--dtype", help="element type of bare statements' inputs (float, "
                         "double, int32, ...; default float)")
+    common.add_argument("--no-cache", action="store_true",
+                        help="bypass the on-disk compile cache")
+    return common
+
+
+def _schedule_flags() -> argparse.ArgumentParser:
+    """What shapes the schedule (compile, schedule, run)."""
+    common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--scheduler", choices=SCHEDULERS, default="pluto",
                         help="pluto (default, our Pluto-style scheduler), isl (isl's "
                         "scheduler) or identity (textual order)")
@@ -125,6 +182,12 @@ def _common_parser() -> argparse.ArgumentParser:
     common.add_argument("--schedule-file", metavar="PATH", help="use this schedule (isl "
                         "schedule tree or union map text, as 'polytc schedule' prints); it "
                         "is checked for legality")
+    return common
+
+
+def _codegen_flags() -> argparse.ArgumentParser:
+    """What shapes the C after scheduling (compile, run)."""
+    common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--tile", type=tile_option, default="auto", metavar="SIZES",
                         help="tile sizes of permutable bands: auto (default), none, 32 (every "
                         "member), 32,32,32 (per member), 256,256,256:32,32,32 (levels)")
@@ -133,8 +196,6 @@ def _common_parser() -> argparse.ArgumentParser:
     common.add_argument("--no-parallel", action="store_true",
                         help="no OpenMP parallel loops")
     common.add_argument("--no-vectorize", action="store_true", help="no 'omp simd' loops")
-    common.add_argument("--no-cache", action="store_true",
-                        help="bypass the on-disk compile cache")
     return common
 
 

@@ -5,6 +5,7 @@ import argparse
 import statistics
 import sys
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import islpy as isl
@@ -13,19 +14,29 @@ import numpy as np
 import polytc
 from polytc import config, dtypes
 from polytc.codegen_c.kernel import Kernel
-from polytc.errors import ArgumentError
+from polytc.errors import ArgumentError, PolytcError
 from polytc.poly import loop_nest, summarize
+
+
+class UnreadableFileError(PolytcError):
+    """A file given on the command line is not TC text."""
+
+
+class UsageError(Exception):
+    """Flags that do not go together (status 2, as argparse's usage errors)."""
 
 
 def compile_options(args: argparse.Namespace) -> dict[str, Any]:
     """The :func:`polytc.compile` options the common flags ask for."""
-    options: dict[str, Any] = {"scheduler": args.scheduler, "fuse": args.fuse,
-                               "tile": args.tile, "unroll": args.unroll,
-                               "parallel": not args.no_parallel,
-                               "vectorize": not args.no_vectorize}
+    flags = vars(args)  # a command without a group of flags keeps the defaults
+    options: dict[str, Any] = {
+        "scheduler": flags.get("scheduler", "pluto"), "fuse": flags.get("fuse", "smart"),
+        "tile": flags.get("tile", "auto"), "unroll": flags.get("unroll", "auto"),
+        "parallel": not flags.get("no_parallel", False),
+        "vectorize": not flags.get("no_vectorize", False)}
     if args.dtype is not None:
         options["dtype"] = args.dtype
-    if args.schedule_file is not None:
+    if flags.get("schedule_file") is not None:
         options["schedule"] = read_text(args.schedule_file)
     if args.no_cache:
         options["cache"] = False
@@ -33,11 +44,28 @@ def compile_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def read_text(path: str) -> str:
-    """The text of ``path``, or standard input for ``-``."""
+    """The text of ``path``, or standard input for ``-``; a file that is not
+    UTF-8 text (a binary) raises :class:`UnreadableFileError`."""
+    name = "standard input" if path == "-" else path
     if path == "-":
-        return sys.stdin.read()
-    with open(path, encoding="utf-8") as file:
-        return file.read()
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:  # a text stream (tests replace stdin with one)
+            return sys.stdin.read()
+        data = stream.read()
+    else:
+        try:
+            data = Path(path).read_bytes()
+        except IsADirectoryError:
+            raise UnreadableFileError(f"{name} is a directory, not a TC file") from None
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise UnreadableFileError(f"{name} is a binary file (a NUL byte at offset {nul}), "
+                                  "not TC text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UnreadableFileError(f"{name} is not UTF-8 text (byte 0x{data[error.start]:02x} "
+                                  f"at offset {error.start}); TC files are UTF-8") from None
 
 
 def compile_file(args: argparse.Namespace, **extra: Any) -> Kernel:
@@ -63,6 +91,12 @@ def compile_command(args: argparse.Namespace) -> int:
 
 
 def schedule_command(args: argparse.Namespace) -> int:
+    given = [flag for flag, value, default in (
+        ("--tile", args.tile, "auto"), ("--unroll", args.unroll, "auto"),
+        ("--no-parallel", args.no_parallel, False), ("--no-vectorize", args.no_vectorize, False))
+        if value != default]
+    if given and not args.tiled:  # they shape the tiled tree only
+        raise UsageError(f"{given[0]} changes only the tree after tiling: add --tiled")
     kernel = compile_file(args)
     schedule = kernel.tiled_schedule if args.tiled else kernel.schedule
     printer = isl.Printer.to_str(schedule.get_ctx()).set_yaml_style(isl.yaml_style.BLOCK)

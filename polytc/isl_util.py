@@ -118,3 +118,12 @@ def set_list(union: isl.UnionSet) -> list[isl.Set]:
     """The sets of ``union``, one per space."""
     sets = union.get_set_list()
     return [sets.get_at(i) for i in range(sets.n_set())]
+
+
+def condition_text(condition: isl.Set) -> str:
+    """The constraints of a set of sizes as isl prints them (``N >= 5``,
+    ``D > 0 or N = 0``); ``true`` for every size."""
+    text = str(condition.coalesce())
+    body = text[text.index("{") + 1:text.rindex("}")].strip()
+    body = body[1:].strip() if body.startswith(":") else body
+    return body or "true"

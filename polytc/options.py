@@ -1,13 +1,25 @@
 """Compile options: one frozen, explicit value, part of every cache key."""
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Mapping, Sequence, Union
+
+import islpy as isl
+import numpy as np
 
 from polytc import dtypes
 from polytc.errors import OptionError
 
+#: what each option accepts (the types of :func:`polytc.compile`'s arguments)
+DtypeOption = Union[str, type, np.dtype, None]
+FuseOption = Union[str, Sequence[Sequence[str]]]
+ScheduleOption = Union[str, isl.Schedule, isl.UnionMap, None]
+TileOption = Union[str, int, Sequence[int], Sequence[Union[int, Sequence[int]]], None]
+UnrollOption = Union[str, int, Sequence[int], None]
+SizesOption = Union[Mapping[str, int], Sequence[tuple[str, int]], None]
 SCHEDULERS = ("pluto", "isl", "identity")
+MAX_UNROLL = 256
 FUSION = ("smart", "max", "none")
 
 
@@ -66,9 +78,19 @@ class Options:
     tuned: bool | str = True
 
     def __post_init__(self) -> None:
+        for name in ("parallel", "vectorize", "specialize", "cache"):
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):
+                raise OptionError(f"{name}={value!r}: expected True or False")
+            object.__setattr__(self, name, bool(value))
+        if not isinstance(self.scheduler, str):
+            raise OptionError(f"scheduler={self.scheduler!r}: expected one of "
+                              f"{', '.join(SCHEDULERS)}")
         if self.dtype is not None:
-            import numpy as np
-            name = self.dtype if isinstance(self.dtype, str) else np.dtype(self.dtype).name
+            try:
+                name = self.dtype if isinstance(self.dtype, str) else np.dtype(self.dtype).name
+            except TypeError:
+                raise OptionError(f"dtype={self.dtype!r} is not a type") from None
             name = dtypes.canonical(name)
             if name not in dtypes.SUPPORTED:
                 raise OptionError(f"dtype {self.dtype!r} is not a supported TC type "
@@ -79,18 +101,24 @@ class Options:
                 raise OptionError(f"fuse={self.fuse!r} is not a fusion policy; choose one of "
                                   f"{', '.join(FUSION)} or a list of statement groups")
         else:
-            object.__setattr__(self, "fuse", tuple(tuple(str(s) for s in group)
-                                                   for group in self.fuse))
+            object.__setattr__(self, "fuse", _groups(self.fuse))
         if self.schedule is not None and not isinstance(self.schedule, str):
+            if not isinstance(self.schedule, (isl.Schedule, isl.UnionMap, isl.Map)):
+                raise OptionError(f"schedule={self.schedule!r}: expected a schedule tree or "
+                                  "union map, as isl text or an isl object")
             object.__setattr__(self, "schedule", str(self.schedule))
         object.__setattr__(self, "tile", _tile_levels(self.tile))
         object.__setattr__(self, "unroll", _factors("unroll", self.unroll))
         if self.sizes is not None:
             object.__setattr__(self, "sizes", _size_values(self.sizes))
-        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
+        if self.threads is not None and (not isinstance(self.threads, (int, np.integer))
+                                         or isinstance(self.threads, (bool, np.bool_))
+                                         or not 0 < self.threads < 2 ** 31):
             raise OptionError(f"threads={self.threads!r} must be a positive int or None")
         if self.tuned not in (True, False, "any-machine"):
             raise OptionError(f"tuned={self.tuned!r}: give True, False or 'any-machine'")
+        if self.threads is not None:
+            object.__setattr__(self, "threads", int(self.threads))
         if self.scheduler not in SCHEDULERS:
             raise OptionError(f"scheduler {self.scheduler!r} is not available; "
                              f"choose one of {', '.join(SCHEDULERS)}")
@@ -98,6 +126,30 @@ class Options:
     def key(self) -> str:
         """A stable text of every option, for cache keys."""
         return ";".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+
+
+NAMES = tuple(f.name for f in fields(Options))
+
+
+def options_from(keywords: dict[str, Any]) -> Options:
+    """:class:`Options` from keyword arguments, a misspelled name refused with
+    the nearest one (``unknown option 'tiles'; did you mean 'tile'?``)."""
+    for name in keywords:
+        if name not in NAMES:
+            close = difflib.get_close_matches(name, NAMES, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'?" if close else f"the options are {', '.join(NAMES)}"
+            raise OptionError(f"unknown option '{name}'; {hint}")
+    return Options(**keywords)
+
+
+def _groups(value: object) -> tuple[tuple[str, ...], ...]:
+    """Explicit fusion groups: a sequence of sequences of statement names."""
+    if isinstance(value, (list, tuple)) and value and all(
+            isinstance(group, (list, tuple)) and group and
+            all(isinstance(s, str) for s in group) for group in value):
+        return tuple(tuple(group) for group in value)
+    raise OptionError(f"fuse={value!r}: expected 'smart', 'max', 'none' or statement groups "
+                      "such as [['S0', 'S1'], ['S2']]")
 
 
 def _tile_levels(value: object) -> object:
@@ -125,9 +177,13 @@ def _factors(option: str, value: object, allow_auto: bool = True) -> object:
         values, single = tuple(value), False
     else:
         raise OptionError(f"{option}={value!r}: expected a positive int or a tuple of them")
+    largest = MAX_UNROLL if option == "unroll" else 2 ** 31 - 1
     for v in values:
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise OptionError(f"{option}={value!r}: sizes must be positive ints, not {v!r}")
+        if v > largest:
+            why = ": every factor is unrolled in the C" if option == "unroll" else ""
+            raise OptionError(f"{option}={value!r}: {v} is too large (at most {largest}{why})")
     return values[0] if single else values
 
 

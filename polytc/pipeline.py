@@ -10,6 +10,7 @@ text and the options skips every stage on a repeat compile.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -17,18 +18,20 @@ import logging
 import re
 import time
 import warnings
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager
 
 import islpy as isl
 
 from polytc import config, dtypes, errors
 from polytc import frontend, poly, tiling
 from polytc.codegen_c import build as builder
+from polytc.codegen_c.conditions import SizeCheck
 from polytc.codegen_c.emit import CFunction, TensorArg, to_c
 from polytc.codegen_c.kernel import Kernel
 from polytc.errors import CompilerNotFoundError, OptionError, PolytcError, PolytcInternalError
 from polytc.isl_util import over_budget, within_budget
-from polytc.options import Options
+from polytc.options import (DtypeOption, FuseOption, Options, ScheduleOption, SizesOption,
+                            TileOption, UnrollOption, options_from)
 from polytc.program import Program
 from polytc.tuning import records as tuning_records
 
@@ -42,33 +45,71 @@ if config.debug_stages() or config.time_passes():  # the user asked to see the s
 _front_memory: dict[str, CFunction] = {}
 
 
-def compile(text: str, entry: str | None = None, **options: Any) -> Kernel:  # noqa: A001
+def compile(text: str, entry: str | None = None, *,  # noqa: A001
+            dtype: DtypeOption = None, scheduler: str = "pluto", fuse: FuseOption = "smart",
+            schedule: ScheduleOption = None, parallel: bool = True, tile: TileOption = "auto",
+            unroll: UnrollOption = "auto", vectorize: bool = True, pack: bool = True,
+            specialize: bool = False, threads: int | None = None, sizes: SizesOption = None,
+            cache: bool = True, tuned: bool | str = True, **unknown: Any) -> Kernel:
     """Compile TC ``text`` (one or more defs, or bare statements) to a :class:`Kernel`.
 
     :arg entry: the def to compile when ``text`` has several.
-    :arg options: fields of :class:`polytc.Options` (``dtype``, ``parallel``, ...).
+    :arg dtype: element type of the bare form's inputs (``"float64"``,
+        ``np.int32``...); None: float32, re-specialised to the call's arrays.
+    :arg scheduler: ``"pluto"`` (ours), ``"isl"`` (isl's) or ``"identity"``
+        (the textual order).
+    :arg fuse: ``"smart"``, ``"max"``, ``"none"``, or statement groups such
+        as ``[["S0", "S1"], ["S2"]]``.
+    :arg schedule: a schedule of your own (tree or union map, isl text or
+        object, e.g. ``str(kernel.schedule)``), checked for legality.
+    :arg parallel: OpenMP ``parallel for`` on parallel loops.
+    :arg tile: ``"auto"`` (a cache model), None, an int, a tuple per band
+        member, or a list of tuples for several levels.
+    :arg unroll: register blocks: ``"auto"``, None, or factors ``(rows, width)``.
+    :arg vectorize: ``omp simd`` on parallel stride-1 innermost loops.
+    :arg pack: copy the tiles a vector loop streams into contiguous buffers.
+    :arg specialize: compile one kernel per shape, sizes as constants.
+    :arg threads: default thread count of calls (else ``OMP_NUM_THREADS``); a
+        call whose work is tiny runs on one thread unless ``num_threads`` says
+        otherwise.
+    :arg sizes: compile for these sizes only (``{"M": 512, ...}``).
+    :arg cache: use the on-disk compile cache.
+    :arg tuned: apply the record of ``polytc tune`` for this text, sizes and
+        machine when no option is given (``"any-machine"``: another
+        machine's too; False: never).
+
+    Every option is checked (:class:`polytc.Options`); a misspelled name
+    raises :class:`~polytc.errors.OptionError` with the nearest name.
     """
-    try:
-        opts = Options(**options)
-    except TypeError as error:
-        raise OptionError(f"unknown option: {error}") from None
+    # the options, by name (the keyword arguments above; `unknown` holds misspellings)
+    given: dict[str, Any] = dict(
+        dtype=dtype, scheduler=scheduler, fuse=fuse, schedule=schedule, parallel=parallel,
+        tile=tile, unroll=unroll, vectorize=vectorize, pack=pack, specialize=specialize,
+        threads=threads, sizes=sizes, cache=cache, tuned=tuned)
+    opts = options_from({**given, **unknown})
+    options = {**given, "schedule": opts.schedule}  # isl text: picklable
     opts, tuning = tuning_records.apply(text, entry, opts)  # polytc tune's record, if any
     key = _front_key(text, entry, opts)
     cfunction = _front_lookup(key, opts)
     computed: dict[str, Any] | None = None
     if cfunction is None:
-        computed, said = _stages_and_warnings(text, entry, opts)
-        cfunction = dataclasses.replace(computed["c"], diagnostics=said)
-        _front_store(key, cfunction, opts)
+        with _front_lock(key, opts):  # another process may be generating the same C
+            cfunction = _front_lookup(key, opts)
+            if cfunction is None:
+                computed, said = _stages_and_warnings(text, entry, opts)
+                cfunction = dataclasses.replace(computed["c"], diagnostics=said)
+                _front_store(key, cfunction, opts)
     for name, message in cfunction.diagnostics:  # said again on every compile, cached or not
         warnings.warn(getattr(errors, name, errors.PolytcWarning)(message), stacklevel=2)
-    library: str | CompilerNotFoundError
-    try:
-        library = str(_timed("build", lambda: builder.build(cfunction.source,
-                                                            use_cache=opts.cache)))
-    except CompilerNotFoundError as missing:  # c_source still works; calls raise this
-        log.warning("%s", missing)
-        library = missing
+
+    def build() -> str | CompilerNotFoundError:
+        try:
+            return str(_timed("build", lambda: builder.build(cfunction.source,
+                                                             use_cache=opts.cache)))
+        except CompilerNotFoundError as missing:  # c_source still works; calls raise this
+            log.warning("%s", missing)
+            return missing
+
     def respecialise(dtype: str) -> Kernel:
         return compile(text, entry, **{**options, "dtype": dtype})
 
@@ -76,11 +117,20 @@ def compile(text: str, entry: str | None = None, **options: Any) -> Kernel:  # n
         return compile(text, entry, **{**options, "specialize": False,
                                        "sizes": tuple(zip(cfunction.params, values))})
     generic = opts.dtype is None and frontend.parse(text)[0].bare
+    # a specialised kernel calls a kernel per shape: its own library waits for a use
+    library = build if opts.specialize else build()
     kernel = Kernel(cfunction, library, lambda: computed or run_stages(text, entry, opts),
                     respecialise if generic else None,
-                    for_sizes if opts.specialize else None, opts.threads)
+                    for_sizes if opts.specialize else None, opts.threads,
+                    recipe=(rebuild, (text, entry, options)))
     kernel.tuning = tuning
     return kernel
+
+
+def rebuild(text: str, entry: str | None, options: dict[str, Any]) -> Kernel:
+    """:func:`compile` again (an unpickled :class:`Kernel`: the compile cache
+    makes it cheap)."""
+    return compile(text, entry, **options)
 
 
 def _stages_and_warnings(text: str, entry: str | None,
@@ -203,6 +253,11 @@ def fix_sizes(program: Program, sizes: dict[str, int]) -> Program:
     if context.is_empty():
         raise OptionError(f"sizes {sizes} do not satisfy def '{program.name}''s constraints "
                           f"({program.context})")
+    for condition in program.conditions:
+        if (context & condition.holds.align_params(context.get_space())).is_empty():
+            raise OptionError(f"sizes {sizes} break the condition of def '{program.name}' "
+                              f"that its read of '{condition.tensor}' needs: "
+                              f"{condition.text(program.context)}")
     return dataclasses.replace(program, context=context)
 
 
@@ -251,6 +306,12 @@ def _front_key(text: str, entry: str | None, opts: Options) -> str:
     return hashlib.sha256(data.encode()).hexdigest()
 
 
+def _front_lock(key: str, opts: Options) -> ContextManager[None]:
+    if not (opts.cache and config.cache_enabled()):
+        return contextlib.nullcontext()
+    return builder.process_lock(builder.cache_root() / "front" / key[:2] / f"{key}.lock")
+
+
 def _front_lookup(key: str, opts: Options) -> CFunction | None:
     if key in _front_memory:
         return _front_memory[key]
@@ -258,20 +319,24 @@ def _front_lookup(key: str, opts: Options) -> CFunction | None:
         return None
     path = builder.cache_root() / "front" / key[:2] / f"{key}.json"
     try:
-        data = json.loads(path.read_text())
-        cfunction = CFunction(
-            data["source"], data["function"], tuple(data["params"]),
-            tuple(TensorArg(t["name"], t["dtype"], tuple(t["dims"]), tuple(t["extent_py"]))
-                  for t in data["inputs"]),
-            tuple(TensorArg(t["name"], t["dtype"], tuple(t["dims"]), tuple(t["extent_py"]))
-                  for t in data["outputs"]),
-            tuple((str(name), str(message)) for name, message in data["diagnostics"]),
-            tuple((str(t), int(d), str(text), str(source))
-                  for t, d, text, source in data["gathers"]))
+        cfunction = _cfunction(json.loads(path.read_text()))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     _front_memory[key] = cfunction
     return cfunction
+
+
+def _cfunction(data: dict[str, Any]) -> CFunction:
+    """A :class:`CFunction` from its JSON form (lists back to tuples)."""
+    def tensor(t: dict[str, Any]) -> TensorArg:
+        return TensorArg(t["name"], t["dtype"], tuple(t["dims"]), tuple(t["extent_py"]))
+    return CFunction(**{**data, "params": tuple(data["params"]),
+                        "inputs": tuple(tensor(t) for t in data["inputs"]),
+                        "outputs": tuple(tensor(t) for t in data["outputs"]),
+                        "checks": tuple(SizeCheck(**{**c, "sizes": tuple(c["sizes"])})
+                                        for c in data["checks"]),
+                        "diagnostics": tuple(tuple(d) for d in data["diagnostics"]),
+                        "gathers": tuple(tuple(g) for g in data["gathers"])})
 
 
 def _front_store(key: str, cfunction: CFunction, opts: Options) -> None:

@@ -13,7 +13,7 @@ from typing import Callable, Iterator, Union
 
 import islpy as isl
 
-from polytc.isl_util import extent_text
+from polytc.isl_util import condition_text, extent_text
 
 
 # -- expression tree --------------------------------------------------------
@@ -210,15 +210,57 @@ class Statement:
 
 
 @dataclass(frozen=True, slots=True)
+class SizeCondition:
+    """A read that stays inside its tensor only for some sizes: the kernel
+    needs ``holds`` (a set of size values) and checks it at every call.
+
+    :ivar tensor, dim: the tensor read and the dimension that can overflow.
+    :ivar holds: the sizes where every execution of the read is in bounds.
+    :ivar runs: the sizes where the read executes at all (``holds`` is
+        printed relative to it: the read of ``A(i, 0)`` needs ``D >= 1``
+        when ``N >= 1``).
+    :ivar outside: the subscripts read outside the tensor, a set of one
+        dimension on the sizes (for the message of a failed call).
+    """
+
+    tensor: str
+    dim: int
+    holds: isl.Set = field(compare=False)
+    runs: isl.Set = field(compare=False)
+    outside: isl.Set = field(compare=False)
+
+    def text(self, context: isl.Set) -> str:
+        """``N >= 5``, or ``D > 0 when N > 0`` where the read runs for some
+        sizes only."""
+        needs = self.holds.gist(self.runs)
+        when = self.runs.gist(context)
+        if when.is_equal(isl.Set.universe(when.get_space())) or \
+                (needs & context).is_equal(self.holds & context):
+            return condition_text(needs)
+        return f"{condition_text(needs)} when {condition_text(when)}"
+
+
+@dataclass(frozen=True, slots=True)
 class Program:
     """A lowered TC def.  ``params`` are the size symbols in signature order;
-    ``context`` constrains them (sizes are non-negative, constants fixed)."""
+    ``context`` constrains them (sizes are non-negative, constants fixed).
+    ``conditions`` are what the sizes must satisfy for every read to stay in
+    bounds (:attr:`precondition`); the generated C checks them at entry."""
 
     name: str
     params: tuple[str, ...]
     tensors: tuple[Tensor, ...]
     statements: tuple[Statement, ...]
     context: isl.Set = field(compare=False)
+    conditions: tuple[SizeCondition, ...] = field(default=(), compare=False)
+
+    @property
+    def precondition(self) -> isl.Set:
+        """The sizes (within :attr:`context`) on which the kernel may run."""
+        result = self.context
+        for condition in self.conditions:
+            result = result & condition.holds.align_params(result.get_space())
+        return result.coalesce()
 
     def tensor(self, name: str) -> Tensor:
         for tensor in self.tensors:
@@ -266,6 +308,8 @@ class Program:
     def __str__(self) -> str:
         lines = [f"program {self.name}({', '.join(self.params)})",
                  f"  context: {self.context}"]
+        if self.conditions:
+            lines.append(f"  requires: {self.precondition}")
         for tensor in self.tensors:
             shape = ", ".join(extent_text(extent) for extent in tensor.shape)
             lines.append(f"  {tensor.role} {tensor.dtype} {tensor.name}[{shape}]")

@@ -57,16 +57,22 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 def test_help_documents_every_flag(capsys):
     status, out, _ = run(capsys, "--help")
     assert status == 0 and all(c in out for c in ("compile", "schedule", "deps", "run"))
-    flags = {"compile": ["--output", "--save-dir", "--name", "--no-harness"],
-             "schedule": [], "deps": [],
-             "run": ["--sizes", "--repeat", "--threads", "--seed", "--specialize"]}
-    common = ["--entry", "--dtype", "--scheduler", "--fuse", "--schedule-file", "--tile",
-              "--unroll", "--no-parallel", "--no-vectorize", "--no-cache", "FILE"]
+    source = ["--entry", "--dtype", "--no-cache", "FILE"]
+    scheduling = ["--scheduler", "--fuse", "--schedule-file"]
+    codegen = ["--tile", "--unroll", "--no-parallel", "--no-vectorize"]
+    flags = {"compile": source + scheduling + codegen +
+             ["--output", "--save-dir", "--name", "--no-harness"],
+             "schedule": source + scheduling + codegen + ["--tiled"], "deps": source,
+             "run": source + scheduling + codegen +
+             ["--sizes", "--repeat", "--threads", "--seed", "--specialize"]}
+    every = {flag for own in flags.values() for flag in own}
     for command, own in flags.items():
         status, out, _ = run(capsys, command, "--help")
         assert status == 0
-        for flag in common + own:
+        for flag in own:
             assert flag in out, (command, flag)
+        for flag in every - set(own):  # a flag that would do nothing is not offered
+            assert f"{flag} " not in out and f"{flag}]" not in out, (command, flag)
 
 
 def test_version_and_usage_errors(capsys):
@@ -263,6 +269,67 @@ def test_random_inputs_follow_shapes_dtypes_and_seed():
     assert np.array_equal(T, again) and not np.array_equal(T, other)
 
 
+@pytest.mark.parametrize("argv, phrase", [
+    (["deps", "{path}", "--tile", "32"], "--tile does nothing for 'deps' (it is a flag of "
+     "'compile' and 'schedule' and 'run' and 'plot')"),
+    (["deps", "{path}", "--scheduler=isl"], "--scheduler does nothing for 'deps'"),
+    (["schedule", "{path}", "--no-parallel"], "--no-parallel changes only the tree after "
+     "tiling: add --tiled"),
+    (["deps", "{path}", "--sizes", "M=3"], "--sizes does nothing for 'deps' (it is a flag "
+     "of 'run' and 'plot' and 'tune')"),
+    (["compile", "{path}", "--frobnicate"], "unknown flag --frobnicate; 'polytc compile "
+     "--help' lists the flags"),
+    (["compile", "{path}", "another.tc"], "unexpected argument 'another.tc'"),
+])
+def test_flags_that_do_nothing_are_refused(capsys, tc, argv, phrase):
+    path = tc(MATMUL)
+    status, out, err = run(capsys, *(a.format(path=path) for a in argv))
+    assert status == 2 and out == "" and phrase in err, err
+    assert f"usage: polytc {argv[0]}" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("data, phrase", [
+    (b"\x7fELF\x02\x01\x01\x00\x00", "is a binary file (a NUL byte at offset 7), not TC text"),
+    (b"O(i) = A(i) \xff\xfe", "is not UTF-8 text (byte 0xff at offset 12); TC files are UTF-8"),
+])
+def test_unreadable_files_are_named_without_a_traceback(capsys, tmp_path, data, phrase):
+    path = tmp_path / "k.tc"
+    path.write_bytes(data)
+    for command in ("compile", "schedule", "deps"):
+        status, out, err = run(capsys, command, str(path))
+        assert status == 1 and out == "" and f"polytc: {path} {phrase}" in err, err
+    status, _, err = run(capsys, "compile", str(tmp_path))
+    assert status == 1 and "is a directory, not a TC file" in err
+    good = tmp_path / "ok.tc"
+    good.write_text(MATMUL)
+    status, _, err = run(capsys, "compile", str(good), "--schedule-file", str(path))
+    assert status == 1 and phrase in err and "Traceback" not in err, err
+
+
+def test_rejected_cflags_are_blamed_with_the_compilers_line(capsys, tc, monkeypatch):
+    from polytc.codegen_c import build
+    monkeypatch.setenv("CFLAGS", "-O2 -fpolytc-bogus-flag")
+    build.toolchain.cache_clear()
+    try:
+        status, _, err = run(capsys, "compile", tc(MATMUL), "--no-cache")
+    finally:
+        build.toolchain.cache_clear()
+    assert status == 1 and "Traceback" not in err
+    assert "the C compiler rejects its flags (CFLAGS: -O2 -fpolytc-bogus-flag), not the " \
+           "kernel; it says: " in err
+    assert "-fpolytc-bogus-flag" in err.split("it says:")[1].splitlines()[0]
+    assert "rejected the generated kernel" not in err
+
+
+def test_a_bug_of_ours_prints_no_traceback(capsys, tc, monkeypatch):
+    def broken(args):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(cli_commands, "deps_command", broken)
+    status, _, err = run(capsys, "deps", tc(MATMUL))
+    assert status == 1 and "internal error: RuntimeError: boom" in err
+    assert "Traceback" not in err
+
+
 # -- errors ------------------------------------------------------------------------
 def test_user_errors_print_the_caret_and_exit_1(capsys, tc):
     status, out, err = run(capsys, "compile", tc(BAD, "bad.tc"))
@@ -286,3 +353,13 @@ def test_real_process(tmp_path):
                             timeout=300)
     assert result.returncode == 1 and "line 2, column 12" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_schedule_takes_tiling_flags_only_with_tiled(capsys, tmp_path):
+    path = tmp_path / "mm.tc"
+    path.write_text(MATMUL)
+    status, _, err = run(capsys, "schedule", str(path), "--tile", "8")
+    assert status == 2 and "--tile changes only the tree after tiling: add --tiled" in err
+    status, small, _ = run(capsys, "schedule", str(path), "--tiled", "--tile", "8")
+    status_default, default, _ = run(capsys, "schedule", str(path), "--tiled")
+    assert status == status_default == 0 and small != default and "mod 8" in small

@@ -626,6 +626,89 @@ def trmm(float(M,M) L, float(M,N) B) -> (C) {
      lambda r, s: {"L": rn(r, s["M"], s["M"]), "B": rn(r, s["M"], s["N"])},
      lambda x: f32(np.tril(d(x["L"])) @ d(x["B"])), **RED)
 
+# ---- domains beyond boxes: where ranges naming other indices, conditions ------
+
+case("syrk_lower_where", """
+def syrk(float(N,K) A) -> (C) {
+    C(i, j) +=! A(i, k) * A(j, k) where j in 0:i+1
+}""", ({"N": 13, "K": 7}, {"N": 1, "K": 37}),
+     lambda r, s: {"A": rn(r, s["N"], s["K"])},
+     lambda x: f32(np.tril(d(x["A"]) @ d(x["A"]).T)), **RED)
+
+case("trmm_where", """
+def trmm(float(M,M) L, float(M,N) B) -> (C) {
+    C(i, j) +=! L(i, k) * B(k, j) where k in 0:i+1
+}""", ({"M": 13, "N": 7}, {"M": 37, "N": 3}),
+     lambda r, s: {"L": rn(r, s["M"], s["M"]), "B": rn(r, s["M"], s["N"])},
+     lambda x: f32(np.tril(d(x["L"])) @ d(x["B"])), **RED)
+
+
+def _causal_softmax_ref(x):
+    S = d(x["S"])
+    lower = np.tril(np.ones(S.shape, dtype=bool))
+    e = np.where(lower, np.exp(S - np.max(np.where(lower, S, -np.inf), axis=1, keepdims=True)), 0)
+    return f32(e / e.sum(axis=1, keepdims=True))
+
+
+case("causal_softmax_where", """
+def causal(float(N,N) S) -> (O) {
+    mx(i) max=! S(i, j) where j in 0:i+1
+    e(i, j) = exp(S(i, j) - mx(i)) where j in 0:i+1
+    s(i) +=! e(i, j) where j in 0:i+1
+    O(i, j) = e(i, j) / s(i) where j in 0:i+1
+}""", ({"N": 13}, {"N": 1}),
+     lambda r, s: {"S": rn(r, s["N"], s["N"])}, _causal_softmax_ref, **RED)
+
+case("cumsum_where", """
+def cumsum(float(N) A) -> (O) {
+    O(i) +=! A(j) where i in 0:N, j in 0:i+1
+}""", ({"N": 37}, {"N": 1}),
+     lambda r, s: {"A": rn(r, s["N"])},
+     lambda x: f32(np.cumsum(d(x["A"]))), **RED)
+
+case("strided_window_where", """
+def window(float(N) A) -> (O) {
+    O(i) +=! A(j) where j in 2*i:2*i+3
+}""", ({"N": 37}, {"N": 4}),
+     lambda r, s: {"A": rn(r, s["N"])},
+     lambda x: f32([d(x["A"])[2 * i:2 * i + 3].sum() for i in range((len(x["A"]) - 3) // 2 + 1)]),
+     **RED)
+
+case("triangle_conditions", """
+def tri(float(N,N) A) -> (L, X, D) {
+    L(i, j) = A(i, j) where j <= i
+    X(i, j) = A(i, j) where i + j < N
+    D(i, j) = A(i, j) where i != j
+}""", ({"N": 13}, {"N": 2}),
+     lambda r, s: {"A": rn(r, s["N"], s["N"])},
+     lambda x: (np.tril(x["A"]), np.fliplr(np.triu(np.fliplr(x["A"]))),
+                x["A"] - np.diag(np.diag(x["A"]))))
+
+def _band_ref(A):
+    """O(i, k) = 2 A(i, k) for k in [i, min(M, i + 3)): min(M, N + 2) columns."""
+    N, M = A.shape
+    O = np.zeros((N, min(M, N + 2)))
+    for i in range(N):
+        O[i, i:min(M, i + 3)] = 2 * d(A[i, i:min(M, i + 3)])
+    return f32(O)
+
+
+case("band_where_plain", """
+def band(float(N,M) A) -> (O) {
+    O(i, k) = A(i, k) * 2.0 where k in i:min(M, i + 3), i in 0:N
+}""", ({"N": 13, "M": 7}, {"N": 3, "M": 37}),
+     lambda r, s: {"A": rn(r, s["N"], s["M"])}, lambda x: _band_ref(x["A"]))
+
+# ---- size conditions: reads in bounds for some sizes, checked at each call ----
+
+case("head_needs_size", """
+def head(float(N) A, float(N,D) B) -> (O, P) {
+    O(i) = A(i) * 2.0 where i in 0:5
+    P(i) = B(i, 0) + B(i, D - 1)
+}""", ({"N": 7, "D": 3}, {"N": 5, "D": 1}),
+     lambda r, s: {"A": rn(r, s["N"]), "B": rn(r, s["N"], s["D"])},
+     lambda x: (f32(d(x["A"][:5]) * 2), f32(d(x["B"][:, 0]) + d(x["B"][:, -1]))))
+
 case("diag_where", """
 def diag(float(N) dg) -> (O) {
     O(i, j) = (i == j) ? dg(i) : 0.0 where j in 0:N

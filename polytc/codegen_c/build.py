@@ -24,9 +24,11 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 from polytc import config
 from polytc.errors import CompileError, CompilerNotFoundError
@@ -177,11 +179,37 @@ def build(source: str, chain: Toolchain | None = None, *, use_cache: bool = True
         target = _private_root() / target.name
     elif not force and intact(target):
         return target
-    with _lock_for(str(target)):
+    with _lock_for(str(target)), \
+            process_lock(target.with_suffix(".lock")) if use_cache else nullcontext():
         if use_cache and not force and intact(target):
-            return target
+            return target  # another process built it meanwhile
         _compile(source, chain, target)
     return target
+
+
+@contextmanager
+def process_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if needed) against other
+    processes: processes sharing a cache (parallel test workers) wait for
+    one another's compile of the same kernel instead of repeating it.  The
+    lock goes with the process; without ``fcntl`` (Windows) there is none."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+b")
+    except OSError:  # a read-only cache: compile without waiting
+        yield
+        return
+    with handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def ensure(path: str | Path, source: str) -> Path:
@@ -213,6 +241,9 @@ def _compile(source: str, chain: Toolchain, target: Path) -> None:
             raise CompileError(f"could not run the C compiler: {error}", command, "",
                                str(kept_source)) from error
         if result.returncode != 0:
+            blame = rejected_flags(chain)
+            if blame is not None:  # the flags, not the kernel
+                raise CompileError(blame, command, result.stderr)
             raise CompileError("the C compiler rejected the generated kernel", command,
                                result.stderr, str(kept_source))
         atomic_write(_sidecar(target), _fingerprint(Path(partial)).encode())
@@ -220,6 +251,30 @@ def _compile(source: str, chain: Toolchain, target: Path) -> None:
     finally:  # interrupted or failed: leave no partial file behind
         if os.path.exists(partial):
             os.unlink(partial)
+
+
+@lru_cache(maxsize=16)
+def rejected_flags(chain: Toolchain) -> str | None:
+    """Why ``chain`` fails on a trivial C file, naming its flags and quoting the
+    compiler's first error line; None when it compiles one (so a failure was
+    the kernel's)."""
+    with tempfile.TemporaryDirectory(prefix="polytc-flags-") as tmp:
+        source = Path(tmp) / "flags.c"
+        source.write_text("int polytc_flags_probe(int x) { return x + 1; }\n")
+        command = list(chain.command) + list(chain.flags) + [
+            "-fPIC", "-shared", str(source), "-o", str(Path(tmp) / "flags.so")]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+    if result.returncode == 0:
+        return None
+    lines = [line.strip() for line in (result.stderr or result.stdout).splitlines()
+             if line.strip()]
+    first = next((line for line in lines if "error" in line.lower()), lines[0] if lines else "")
+    origin = "CFLAGS" if config.c_flags() is not None else "the flags"
+    return (f"the C compiler rejects its flags ({origin}: {' '.join(chain.flags)}), not the "
+            f"kernel; it says: {first}")
 
 
 def _sidecar(library: Path) -> Path:

@@ -13,7 +13,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from polytc import config, dtypes
+from polytc.codegen_c import conditions
 from polytc.codegen_c.emit import CFunction, TensorArg
+from polytc.codegen_c.work import MIN_PARALLEL_WORK
 from polytc.errors import ArgumentError, KernelRuntimeError, PolytcError
 
 
@@ -29,6 +31,7 @@ class CallPlan:
         self.input_ctypes = tuple(f"{dtypes.C_TYPES[t.dtype]}[]" for t in cfunction.inputs)
         self.output_ctypes = tuple(f"{dtypes.C_TYPES[t.dtype]}[]" for t in cfunction.outputs)
         self.params = cfunction.params
+        self.size_checks = cfunction.checks
         self.binders: list[tuple[int, int]] = []
         for param in cfunction.params:
             binder = next(((i, d) for i, t in enumerate(cfunction.inputs)
@@ -51,8 +54,13 @@ class CallPlan:
                              if t.dtype == dtypes.FLOAT32)
         exprs = ", ".join("(" + "".join(f"{e}, " for e in t.extent_py) + ")"
                           for t in cfunction.outputs)
-        self._shape_fn = eval(f"lambda p: ({exprs},)", {"min": min, "max": max})  # noqa: S307
+        self._shape_fn = eval(f"lambda p: ({exprs}{',' if exprs else ''})",  # noqa: S307
+                              {"min": min, "max": max})
         self._shape_cache: dict[tuple[int, ...], tuple[tuple[int, ...], ...]] = {}
+        # sizes -> whether a call's work is below MIN_PARALLEL_WORK (filled with the shapes)
+        self._tiny: dict[tuple[int, ...], bool] = {}
+        self._work_fn = eval(f"lambda p: {cfunction.work_py}", {"min": min, "max": max}) \
+            if cfunction.work_py else None  # noqa: S307 - generated from isl expressions
 
     def arrange(self, args: tuple[Any, ...], named: dict[str, Any]) -> list[Any]:
         if not named and len(args) == len(self.names):
@@ -128,6 +136,12 @@ class CallPlan:
                 values.setdefault(dim, (extent, tensor.name, d))
         return tuple(values[p][0] for p in self.params)
 
+    def check_conditions(self, sizes: tuple[int, ...]) -> None:
+        """Raise :class:`ArgumentError` when ``sizes`` break the kernel's
+        condition (the C function checks it too, returning 4)."""
+        if self.size_checks and conditions.broken(self.size_checks, self.params, sizes):
+            raise ArgumentError(conditions.explain(self.size_checks, self.params, sizes))
+
     def sizes_unchecked(self, arrays: list[Any]) -> tuple[int, ...]:
         return tuple(arrays[i].shape[d] for i, d in self.binders)
 
@@ -136,8 +150,16 @@ class CallPlan:
         if shapes is None:
             shapes = tuple(tuple(max(0, int(e)) for e in shape) for shape in self._shape_fn(sizes))
             if len(self._shape_cache) < 256:
+                self._tiny[sizes] = self.tiny(sizes)
                 self._shape_cache[sizes] = shapes
         return shapes
+
+    def tiny(self, sizes: tuple[int, ...]) -> bool:
+        """Whether a call at ``sizes`` does too little work for a parallel region."""
+        known = self._tiny.get(sizes)
+        if known is not None:
+            return known
+        return self._work_fn is not None and self._work_fn(sizes) < MIN_PARALLEL_WORK
 
     def outputs(self, sizes: tuple[int, ...], out: Any, arrays: Sequence[Any],
                 unchecked: bool) -> list[np.ndarray]:
@@ -203,9 +225,13 @@ def check_threads(value: Any) -> int:
     return int(value)
 
 
-def raise_status(status: int, explain: Callable[[], str | None] | None = None) -> None:
-    """The error for a kernel's non-zero return ``status``; ``explain``
-    describes an out-of-range gather (status 1)."""
+def raise_status(status: int, plan: CallPlan | None = None, sizes: tuple[int, ...] = (),
+                 explain: Callable[[], str | None] | None = None) -> None:
+    """Raise the error of a non-zero status of the C function (``plan`` and
+    ``sizes`` explain a broken size condition, ``explain`` an out-of-range
+    gather)."""
+    if status == conditions.STATUS and plan is not None:
+        raise ArgumentError(conditions.explain(plan.size_checks, plan.params, sizes))
     if status == 1:
         raise KernelRuntimeError((explain() if explain is not None else None) or
                                  "a gathered index was out of range of the tensor it "
@@ -214,6 +240,10 @@ def raise_status(status: int, explain: Callable[[], str | None] | None = None) -
         raise MemoryError("the kernel could not allocate its temporaries")
     if status == 3:
         raise ArgumentError("this kernel was specialised to other sizes (sizes=)")
+    if status == conditions.STATUS:
+        raise ArgumentError("the sizes break this kernel's condition on them")
+    if status:
+        raise KernelRuntimeError(f"the kernel returned the unknown status {status}")
 
 
 def fast_path(plan: CallPlan, ffi: Any, function: Any,
@@ -263,15 +293,19 @@ def fast_path(plan: CallPlan, ffi: Any, function: Any,
     lines += ["    try:",
               f"        pointers = ({''.join(p + ', ' for p in pointers)})",
               "    except ValueError: return None",
-              "    status = fn(" + sizes + "*pointers, threads() if num_threads is None "
-              "else check_threads(num_threads))",
-              "    if status: raise_status(status, lambda: explain((" + "".join(
-                  f"a{i}, " for i in range(n)) + "".join(f"{o}, " for o in outs) + ")))",
+              "    if num_threads is None:",
+              f"        nthreads = 1 if tiny.get(({sizes})) else threads()",
+              "    else:",
+              "        nthreads = check_threads(num_threads)",
+              "    status = fn(" + sizes + "*pointers, nthreads)",
+              f"    if status: raise_status(status, plan, ({sizes}), lambda: explain(("
+              + "".join(f"a{i}, " for i in range(n)) + "".join(f"{o}, " for o in outs) + ")))",
               f"    return {outs[0] if len(outs) == 1 else '(' + ', '.join(outs) + ',)'}"]
     scope: dict[str, Any] = {"ndarray": np.ndarray, "empty": np.empty, "fb": ffi.from_buffer,
                              "overlap": np.may_share_memory,
                              "fn": function, "threads": default_threads,
                              "raise_status": raise_status, "shape_cache": plan._shape_cache,
+                             "plan": plan, "tiny": plan._tiny,
                              "explain": explain or (lambda arrays: None),
                              "check_threads": check_threads}
     scope.update({f"dt{i}": dtype for i, dtype in enumerate(plan.dtypes)})

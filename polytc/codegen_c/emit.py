@@ -16,8 +16,10 @@ Generated function (the ABI, also written at the top of the file)::
 
 Sizes come in signature order; tensors are dense, row-major and at least
 16-byte aligned.  It returns 0, 1 when a gathered index was out of range (the
-read used element 0 instead), 2 when a temporary could not be allocated, or 3
-when a kernel specialised to fixed sizes is called with other sizes.
+read used element 0 instead), 2 when a temporary could not be allocated, 3
+when a kernel specialised to fixed sizes is called with other sizes, or 4
+when the sizes break the condition its reads need
+(:mod:`polytc.codegen_c.conditions`).
 """
 from __future__ import annotations
 
@@ -31,13 +33,16 @@ import islpy as isl
 from polytc import dtypes
 from polytc import program as ir
 from polytc.poly.contraction import Contraction
+from polytc.codegen_c.conditions import SizeCheck, c_check, size_checks
 from polytc.codegen_c.contract import (CONTRACT_PREFIX, buffer_extents, mark_contractions,
                                       split_contractions)
+from polytc.codegen_c.work import work_py
 from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr, literal
 from polytc.codegen_c.names import NameTable
 from polytc.codegen_c.pack import element_count, plan_packings
 from polytc.codegen_c.prelude import prelude
 from polytc.errors import PolytcInternalError
+from polytc.isl_util import condition_text
 from polytc.poly.dependences import Dependences, dependences
 from polytc.tiling import marks
 from polytc.isl_util import map_list
@@ -79,6 +84,10 @@ class CFunction:
     diagnostics: tuple[tuple[str, str], ...] = ()  # polytc warnings: (class name, message)
     # per gather site: (tensor, dimension, index expression, index tensor or "")
     gathers: tuple[tuple[str, int, str, str], ...] = ()
+    #: the conditions on the sizes that the function checks (returning 4)
+    checks: tuple[SizeCheck, ...] = ()
+    #: a bound of the statement instances, in Python over the sizes ``p[k]``
+    work_py: str = ""
 
     @property
     def cdef(self) -> str:
@@ -270,6 +279,9 @@ class _Emitter:
                 preamble.append(cgen.Line(f"int64_t {self.names(param)} = polytc_size{position};"))
                 preamble.append(cgen.Line(f"POLYTC_OPAQUE({self.names(param)});"))
                 self.used.add("POLYTC_OPAQUE")
+        check = c_check(program, self.ast_name, self.used)
+        if check is not None:  # before any allocation: the sizes break the reads
+            preamble.append(cgen.Line(check))
         for tensor in program.tensors:
             if tensor.role == "input":
                 continue
@@ -312,7 +324,8 @@ class _Emitter:
                          "{ for (int k = 0; k < 3; k++) report[k] = polytc_gather_report[k]; }")
         return CFunction("\n".join(parts + [""]), function, program.params,
                          tuple(self._arg(t) for t in program.inputs),
-                         tuple(self._arg(t) for t in program.outputs), gathers=gathers)
+                         tuple(self._arg(t) for t in program.outputs), gathers=gathers,
+                         checks=size_checks(program), work_py=work_py(program))
 
     def _header(self, function: str) -> str:
         program = self.program
@@ -323,8 +336,12 @@ class _Emitter:
                                   or "(none)"),
                  " * outputs: " + ", ".join(f"{t.dtype} {t.name}" for t in program.outputs),
                  " * Tensors are dense row-major arrays.  Returns 0 on success, 1 when a",
-                 " * gathered index was out of range, 2 when out of memory. */",
-                 "#define _DEFAULT_SOURCE"]
+                 " * gathered index was out of range, 2 when out of memory. */"]
+        if program.conditions:  # in the comment's last line
+            lines[-1] = lines[-1].removesuffix(" */") + "  Returns 4 when the sizes break"
+            lines.append(" * its condition: " + condition_text(program.precondition.gist(
+                program.context)) + " */")
+        lines.append("#define _DEFAULT_SOURCE")
         return "\n".join(lines)
 
     def _arg(self, tensor: ir.Tensor) -> TensorArg:

@@ -171,15 +171,21 @@ def header(cfunction: CFunction, name: str) -> str:
             " * Output extents: compute them with",
             f" *   {fn}_output_shape(k, sizes, shape)  (k-th output, sizes in order).",
             " * Returns POLYTC_OK (0), POLYTC_GATHER_OUT_OF_RANGE (1: a gathered index was",
-            " * out of range; element 0 was read instead) or POLYTC_OUT_OF_MEMORY (2: a",
-            " * temporary could not be allocated). */"]
+            " * out of range; element 0 was read instead), POLYTC_OUT_OF_MEMORY (2: a",
+            " * temporary could not be allocated), POLYTC_WRONG_SIZES (3: the kernel was",
+            " * specialised to other sizes) or POLYTC_SIZE_CONDITION (4: the sizes break",
+            " * the condition its reads need; nothing was written)."]
+    doc += [f" * Condition on the sizes: {c.text} (for the reads of {c.tensor} to stay in bounds)."
+            for c in cfunction.checks] or [" * Condition on the sizes: none."]
+    doc[-1] += " */"
     helper = fn
     lines = doc + [
         f"#ifndef {guard}", f"#define {guard}", "",
         "#include <stdint.h>", "#ifndef __cplusplus", "#include <stdbool.h>", "#endif", "",
         "#ifdef __cplusplus", 'extern "C" {', "#endif", "",
         "#ifndef POLYTC_OK", "#define POLYTC_OK 0", "#define POLYTC_GATHER_OUT_OF_RANGE 1",
-        "#define POLYTC_OUT_OF_MEMORY 2", "#endif", "",
+        "#define POLYTC_OUT_OF_MEMORY 2", "#define POLYTC_WRONG_SIZES 3",
+        "#define POLYTC_SIZE_CONDITION 4", "#endif", "",
         f"#define {fn.upper()}_NUM_SIZES {len(params)}",
         f"#define {fn.upper()}_NUM_INPUTS {len(cfunction.inputs)}",
         f"#define {fn.upper()}_NUM_OUTPUTS {len(cfunction.outputs)}", "",

@@ -11,18 +11,20 @@ It allocates every tensor (64-byte aligned), fills inputs from
 bools 0/1), runs the kernel ``REPEAT`` times (default 5) and prints the
 median and minimum time and a checksum line per output::
 
-    checksum <output> <sum of elements> <sum of absolute values>
+    checksum <output>: sum=<sum of elements> abs_sum=<sum of absolute values>
 
 ``-o DIR`` writes every tensor, inputs and outputs, to ``DIR/<tensor>.bin``:
 raw native-endian row-major elements, no header, which ``numpy.fromfile``
-reads back.  Exit status: 0, 1 for a usage or I/O error, 2 when the kernel
-returned a non-zero status.
+reads back.  ``--help`` prints the usage (status 0).  Exit status: 0, 1 for
+a usage or I/O error, 2 when the kernel returned a non-zero status (4: the
+sizes break the kernel's condition, which the message prints).
 """
 from __future__ import annotations
 
 from polytc import dtypes
 from polytc.codegen_c.emit import CFunction, TensorArg
-from polytc.codegen_c.export import input_extents, output_extents
+from polytc.codegen_c.export import input_extents, output_extents, py_to_c
+from polytc.codegen_c.work import MIN_PARALLEL_WORK
 
 _DTYPES = sorted(dtypes.SUPPORTED)
 
@@ -46,12 +48,21 @@ def harness_source(cfunction: CFunction, name: str) -> str:
     call_args.append("threads")
     size_names = ", ".join(f'"{p}"' for p in params)
     usage_sizes = " ".join(f"{p}" for p in params)
+    conditions = "; ".join(c.text for c in cfunction.checks) or "none"
     return _TEMPLATE.format(
         name=name, fn=fn, n_sizes=len(params), n_inputs=n_in, n_tensors=len(tensors),
         size_names=size_names or "NULL", table=table or '  {NULL, NULL, 0, 0, 0, 0}',
         shape_cases=shape_cases, call=f"{fn}({', '.join(call_args)})",
         usage_sizes=usage_sizes or "(no sizes)", fill=_fill_cases(), sum=_sum_cases(),
-        max_rank=max([len(s) for s in shapes] + [1]))
+        conditions=_c_text(conditions), condition_help=(
+            f"The sizes must satisfy: {_c_text(conditions)}.\\n" if cfunction.checks else ""),
+        max_rank=max([len(s) for s in shapes] + [1]), min_work=MIN_PARALLEL_WORK,
+        work=py_to_c(cfunction.work_py or "0", lambda k: f"sizes[{k}]", fn))
+
+
+def _c_text(text: str) -> str:
+    """``text`` inside a C string literal used as a printf format."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
 
 
 def _tensor_row(tensor: TensorArg, is_input: bool, rank: int) -> str:
@@ -85,7 +96,8 @@ _TEMPLATE = r"""/* {name}_main.c: a standalone driver of {fn} (see {name}.h), ge
  *                 [-i DIR] [-o DIR] [-q]
  *   sizes   {usage_sizes} (positionally in this order, or NAME=VALUE)
  *   -r      timed runs (default 5); the median and minimum are printed
- *   -t      threads passed to the kernel (default: OpenMP's, else 1)
+ *   -t      threads passed to the kernel (default: OpenMP's, else 1; 1 when the
+ *           call's work is tiny)
  *   -s      seed of the pseudo-random inputs (default 1)
  *   -i DIR  read each input from DIR/<input>.bin instead
  *   -o DIR  write every tensor to DIR/<tensor>.bin
@@ -114,18 +126,32 @@ static const tensor_info tensors[] = {{
 }};
 static const char *size_names[] = {{ {size_names} }};
 
-static void usage(const char *program)
+static void usage(const char *program, int status)
 {{
-  fprintf(stderr, "usage: %s [SIZE=VALUE | VALUE]... [-r REPEAT] [-t THREADS] [-s SEED] "
-          "[-i DIR] [-o DIR] [-q]\n  sizes: {usage_sizes}\n", program);
-  exit(1);
+  fprintf(status ? stderr : stdout,
+          "usage: %s [SIZE=VALUE | VALUE]... [-r REPEAT] [-t THREADS] [-s SEED] "
+          "[-i DIR] [-o DIR] [-q]\n"
+          "  sizes   {usage_sizes} (positionally in this order, or NAME=VALUE)\n"
+          "  -r      timed runs (default 5); the median and minimum are printed\n"
+          "  -t      threads passed to the kernel (default: OpenMP's, else 1; 1 when "
+          "the call's work is tiny)\n"
+          "  -s      seed of the pseudo-random inputs (default 1)\n"
+          "  -i DIR  read each input from DIR/<input>.bin instead\n"
+          "  -o DIR  write every tensor to DIR/<tensor>.bin\n"
+          "  -q      print only the checksum lines\n"
+          "Prints the sizes, the times and, per output, 'checksum NAME: sum=S abs_sum=A'.\n"
+          "{condition_help}", program);
+  exit(status);
 }}
 
 static int64_t parse_int(const char *text, const char *program)
 {{
   char *end; errno = 0;
   long long value = strtoll(text, &end, 10);
-  if (errno || end == text || *end) {{ fprintf(stderr, "not an integer: %s\n", text); usage(program); }}
+  if (errno || end == text || *end) {{
+    fprintf(stderr, "not an integer: %s\n", text);
+    usage(program, 1);
+  }}
   return (int64_t)value;
 }}
 
@@ -136,6 +162,13 @@ static void shape_of(int k, const int64_t *sizes, int64_t *shape)
 {shape_cases}
   default: break;
   }}
+}}
+
+/* a bound of the statement instances a call runs (polytc's work estimate) */
+static int64_t work(const int64_t *sizes)
+{{
+  (void)sizes;
+  return {work};
 }}
 
 static uint64_t splitmix64(uint64_t *state)
@@ -193,7 +226,7 @@ int main(int argc, char **argv)
   int64_t sizes[NUM_SIZES + 1] = {{0}};
   int given[NUM_SIZES + 1] = {{0}}, positional = 0, quiet = 0;
   long repeat = 5;
-  int threads = 1;
+  int threads = 1, threads_given = 0;
   uint64_t seed = 1;
   const char *in_dir = NULL, *out_dir = NULL;
 #ifdef _OPENMP
@@ -202,11 +235,11 @@ int main(int argc, char **argv)
   for (int a = 1; a < argc; a++) {{
     const char *arg = argv[a];
     if (arg[0] == '-' && arg[1] && strchr("rtsio", arg[1]) && !arg[2]) {{
-      if (a + 1 >= argc) usage(argv[0]);
+      if (a + 1 >= argc) usage(argv[0], 1);
       const char *value = argv[++a];
       switch (arg[1]) {{
       case 'r': repeat = (long)parse_int(value, argv[0]); break;
-      case 't': threads = (int)parse_int(value, argv[0]); break;
+      case 't': threads = (int)parse_int(value, argv[0]); threads_given = 1; break;
       case 's': seed = (uint64_t)parse_int(value, argv[0]); break;
       case 'i': in_dir = value; break;
       default: out_dir = value; break;
@@ -214,26 +247,30 @@ int main(int argc, char **argv)
       continue;
     }}
     if (!strcmp(arg, "-q")) {{ quiet = 1; continue; }}
-    if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) usage(argv[0]);
+    if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) usage(argv[0], 0);
     const char *equals = strchr(arg, '=');
     int k = -1;
     if (equals) {{
       for (int s = 0; s < NUM_SIZES; s++)
         if (strlen(size_names[s]) == (size_t)(equals - arg) &&
             !strncmp(size_names[s], arg, (size_t)(equals - arg))) k = s;
-      if (k < 0) {{ fprintf(stderr, "unknown size in %s\n", arg); usage(argv[0]); }}
+      if (k < 0) {{ fprintf(stderr, "unknown size in %s\n", arg); usage(argv[0], 1); }}
     }} else {{
       while (positional < NUM_SIZES && given[positional]) positional++;
       k = positional;
-      if (k >= NUM_SIZES) {{ fprintf(stderr, "too many sizes: %s\n", arg); usage(argv[0]); }}
+      if (k >= NUM_SIZES) {{ fprintf(stderr, "too many sizes: %s\n", arg); usage(argv[0], 1); }}
     }}
     sizes[k] = parse_int(equals ? equals + 1 : arg, argv[0]);
     given[k] = 1;
-    if (sizes[k] < 0) {{ fprintf(stderr, "size %s is negative\n", size_names[k]); usage(argv[0]); }}
+    if (sizes[k] < 0) {{
+      fprintf(stderr, "size %s is negative\n", size_names[k]);
+      usage(argv[0], 1);
+    }}
   }}
   for (int s = 0; s < NUM_SIZES; s++)
-    if (!given[s]) {{ fprintf(stderr, "missing size %s\n", size_names[s]); usage(argv[0]); }}
-  if (repeat < 1 || threads < 1) usage(argv[0]);
+    if (!given[s]) {{ fprintf(stderr, "missing size %s\n", size_names[s]); usage(argv[0], 1); }}
+  if (repeat < 1 || threads < 1) usage(argv[0], 1);
+  if (!threads_given && work(sizes) < {min_work}) threads = 1;  /* a parallel region costs more */
 
   void *data[NUM_TENSORS + 1], *blocks[NUM_TENSORS + 1];
   size_t counts[NUM_TENSORS + 1];
@@ -271,6 +308,10 @@ int main(int argc, char **argv)
     double start = seconds();
     status = {call};
     times[r] = seconds() - start;
+    if (status == 4) {{
+      fprintf(stderr, "{fn} returned 4: these sizes break its condition ({conditions})\n");
+      return 2;
+    }}
     if (status) {{ fprintf(stderr, "{fn} returned %d (see {name}.h)\n", status); return 2; }}
   }}
   qsort(times, (size_t)repeat, sizeof(double), compare);
@@ -287,7 +328,7 @@ int main(int argc, char **argv)
       double v = element(data[k], tensors[k].kind, i);
       sum += v; abs_sum += v < 0 ? -v : v;
     }}
-    printf("checksum %s %.17g %.17g\n", tensors[k].name, sum, abs_sum);
+    printf("checksum %s: sum=%.17g abs_sum=%.17g\n", tensors[k].name, sum, abs_sum);
   }}
   if (out_dir) {{
     for (int k = 0; k < NUM_TENSORS; k++) {{

@@ -65,13 +65,19 @@ class Kernel:
     :ivar sizes: the size symbols, in the order of the C function's arguments.
     :ivar tuning: the tuning record whose options built this kernel (a dict,
         see :mod:`polytc.tuning.records`), or None.
+
+    A kernel pickles (it is compiled again from its text and options on the
+    other side, from the compile cache), and a call whose work is tiny runs
+    on one thread unless ``num_threads`` is given.
     """
 
-    def __init__(self, cfunction: CFunction, library: str | PolytcError,
+    def __init__(self, cfunction: CFunction,
+                 library: str | PolytcError | Callable[[], str | PolytcError],
                  stages: Callable[[], dict[str, Any]],
                  respecialise: Callable[[str], "Kernel"] | None = None,
                  for_sizes: Callable[[tuple[int, ...]], "Kernel"] | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, *,
+                 recipe: tuple[Callable[..., "Kernel"], tuple[Any, ...]] | None = None) -> None:
         self._cfunction = cfunction
         self._library = library
         self._stages_factory = stages
@@ -82,6 +88,7 @@ class Kernel:
         self._by_sizes: dict[tuple[int, ...], Kernel] = {}
         self._threads = threads
         self.tuning: dict[str, Any] | None = None
+        self._recipe = recipe
         self.c_source = cfunction.source
         self.inputs = tuple(t.name for t in cfunction.inputs)
         self.outputs = tuple(t.name for t in cfunction.outputs)
@@ -147,7 +154,15 @@ class Kernel:
     @property
     def library_path(self) -> str | None:
         """The compiled shared library (None when it could not be built)."""
-        return self._library if isinstance(self._library, str) else None
+        library = self._built()
+        return library if isinstance(library, str) else None
+
+    def _built(self) -> str | PolytcError:
+        """The library, built now if it was left for its first use (a
+        ``specialize=True`` kernel calls per-shape kernels instead)."""
+        if callable(self._library):
+            self._library = self._library()
+        return self._library
 
     def save(self, directory: str | os.PathLike[str], *, name: str | None = None,
              harness: bool = True) -> list[Path]:
@@ -176,6 +191,13 @@ class Kernel:
         """Jupyter's rich view: signature, schedule, C source, a picture."""
         from polytc.plot.html import kernel_html
         return kernel_html(self)
+    def __reduce__(self) -> tuple[Callable[..., "Kernel"], tuple[Any, ...]]:
+        """A kernel pickles as the recipe that compiled it (text and options):
+        unpickling compiles again, which the compile cache makes cheap, so a
+        kernel can go to a process pool."""
+        if self._recipe is None:
+            raise TypeError(f"{self!r} cannot be pickled: it was not made by polytc.compile")
+        return self._recipe
 
     def __repr__(self) -> str:
         inputs = ", ".join(f"{t.dtype}[{', '.join(map(str, t.dims))}] {t.name}"
@@ -196,7 +218,9 @@ class Kernel:
                 return variant(*arrays, out=out, num_threads=num_threads)
         if self._for_sizes is not None and not unchecked:
             arrays = self._plan.check_inputs(arrays)
-            return self._sized(self._plan.bind_sizes(arrays))(
+            sizes = self._plan.bind_sizes(arrays)
+            self._plan.check_conditions(sizes)  # before compiling for them
+            return self._sized(sizes)(
                 *arrays, out=out, num_threads=num_threads)
         if unchecked:
             sizes = self._plan.sizes_unchecked(arrays)
@@ -235,10 +259,11 @@ class Kernel:
 
     def _run(self, sizes: tuple[int, ...], arrays: Sequence[Any], outputs: list[np.ndarray],
              num_threads: int | None) -> None:
-        if isinstance(self._library, PolytcError):
-            raise self._library  # e.g. no C compiler: c_source is all there is
+        library = self._built()
+        if isinstance(library, PolytcError):
+            raise library  # e.g. no C compiler: c_source is all there is
         if self._function is None:
-            self._ffi, self._lib = load_checked(self._library, self._cfunction)
+            self._ffi, self._lib = load_checked(library, self._cfunction)
             self._function = getattr(self._lib, self._cfunction.function)
             self._fast = fast_path(self._plan, self._ffi, self._function, self._default_threads,
                                    self._explain_gather)
@@ -247,11 +272,13 @@ class Kernel:
                     zip(plan.input_ctypes, arrays)]
         pointers += [ffi.from_buffer(ctype, array, require_writable=True)
                      for ctype, array in zip(plan.output_ctypes, outputs)]
-        threads = check_threads(num_threads) if num_threads is not None \
-            else self._default_threads()
+        if num_threads is not None:
+            threads = check_threads(num_threads)
+        else:  # a tiny call runs on one thread: a parallel region costs more
+            threads = 1 if plan.tiny(sizes) else self._default_threads()
         status = self._function(*sizes, *pointers, int(threads))
         if status:
-            raise_status(status, lambda: self._explain_gather([*arrays, *outputs]))
+            raise_status(status, plan, sizes, lambda: self._explain_gather([*arrays, *outputs]))
 
     def _explain_gather(self, arrays: Sequence[Any]) -> str | None:
         """What went out of range in the last call (its inputs, then outputs)."""

@@ -111,7 +111,8 @@ class Return:
 
 @dataclass(frozen=True, slots=True)
 class RangeClause:
-    """``where var in lo:hi`` (half-open)."""
+    """``where var in lo:hi`` (half-open); ``lo`` and ``hi`` are affine in the
+    sizes and may name other indices of the statement (``j in 0:i+1``)."""
 
     var: Ident
     lo: Expr
@@ -136,7 +137,16 @@ class ExistsClause:
     span: Span
 
 
-WhereClause = Union[RangeClause, LetClause, ExistsClause]
+@dataclass(frozen=True, slots=True)
+class ConditionClause:
+    """``where j <= i``, ``where i + j < N``: an affine condition on the
+    indices and sizes that restricts the statement's domain."""
+
+    expr: Expr
+    span: Span
+
+
+WhereClause = Union[RangeClause, LetClause, ExistsClause, ConditionClause]
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +177,7 @@ class Def:
     statements: tuple[Statement, ...]
     span: Span
     bare: bool = False
+    returns_span: Span | None = None  # the parenthesised return list
 
 
 def children(expr: Expr) -> tuple[Expr, ...]:

@@ -10,6 +10,8 @@ no statement writes read as zero (TC left them undefined: its issue #12).
 """
 from __future__ import annotations
 
+import dataclasses
+
 import islpy as isl
 
 from polytc import dtypes
@@ -44,22 +46,24 @@ def _lower(definition: ast.Def, source: str, default_dtype: str) -> ir.Program:
                               for d in info.dims)
     checker = DefChecker(definition, source, params, sig.tensors)
     statements: list[ir.Statement] = []
+    conditions: tuple[ir.SizeCondition, ...] = ()
     for stmt in definition.statements:
         checked = checker.check_statement(stmt, f"S{len(statements)}")
         if checked.init:
             checked = _renamed(checked, f"S{len(statements) + 1}")
-        domain, intervals = infer_domain(checked, params, extents, context, source)
-        lhs_box = _lhs_box(checked, intervals, params, context)
+        inferred = infer_domain(checked, params, extents, context, source)
+        conditions += inferred.conditions
         extents[checked.tensor] = _grow(extents.get(checked.tensor),
-                                        [intervals[v][1] for v in checked.lhs], zero, context)
+                                        [inferred.intervals[v][1] for v in checked.lhs], zero,
+                                        context)
         text = source[stmt.span.start:stmt.span.end]
         dtype = checker.tensors[checked.tensor].dtype
         if checked.init:
-            statements.append(_statement(f"S{len(statements)}", checked, lhs_box, "=",
+            statements.append(_statement(f"S{len(statements)}", checked, inferred.lhs_domain, "=",
                                          ir.Const(dtypes.identity(checked.op, dtype), dtype),
                                          "init", text, context))
-        statements.append(_statement(checked.name, checked, domain, checked.op, checked.body,
-                                     "compute", text, context))
+        statements.append(_statement(checked.name, checked, inferred.domain, checked.op,
+                                     checked.body, "compute", text, context))
     for name in sig.outputs:
         _check_declared_extents(checker.tensors[name], extents[name], context, source)
     tensors = []
@@ -72,7 +76,8 @@ def _lower(definition: ast.Def, source: str, default_dtype: str) -> ir.Program:
     fills = [_fill(t, statements, context, touched) for t in tensors if t.role != "input"]
     statements = [s for s in fills if s is not None] + statements
     ordered = _ordered_tensors(tensors, sig)
-    return ir.Program(definition.name.name, params, ordered, tuple(statements), context)
+    return ir.Program(definition.name.name, params, ordered, tuple(statements), context,
+                      conditions)
 
 
 def _check_declared_extents(info: TensorInfo, extents: tuple[isl.PwAff, ...],
@@ -113,21 +118,7 @@ def _renamed(checked: CheckedStatement, name: str) -> CheckedStatement:
             return ir.Read(expr.tensor, expr.indices,
                            expr.access.set_tuple_name(isl.dim_type.in_, name), expr.dtype)
         return expr
-    return CheckedStatement(checked.source, name, checked.tensor, checked.lhs,
-                            checked.iterators, checked.op, checked.init, rename(checked.body),
-                            checked.ranges, checked.accesses, checked.spans)
-
-
-def _lhs_box(checked: CheckedStatement, intervals: dict, params: tuple[str, ...],
-             context: isl.Set) -> isl.Set:
-    """The box of the left-hand side indices (the init statement's domain)."""
-    names = isl.make_zero_and_vars(list(checked.lhs), list(params))
-    space = names[0].get_domain_space()
-    box = isl.Set.universe(space).intersect_params(context)
-    for var in checked.lhs:
-        lo, hi = intervals[var]
-        box = box & names[var].ge_set(lift(lo, space)) & names[var].lt_set(lift(hi, space))
-    return box
+    return dataclasses.replace(checked, name=name, body=rename(checked.body))
 
 
 def _grow(current: tuple[isl.PwAff, ...] | None, upper: list[isl.PwAff],

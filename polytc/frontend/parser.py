@@ -115,7 +115,9 @@ class _Parser:
         name = self.ident("a def name")
         params = self.comma_list("(", ")", self.parse_param)
         self.expect("->")
+        returns_start = self.tok.span
         returns = self.comma_list("(", ")", self.parse_return)
+        returns_span = self.span_from(returns_start)
         self.expect("{")
         statements = []
         while not self.at("}"):
@@ -124,7 +126,7 @@ class _Parser:
             statements.append(self.parse_statement())
         self.expect("}")
         return ast.Def(name, tuple(params), tuple(returns), tuple(statements),
-                       self.span_from(start))
+                       self.span_from(start), returns_span=returns_span)
 
     def comma_list(self, open_: str, close: str, item: Callable[[], T]) -> list[T]:
         self.expect(open_)
@@ -212,17 +214,20 @@ class _Parser:
             self.advance()
             expr = self.parse_expr()
             return ast.ExistsClause(expr, self.span_from(start))
-        name = self.ident("an index name, a let binding or 'exists'")
-        if self.at("in"):
-            self.advance()
-            lo = self.parse_expr()
-            self.expect(":")
-            hi = self.parse_expr()
-            return ast.RangeClause(name, lo, hi, self.span_from(start))
-        if self.at("="):
+        if self.tok.kind == "ident" and self.peek().kind in ("op", "keyword") \
+                and self.peek().text in ("in", "="):
+            name = self.ident()
+            if self.at("in"):
+                self.advance()
+                lo = self.parse_expr()
+                self.expect(":")
+                hi = self.parse_expr()
+                return ast.RangeClause(name, lo, hi, self.span_from(start))
             self.advance()
             return ast.LetClause(name, self.parse_expr(), self.span_from(start))
-        raise self.error("'in' or '=' in a where clause")
+        if self.tok.kind == "eof" or self.at(","):
+            raise self.error("a where clause ('i in 0:N', 'j <= i', 'x = ...' or 'exists ...')")
+        return ast.ConditionClause(self.parse_expr(), self.span_from(start))
 
     # -- expressions -----------------------------------------------------
     def parse_expr(self) -> ast.Expr:

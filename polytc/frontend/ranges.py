@@ -2,7 +2,8 @@
 
 Input: a :class:`~polytc.frontend.sema.CheckedStatement`, the extents of the
 tensors it reads (``isl.PwAff`` on the size parameters) and the parameter
-context.  Output: a box-shaped ``isl.Set`` named after the statement.
+context.  Output: an :class:`Inferred`: the domain (an ``isl.Set`` named after the
+statement), each index's interval and the size conditions of the reads.
 
 TC's rounds (tc2halide's forward bounds inference): ``where i in lo:hi`` fixes
 ``i``.  Every affine subscript ``s`` of a read of ``T`` along dimension ``d``
@@ -12,52 +13,70 @@ are required to hold for *all* values of the resolved indices in their ranges,
 and ``v`` gets the largest interval that satisfies them all (their
 intersection).  Rounds repeat until nothing changes.
 
+Indices whose ranges name other indices and ``where`` conditions
+(:mod:`polytc.frontend.constraints`) cut the box into the domain.
+
 Unlike TC, polytc then proves that every executed read stays inside its
-tensor on the whole domain (under the read's ternary guard), and refuses the
-program with a witness when it cannot: TC only warned ("unchecked
-precondition") and read out of bounds at run time.
+tensor on the whole domain (under the read's ternary guard): a read outside
+whenever it runs is refused with a witness, one outside for some sizes only
+becomes a size condition that every call checks
+(:mod:`polytc.frontend.bounds`); TC only warned ("unchecked precondition")
+and read out of bounds at run time.
 """
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Callable
 
 import islpy as isl
 
-from polytc.errors import (NarrowedRangeWarning, OutOfBoundsError, RangeInferenceError, Span,
-                           UnboundIndexError, caret_excerpt, line_and_column)
+from polytc.errors import (NarrowedRangeWarning, RangeInferenceError, Span, UnboundIndexError,
+                           caret_excerpt, line_and_column)
+from polytc.frontend.bounds import check_reads
+from polytc.frontend.constraints import elimination_order, for_all, hulls, lhs_domain, restrict
 from polytc.frontend.sema import Access, CheckedStatement
-from polytc.isl_util import extend, extent_text, lift, lift_set, param_names, simplify
+from polytc.isl_util import extend, extent_text, lift, lift_set, simplify
+from polytc.program import SizeCondition
 
 Interval = tuple[isl.PwAff, isl.PwAff]  # [lo, hi) on the parameters
 
 
+@dataclass(frozen=True, slots=True)
+class Inferred:
+    """What range inference finds for one statement.
+
+    :ivar domain: the iteration domain, named after the statement.
+    :ivar intervals: each index's interval ``[lo, hi)`` on the sizes (the
+        hull of the domain for an index whose range names other indices).
+    :ivar lhs_domain: the left-hand side's elements (a ``!`` reduction's
+        identity goes there), on the space of the left-hand side indices.
+    :ivar conditions: what the sizes must satisfy for the reads to stay in
+        bounds (:mod:`polytc.frontend.bounds`).
+    """
+
+    domain: isl.Set
+    intervals: dict[str, Interval]
+    lhs_domain: isl.Set
+    conditions: tuple[SizeCondition, ...]
+
+
 def infer_domain(stmt: CheckedStatement, params: tuple[str, ...],
                  extents: dict[str, tuple[isl.PwAff, ...]], context: isl.Set,
-                 source: str) -> tuple[isl.Set, dict[str, Interval]]:
-    """The statement's iteration domain and the interval of each index."""
+                 source: str) -> Inferred:
+    """The statement's iteration domain, the interval of each index, and
+    the size conditions of its reads."""
     names = isl.make_zero_and_vars(list(stmt.iterators), list(params))
     space = names[0].get_domain_space()
     lifted_context = lift_set(context, space)
-    constraints = _in_bounds_constraints(stmt.accesses, extents, names)
-    intervals: dict[str, Interval] = {v: (lo, hi) for v, (lo, hi, _) in stmt.ranges.items()}
-    progress = True
-    while progress:
-        progress = False
-        for position, var in enumerate(stmt.iterators):
-            if var in intervals:
-                continue
-            mine = [c for c in constraints if _unresolved_involved(c, stmt.iterators,
-                                                                   intervals) == {var}]
-            if not mine:
-                continue
-            interval = _solve(var, position, mine, stmt.iterators, intervals, names,
-                              lifted_context)
-            if interval is not None:
-                intervals[var] = interval
-                progress = True
+    order = elimination_order(stmt, source)
+    dependent = {c.var for c in order}
+    constraints = for_all(_in_bounds_constraints(stmt.accesses, extents, names), order,
+                          stmt.iterators)
+    free = tuple(v for v in stmt.iterators if v not in dependent)
+    intervals = _rounds(stmt, free, constraints, names, lifted_context)
     _warn_narrowed(stmt, intervals, extents, names, context, source)
-    for var in stmt.iterators:
+    for var in free:
         if var not in intervals:
             reduction = var not in stmt.lhs
             message = (f"reduction index '{var}' is unconstrained" if reduction else
@@ -66,18 +85,44 @@ def infer_domain(stmt: CheckedStatement, params: tuple[str, ...],
                                     f"clause: 'where {var} in 0:N'", stmt.spans.get(
                                         var, stmt.source.span), source)
     box = isl.Set.universe(space) & lifted_context
-    for var in stmt.iterators:
+    for var in free:
         lo, hi = intervals[var]
         points = names[var].ge_set(lift(lo, space)) & names[var].lt_set(lift(hi, space))
         if (points & lifted_context).is_empty():
             span = stmt.ranges[var][2] if var in stmt.ranges else stmt.spans.get(var,
                                                                                  stmt.source.span)
             raise RangeInferenceError(f"inferred an empty range for index '{var}': "
-                                      f"[{lo}, {hi})", span, source)
+                                      f"[{extent_text(lo)}, {extent_text(hi)})", span, source)
         box = box & points
-    _check_reads(stmt, box, extents, names, source)
-    _check_writes(stmt, box, names, source)
-    return box.set_tuple_name(stmt.name), intervals
+    domain = restrict(box, stmt, context, source)
+    intervals.update(hulls(domain, stmt))
+    conditions = check_reads(stmt, domain, extents, names, lifted_context.params(), source)
+    _check_writes(stmt, domain, names, source)
+    return Inferred(domain.set_tuple_name(stmt.name), intervals,
+                    lhs_domain(stmt, intervals, names, context), conditions)
+
+
+def _rounds(stmt: CheckedStatement, free: tuple[str, ...], constraints: list[isl.Set],
+            names: dict, context: isl.Set) -> dict[str, Interval]:
+    """TC's rounds: the interval of each free index that some constraints
+    bound on their own, starting from the ``where`` ranges."""
+    intervals: dict[str, Interval] = {v: (lo, hi) for v, (lo, hi, _) in stmt.ranges.items()}
+    progress = True
+    while progress:
+        progress = False
+        for var in free:
+            if var in intervals:
+                continue
+            mine = [c for c in constraints if _unresolved_involved(c, stmt.iterators,
+                                                                   intervals) == {var}]
+            if not mine:
+                continue
+            interval = _solve(var, stmt.iterators.index(var), mine, stmt.iterators, intervals,
+                              names, context)
+            if interval is not None:
+                intervals[var] = interval
+                progress = True
+    return intervals
 
 
 def _warn_narrowed(stmt: CheckedStatement, intervals: dict[str, Interval],
@@ -197,38 +242,6 @@ def _bounded(bound: Callable[[int], isl.PwAff], position: int) -> isl.PwAff | No
     except isl.Error:
         return None
     return None if value.involves_nan() else value
-
-
-def _witness(bad: isl.Set, iterators: tuple[str, ...], params: list[str]) -> str:
-    point = bad.sample_point()
-    values = [f"{p}={point.get_coordinate_val(isl.dim_type.param, i).to_python()}"
-              for i, p in enumerate(params)]
-    values += [f"{v}={point.get_coordinate_val(isl.dim_type.set, i).to_python()}"
-               for i, v in enumerate(iterators)]
-    return ", ".join(values)
-
-
-def _check_reads(stmt: CheckedStatement, box: isl.Set,
-                 extents: dict[str, tuple[isl.PwAff, ...]], names: dict,
-                 source: str) -> None:
-    """Refuse a read that can leave its tensor somewhere it executes."""
-    space = names[0].get_domain_space()
-    params = param_names(space)
-    for access in stmt.accesses:
-        if not access.executed:
-            continue
-        where = box if access.guard is None else box & access.guard
-        for dim, sub in enumerate(access.subscripts):
-            if sub is None:
-                continue
-            extent = lift(extents[access.tensor][dim], space)
-            bad = where & (sub.lt_set(names[0]) | sub.ge_set(extent))
-            if not bad.is_empty():
-                raise OutOfBoundsError(
-                    f"this read of '{access.tensor}' can fall outside the tensor: its "
-                    f"subscript {dim} leaves [0, {extents[access.tensor][dim]}) for example at "
-                    f"{_witness(bad, stmt.iterators, params)}; restrict the indices with a "
-                    "where clause or guard the read with a ternary", access.span, source)
 
 
 def _check_writes(stmt: CheckedStatement, box: isl.Set, names: dict,

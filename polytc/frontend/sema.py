@@ -21,8 +21,9 @@ from polytc.errors import (ArityError, InputWriteError, MissingReductionError,
                            UninitializedReductionError, UnknownNameError)
 from polytc.frontend import ast
 from polytc.frontend.affine import COMPARISONS as _COMPARISONS
-from polytc.frontend.affine import AffineBuilder, access_map, param_vars
+from polytc.frontend.affine import AffineBuilder, access_map
 from polytc.frontend.builtins import BUILTINS
+from polytc.frontend.where import Constraint, where_clauses
 
 _REDUCTION = {"=": "=", "+=": "+", "*=": "*", "max=": "max", "min=": "min"}
 
@@ -71,6 +72,7 @@ class CheckedStatement:
     ranges: dict[str, tuple[isl.PwAff, isl.PwAff, Span]] = field(compare=False)
     accesses: tuple[Access, ...] = ()
     spans: dict[str, Span] = field(default_factory=dict, compare=False)
+    constraints: tuple[Constraint, ...] = field(default=(), compare=False)
 
 
 class DefChecker:
@@ -132,6 +134,7 @@ class _StatementChecker:
         stmt, parent = self.stmt, self.parent
         ranges_ast: dict[str, ast.RangeClause] = {}
         exists: list[ast.Expr] = []
+        conditions: list[ast.ConditionClause] = []
         for clause in stmt.where:
             if isinstance(clause, ast.LetClause):
                 self.define_let(clause)
@@ -141,6 +144,8 @@ class _StatementChecker:
                                      clause.var.span)
                 self.check_local_name(clause.var)
                 ranges_ast[clause.var.name] = clause
+            elif isinstance(clause, ast.ConditionClause):
+                conditions.append(clause)
             else:
                 exists.append(clause.expr)
         for index in stmt.indices:
@@ -157,7 +162,7 @@ class _StatementChecker:
             self.collect_indices(expr, found)
         self.iterators = tuple(found)
         self.vars = isl.make_zero_and_vars(list(self.iterators), list(parent.params))
-        ranges = {name: self.range_bounds(clause) for name, clause in ranges_ast.items()}
+        ranges, constraints = where_clauses(self, list(ranges_ast.values()), conditions)
 
         body = self.expr(stmt.rhs, None)
         for expr in exists:
@@ -187,7 +192,8 @@ class _StatementChecker:
             body = ir.Cast(body, dtype)
         parent.record_write(stmt.lhs.name, dtype, len(lhs))
         return CheckedStatement(stmt, self.name, stmt.lhs.name, lhs, self.iterators, op,
-                                stmt.init, body, ranges, tuple(self.accesses), self.spans)
+                                stmt.init, body, ranges, tuple(self.accesses), self.spans,
+                                tuple(constraints))
 
     # -- names ------------------------------------------------------------
     def check_local_name(self, ident: ast.Ident) -> None:
@@ -220,33 +226,6 @@ class _StatementChecker:
             return
         for child in ast.children(expr):
             self.collect_indices(child, found)
-
-    # -- where ranges -------------------------------------------------------
-    def range_bounds(self, clause: ast.RangeClause) -> tuple[isl.PwAff, isl.PwAff, Span]:
-        names = param_vars(self.parent.params)
-        lo = self.size_expr(clause.lo, names)
-        hi = self.size_expr(clause.hi, names)
-        return lo, hi, clause.span
-
-    def size_expr(self, expr: ast.Expr, names: dict) -> isl.PwAff:
-        """An affine expression of size symbols and constants (a range bound)."""
-        for node in ast.walk(expr):
-            if isinstance(node, ast.Apply) and node.name.name in self.parent.tensors:
-                raise self.error(NonAffineIndexError, f"a read of tensor '{node.name.name}' "
-                                 "cannot bound a range; ranges are affine in sizes and constants",
-                                 node.span)
-            if isinstance(node, ast.Ident) and node.name not in self.parent.params \
-                    and node.name not in self.lets:
-                if node.name in self.parent.tensors:
-                    raise self.error(NonAffineIndexError, f"'{node.name}' is a tensor; ranges are "
-                                     "affine in sizes and constants", node.span)
-                raise self.error(UnknownNameError, f"undefined size '{node.name}' in a range "
-                                 "(ranges use sizes from the signature and constants)", node.span)
-        result = AffineBuilder(self, names).build(expr)
-        if result is None:
-            raise self.error(NonAffineIndexError, "range bounds must be affine expressions of "
-                             "sizes and constants", expr.span)
-        return result
 
     # -- expressions ----------------------------------------------------------
     def expr(self, node: ast.Expr, guard: isl.Set | None) -> ir.Expr:

@@ -98,9 +98,18 @@ def _def_signature(definition: ast.Def, source: str) -> Signature:
             tensors[name] = TensorInfo(name, "", "temp", -1, (), stmt.lhs.span)
             kinds[name] = "tensor"
     written = {stmt.lhs.name for stmt in definition.statements}
+    if not outputs:
+        temps = [name for name, info in tensors.items() if info.role == "temp"]
+        hint = (f"; '{temps[0]}' is written but not returned: list it, as in "
+                f"'-> ({', '.join(temps)})'" if temps else "")
+        raise _error(TcSemanticError, f"def '{definition.name.name}' returns no output: a "
+                     f"kernel must return at least one tensor{hint}",
+                     definition.returns_span or definition.name.span, source)
     for name in outputs:
         if name not in written:
-            raise _error(TcSemanticError, f"output '{name}' is never written",
+            others = [n for n in tensors if tensors[n].role == "temp"]
+            hint = f" (the statements write {', '.join(others)})" if others else ""
+            raise _error(TcSemanticError, f"output '{name}' is never written{hint}",
                          tensors[name].span, source)
     inputs = tuple(p.name.name for p in definition.params)
     return Signature(tuple(params), tensors, inputs, tuple(outputs))

@@ -26,11 +26,11 @@ _APPLIES = {
 _DEFAULTS = {"statement": None, "dims": None, "at": None, "depth": None, "max_points": None}
 
 
-def add_plot_command(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_plot_command(sub: Any, common: list[argparse.ArgumentParser]) -> None:
     """Register ``plot`` among the subcommands ``sub`` (with the common flags)."""
     from polytc.cli import positive_int, sizes_option
     from polytc.plot import WHAT
-    plot = sub.add_parser("plot", parents=[common], help="draw a picture (needs matplotlib)",
+    plot = sub.add_parser("plot", parents=common, help="draw a picture (needs matplotlib)",
                           description="Draw a picture of FILE's kernel: its schedule (tiles, "
                           "order, parallelism), a statement's domain with its dependences, the "
                           "dependence graph, or a fusion verdict.  Needs pip install "

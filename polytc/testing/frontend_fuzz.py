@@ -13,7 +13,8 @@ Inputs come from a corpus of TC programs (:func:`corpus`), mutated at the
 byte level (bit flips, random and non-ASCII bytes, deleted, repeated and
 spliced ranges) and the token level (deleted, repeated, swapped and replaced
 tokens from TC's vocabulary and extreme literals), plus generated extremes
-(deep nesting, long chains, huge literals and ranks).
+(deep nesting, long chains, huge literals and ranks) and degenerate
+signatures (:func:`degenerate`: no inputs, no outputs, no statements...).
 """
 from __future__ import annotations
 
@@ -167,11 +168,29 @@ def extreme(rng: random.Random) -> str:
     return "O(i) = " + "exp(" * n + "A(i)" + ")" * n
 
 
+#: the parts of degenerate signatures: no inputs, no outputs, no statements,
+#: 0-d and zero-extent tensors, outputs never written or listed twice, inputs
+#: returned, a tensor declared twice
+DEGENERATE_PARAMS = ("", "float a", "float() a", "float(0) a", "float(N) a", "float(N, 0) a",
+                     "float(N) a, float(N) a", "int32(N) a, float(M, N) b")
+DEGENERATE_RETURNS = ("", "O", "O, O", "a", "O, P", "float(N) O", "float O", "float(0) O")
+DEGENERATE_BODIES = ("", "O(i) = a(i)", "O = 1.0", "c(i) = a(i)", "O(i) = 1.0 where i in 0:0",
+                     "O() = a()", "O(i) +=! a(i)", "O(i) = a(i)\n  P = 2.0")
+
+
+def degenerate(rng: random.Random) -> str:
+    """A def with an empty or degenerate signature."""
+    return (f"def f({rng.choice(DEGENERATE_PARAMS)}) -> ({rng.choice(DEGENERATE_RETURNS)}) "
+            f"{{ {rng.choice(DEGENERATE_BODIES)} }}")
+
+
 def next_input(rng: random.Random, texts: list[str]) -> str:
     choice = rng.randrange(100)
     base = rng.choice(texts)
     if choice == 0:  # the extremes are slow (long texts): rare
         return extreme(rng)
+    if choice == 1:
+        return degenerate(rng)
     if choice < 50:
         return mutate_tokens(base, rng)
     return mutate_bytes(base, rng, rng.choice(texts))

@@ -134,31 +134,36 @@ def _extents(shape: tuple[isl.PwAff, ...], program: Program,
 
 def box_points(domain: isl.Set, program: Program,
                sizes: dict[str, int]) -> tuple[list[np.ndarray], int]:
-    """The points of a statement's box domain at ``sizes``: one int64 array
-    per index, in lexicographic order, and their number."""
+    """The points of a statement's domain at ``sizes``: one int64 array per
+    index, in lexicographic order, and their number (a domain that is not a
+    box, such as a triangle, is its bounding box filtered point by point)."""
     fixed = _fix(domain, program, sizes)
     rank = fixed.dim(isl.dim_type.set)
     if fixed.is_empty():
         return [np.zeros(0, dtype=np.int64) for _ in range(rank)], 0
-    low, high = (_coordinates(fixed.lexmin()), _coordinates(fixed.lexmax()))
+    low = [int(fixed.dim_min_val(d).to_python()) for d in range(rank)]  # the bounding box
+    high = [int(fixed.dim_max_val(d).to_python()) for d in range(rank)]
     box = isl.Set.universe(fixed.get_space())
     for position in range(rank):
         box = box.lower_bound_val(isl.dim_type.set, position,
                                   isl.Val.int_from_si(box.get_ctx(), low[position]))
         box = box.upper_bound_val(isl.dim_type.set, position,
                                   isl.Val.int_from_si(box.get_ctx(), high[position]))
-    if not box.intersect_params(fixed.params()).is_equal(fixed):
-        raise InterpreterError(f"the domain {domain} is not a box")
     grids = np.meshgrid(*(np.arange(lo, hi + 1, dtype=np.int64) for lo, hi in zip(low, high)),
                         indexing="ij")
     flat = [g.ravel() for g in grids]
+    if not box.intersect_params(fixed.params()).is_equal(fixed):  # a triangle, a band...
+        inside = [not _point_set(fixed, xs).intersect(fixed).is_empty() for xs in zip(*flat)]
+        flat = [f[np.array(inside, dtype=bool)] for f in flat]
     return flat, len(flat[0]) if flat else 1
 
 
-def _coordinates(single: isl.Set) -> list[int]:
-    point = single.sample_point()
-    return [int(point.get_coordinate_val(isl.dim_type.set, i).to_python())
-            for i in range(single.dim(isl.dim_type.set))]
+def _point_set(domain: isl.Set, coordinates: tuple[int, ...]) -> isl.Set:
+    point = isl.Set.universe(domain.get_space()).intersect_params(domain.params())
+    for position, value in enumerate(coordinates):
+        point = point.fix_val(isl.dim_type.set, position,
+                              isl.Val.int_from_si(point.get_ctx(), int(value)))
+    return point
 
 
 class _Statement:

@@ -586,7 +586,20 @@ def valid(case: TcCase, max_points: int = 40_000) -> TcCase | None:
         if biggest <= max_points or max(sizes.values(), default=0) <= 1:
             break
         sizes = {s: max(1, v - 1) for s, v in sizes.items()}
+    if program.conditions and not _satisfies(program, sizes):
+        return None  # its reads stay in bounds only for other sizes
     return TcCase(case.text, case.inputs, sizes)
+
+
+def _satisfies(program: Any, sizes: dict[str, int]) -> bool:
+    """Whether ``sizes`` meet the program's size conditions."""
+    import islpy as isl
+    point = program.precondition
+    for position in range(point.dim(isl.dim_type.param)):
+        name = str(point.get_dim_name(isl.dim_type.param, position))
+        point = point.fix_val(isl.dim_type.param, position,
+                              isl.Val.int_from_si(point.get_ctx(), sizes[name]))
+    return not point.is_empty()
 
 
 def random_case(seed: int, attempts: int = 20, max_statements: int = 6,

@@ -162,3 +162,47 @@ def test_library_broken_between_compile_and_call(tmp_path: Path, mode: str) -> N
     cache = tmp_path / "cache"
     _run(["scale", "mm"], cache, mode=mode)
     _check_cache(cache)
+
+
+COUNTING = textwrap.dedent("""
+    import os, sys, time
+    import numpy as np
+    import polytc
+    from polytc import pipeline
+    from polytc.codegen_c import build
+    counts = {"stages": 0, "cc": 0}
+    real_stages, real_compile = pipeline.run_stages, build._compile
+    def stages(*args):
+        counts["stages"] += 1
+        time.sleep(0.5)  # long enough for the other process to want the same C
+        return real_stages(*args)
+    def compile_(*args):
+        counts["cc"] += 1
+        return real_compile(*args)
+    pipeline.run_stages, build._compile = stages, compile_
+    while not os.path.exists(sys.argv[1]):
+        time.sleep(0.005)
+    kernel = polytc.compile("def once(float(N) A) -> (O) { O(i) = A(i) * 7.0 + 1.0 }")
+    np.testing.assert_array_equal(kernel(np.ones(3, np.float32)), [8, 8, 8])
+    print("COUNTS", counts["stages"], counts["cc"], flush=True)
+""")
+
+
+def test_processes_compile_each_kernel_once(tmp_path: Path) -> None:
+    """Processes sharing a cache (parallel test workers) wait for one
+    another: the C is generated once and compiled once."""
+    go = tmp_path / "go"
+    env = dict(os.environ, POLYTC_CACHE_DIR=str(tmp_path / "cache"))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env.pop("POLYTC_NO_CACHE", None)
+    processes = [subprocess.Popen([sys.executable, "-c", COUNTING, str(go)], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(3)]
+    time.sleep(1.0)
+    go.touch()
+    counts = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr[-3000:]
+        counts.append([int(n) for n in stdout.split("COUNTS")[1].split()])
+    assert sum(c[0] for c in counts) == 1 and sum(c[1] for c in counts) == 1, counts

@@ -42,7 +42,7 @@ def run(binary: Path, *args: str, check: bool = True) -> subprocess.CompletedPro
 
 def checksums(stdout: str) -> dict[str, tuple[float, float]]:
     return {m[1]: (float(m[2]), float(m[3]))
-            for m in re.finditer(r"^checksum (\w+) (\S+) (\S+)$", stdout, re.M)}
+            for m in re.finditer(r"^checksum (\w+): sum=(\S+) abs_sum=(\S+)$", stdout, re.M)}
 
 
 def test_save_writes_the_files(tmp_path):
@@ -183,3 +183,13 @@ def test_extent_expressions_translate_to_c():
     assert py_to_c("max(p[0] - 1, p[1] % 3)", size, "f") == "f_max((M - 1), f_floormod(N, 3))"
     assert py_to_c("(p[2] if (p[0] >= 1 and p[1] < 2) else 0)", size, "f") == \
         "(((M >= 1) && (N < 2)) ? K : 0)"
+
+
+@needs_cc
+def test_harness_runs_tiny_calls_on_one_thread_unless_asked(tmp_path):
+    polytc.compile(MATMUL).save(tmp_path)
+    binary = build(tmp_path, "mm", "-O1", "-fopenmp")
+    assert "(1 thread)" in run(binary, "M=5", "N=5", "K=5", "-r", "1").stdout
+    assert "(2 threads)" in run(binary, "M=5", "N=5", "K=5", "-r", "1", "-t", "2").stdout
+    helped = run(binary, "--help")
+    assert helped.returncode == 0 and "1 when the call's work is tiny" in helped.stdout

@@ -113,23 +113,27 @@ def test_sanitized_build_catches_errors(asan: str, tmp_path: Path, case: int,
     assert report in result.stderr, result.stderr[-3000:]
 
 
+#: the corpus runs in shards, one sanitized child each, so that parallel test
+#: workers share it
+SHARDS = 4
 CORPUS = """
     import numpy as np
     import test_kernels as tk
-    for c in tk.CASES:
+    for c in tk.CASES[%d::%d]:
         kernel = tk.kernel_for(c)
         for which in (0, 1, 0):
             inputs = tk.inputs_for(c, which)
             tk.check(c, kernel(*inputs.values()), tk.expected(c, inputs), f" [sizes {which}]")
         print("LIB", kernel.library_path, flush=True)
-    print("corpus clean", len(tk.CASES), flush=True)
+    print("corpus clean", flush=True)
 """
 
 
-def test_kernel_corpus_runs_clean_under_sanitizers(asan: str) -> None:
-    """Every kernel of tests/test_kernels.py, at both size sets, built with
-    ASan and UBSan: correct results and no report."""
-    result = _run(CORPUS, asan, None)
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_kernel_corpus_runs_clean_under_sanitizers(asan: str, shard: int) -> None:
+    """Every kernel of tests/test_kernels.py (a quarter per shard), at both
+    size sets, built with ASan and UBSan: correct results and no report."""
+    result = _run(CORPUS % (shard, SHARDS), asan, None)
     output = result.stdout + result.stderr
     assert result.returncode == 0 and "corpus clean" in result.stdout, output[-5000:]
     assert "Sanitizer" not in result.stderr and "runtime error" not in result.stderr, \

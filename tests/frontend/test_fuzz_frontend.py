@@ -13,8 +13,8 @@ import pytest
 from polytc import frontend, poly
 from polytc.errors import PolytcInternalError, TcSyntaxError
 from polytc.frontend.parser import MAX_DEPTH, MAX_NESTING
-from polytc.testing.frontend_fuzz import (corpus, extreme, fuzz_frontend, mutate_bytes,
-                                          mutate_tokens, run_one)
+from polytc.testing.frontend_fuzz import (corpus, degenerate, extreme, fuzz_frontend,
+                                          mutate_bytes, mutate_tokens, run_one)
 
 
 def test_fixed_seed_fuzz_run_finds_nothing() -> None:
@@ -31,6 +31,38 @@ def test_corpus_comes_from_the_test_programs() -> None:
     assert all(run_one(text)[0] != "bug" for text in texts)
 
 
+def test_every_degenerate_signature_is_accepted_or_a_tc_error() -> None:
+    """Every combination of degenerate parameters, returns and bodies (no
+    inputs, no outputs, no statements, zero extents, unwritten or repeated
+    outputs) ends in success or a polytc error with a caret; what compiles
+    builds a kernel that can be called."""
+    import itertools
+
+    import polytc
+    from polytc.errors import PolytcError, SourceError
+    from polytc.testing.frontend_fuzz import (DEGENERATE_BODIES, DEGENERATE_PARAMS,
+                                              DEGENERATE_RETURNS)
+    accepted = []
+    for params, returns, body in itertools.product(DEGENERATE_PARAMS, DEGENERATE_RETURNS,
+                                                   DEGENERATE_BODIES):
+        text = f"def f({params}) -> ({returns}) {{ {body} }}"
+        outcome, detail = run_one(text)
+        assert outcome != "bug", f"{text!r}: {detail}"
+        if outcome == "accepted":
+            accepted.append(text)
+    assert len(accepted) >= 10
+    for text in accepted[::3]:  # the whole way, for a sample
+        try:
+            kernel = polytc.compile(text, cache=False)
+        except PolytcError as error:
+            assert isinstance(error, SourceError) and error.span is not None, (text, error)
+            continue
+        assert kernel.outputs, text
+    with pytest.raises(SourceError, match="returns no output") as info:
+        polytc.compile("def f(float(N) a) -> () { c(i) = a(i) }")
+    assert "list it, as in '-> (c)'" in str(info.value) and "^~" in str(info.value)
+
+
 def test_mutators_are_deterministic_and_change_the_text() -> None:
     texts = corpus()
     for seed in range(20):
@@ -39,6 +71,7 @@ def test_mutators_are_deterministic_and_change_the_text() -> None:
         assert mutate_tokens(base, a) == mutate_tokens(base, b)
         assert mutate_bytes(base, a, texts[0]) == mutate_bytes(base, b, texts[0])
         assert extreme(a) == extreme(b)
+        assert degenerate(a) == degenerate(b)
 
 
 @pytest.mark.parametrize("text", [

@@ -115,7 +115,7 @@ def test_plot_bad_request_is_a_polytc_error(capsys, tc, tmp_path):
 # -- schedule --tiled, deps --distances --------------------------------------------
 def test_schedule_tiled_shows_the_tree_the_c_follows(capsys, tc):
     path = tc(MATMUL)
-    status, plain, _ = run(capsys, "schedule", path, "--tile", "8")
+    status, plain, _ = run(capsys, "schedule", path)
     assert status == 0 and "mod 8" not in plain
     status, tiled, _ = run(capsys, "schedule", path, "--tile", "8", "--tiled")
     assert status == 0 and "after tiling" in tiled

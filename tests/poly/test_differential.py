@@ -2,12 +2,12 @@
 
 Random programs (``strategies.programs``, 2 to 5 TC statements: maps,
 stencils, reductions, in-place updates, accumulations, temporaries): every
-schedule of Pluto and isl under every fusion policy is legal, and kernels
-compiled from a random subset of those option sets (with random tile sizes,
-levels and register blocks) compute what the
-``identity`` kernel computes, which itself computes what an independent numpy
-evaluation of the program computes, at two size sets (one kernel serves every
-shape).  Known results pin what Pluto does with an MLP layer, two chained
+schedule of Pluto and isl under every fusion policy is legal, and (for half
+of the programs: compiling is the slow part) kernels compiled from a random
+subset of those option sets (with random tile sizes, levels and register
+blocks) compute what the ``identity`` kernel computes, which itself computes
+what an independent numpy evaluation of the program computes, at two size
+sets (one kernel serves every shape).  Known results pin what Pluto does with an MLP layer, two chained
 matmuls, softmax and a stencil pair, explicit fusion groups and the
 operation budget.
 """
@@ -19,7 +19,7 @@ import sys
 import islpy as isl
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 import polytc
@@ -93,13 +93,16 @@ def band_flag_errors(schedule: isl.Schedule, program: Program, deps: Dependences
 
 
 # -- random programs -------------------------------------------------------------
-@settings(max_examples=40, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(program=strategies.programs(), data=st.data())
-def test_random_programs_schedules_legal_and_kernels_agree(program: strategies.GenProgram,
-                                                            data: st.DataObject) -> None:
-    text = program.text
-    ir = to_program(text)
+#: the random programs run in shards (each its own seed), so that parallel
+#: test workers share them; every program's schedules are checked, the
+#: kernels of every KERNEL_EVERY-th (compiling is the slow part: three each)
+SHARDS, EXAMPLES, KERNEL_EVERY = 4, 10, 2
+
+
+def _schedules(program: strategies.GenProgram) -> dict[tuple[str, str], isl.Schedule]:
+    """Every scheduler x fusion schedule of ``program``, each checked legal
+    and its band flags true."""
+    ir = to_program(program.text)
     deps = dependences(ir)
     assert check(ir, identity_schedule(ir, deps), deps).legal
     schedules = {}
@@ -112,7 +115,30 @@ def test_random_programs_schedules_legal_and_kernels_agree(program: strategies.G
         assert not errors, f"{what}: {errors}\n{summarize(schedule, ir)}"
         loop_nest(schedule, ir)
         schedules[scheduler, fuse] = schedule
+    return schedules
 
+
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_random_programs_schedules_legal_and_kernels_agree(shard: int) -> None:
+    @seed(shard)
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(program=strategies.programs(), data=st.data())
+    def run(program: strategies.GenProgram, data: st.DataObject) -> None:
+        schedules = _schedules(program)
+        examples.append(program.text)
+        if len(examples) % KERNEL_EVERY == 1 % KERNEL_EVERY:
+            _kernels_agree(program, schedules, data)
+    examples: list[str] = []
+    run()
+
+
+def _kernels_agree(program: strategies.GenProgram,
+                   schedules: dict[tuple[str, str], isl.Schedule], data: st.DataObject) -> None:
+    """The identity kernel computes what numpy does (two size sets) and two
+    more kernels (a drawn option set, and another schedule given back as
+    ``schedule=``) what the identity kernel does."""
+    text = program.text
     rng = np.random.default_rng(0)
     size_sets = [program.sizes, {s: v + 3 for s, v in program.sizes.items()}]
     inputs = [program.make_inputs(rng, sizes) for sizes in size_sets]
