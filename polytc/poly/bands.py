@@ -85,12 +85,15 @@ class FlagViolation:
     values: isl.UnionMap = field(compare=False)
 
 
-def flag_violations(schedule: isl.Schedule, deps: isl.UnionMap) -> list[FlagViolation]:
+def flag_violations(schedule: isl.Schedule, deps: isl.UnionMap,
+                    context: isl.Set | None = None) -> list[FlagViolation]:
     """Every false ``permutable`` (per member) and ``coincident`` claim of the
-    tree's bands, outermost first."""
+    tree's bands, outermost first, for the sizes in ``context``."""
     found = []
     for path, node in _bands(schedule.get_root(), ()):
         pending = pending_dependences(node, deps)
+        if context is not None:
+            pending = pending.intersect_params(context)
         parts = members(node)
         if node.band_get_permutable() and len(parts) > 1:
             for m, member in enumerate(parts):

@@ -160,7 +160,7 @@ def check(program: Program, schedule: UserSchedule,
                 violations.append(violation)
     if not violations:  # the order is legal: are the bands what they claim?
         violations = [_flag_violation(program, flag, deps)
-                      for flag in flag_violations(tree, deps.all)]
+                      for flag in flag_violations(tree, deps.all, program.context)]
     return LegalityReport(not violations, tuple(violations))
 
 
