@@ -5,6 +5,9 @@ dependences, run kernels on random inputs.
     polytc schedule mm.tc
     polytc deps mm.tc
     polytc run mm.tc --sizes M=512,N=512,K=512
+    polytc opt kernel.c -o kernel.opt.c -I include -DN=1000
+
+``schedule`` and ``deps`` take C files (``.c``) too: their ``#pragma scop`` region.
 
 ``FILE`` may be ``-`` for standard input.  Errors in the TC text (every
 :class:`~polytc.errors.PolytcError`) print to stderr with their caret excerpt
@@ -17,7 +20,7 @@ import sys
 from typing import Callable, Sequence
 
 import polytc
-from polytc import cli_commands as commands
+from polytc import cli_c, cli_commands as commands
 from polytc.errors import PolytcError
 from polytc.options import FUSION, SCHEDULERS
 
@@ -95,13 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--specialize", action="store_true",
                      help="bake the sizes into the scheduled kernel's C as constants")
     run.set_defaults(handler=commands.run_command)
+    cli_c.add_opt_command(sub, common)
     return parser
 
 
 def _common_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("file", metavar="FILE", help="TC source: defs or bare statements "
-                        "('-' reads standard input)")
+                        "('-' reads standard input); C source for opt, and .c files for "
+                        "schedule and deps")
     common.add_argument("--entry", metavar="NAME", help="the def to use when FILE has several")
     common.add_argument("--dtype", help="element type of bare statements' inputs (float, "
                         "double, int32, ...; default float)")
@@ -124,6 +129,7 @@ def _common_parser() -> argparse.ArgumentParser:
     common.add_argument("--no-vectorize", action="store_true", help="no 'omp simd' loops")
     common.add_argument("--no-cache", action="store_true",
                         help="bypass the on-disk compile cache")
+    cli_c.add_c_flags(common)
     return common
 
 

@@ -44,6 +44,14 @@ def compile_file(args: argparse.Namespace, **extra: Any) -> Kernel:
     return polytc.compile(read_text(args.file), args.entry, **compile_options(args), **extra)
 
 
+def inspected(args: argparse.Namespace) -> Any:
+    """The kernel of a TC file, or the region of a C file (``.c``), to print."""
+    if args.file.endswith(".c"):
+        from polytc.cli_c import region_view
+        return region_view(args)
+    return compile_file(args)
+
+
 # -- compile, schedule, deps -----------------------------------------------------
 def compile_command(args: argparse.Namespace) -> int:
     if (args.name is not None or args.no_harness) and args.save_dir is None:
@@ -63,7 +71,7 @@ def compile_command(args: argparse.Namespace) -> int:
 
 
 def schedule_command(args: argparse.Namespace) -> int:
-    kernel = compile_file(args)
+    kernel = inspected(args)
     schedule = kernel.schedule
     printer = isl.Printer.to_str(schedule.get_ctx()).set_yaml_style(isl.yaml_style.BLOCK)
     maps = kernel.schedule_map.get_map_list()
@@ -80,7 +88,7 @@ def schedule_command(args: argparse.Namespace) -> int:
 
 
 def deps_command(args: argparse.Namespace) -> int:
-    print(compile_file(args).dependences)
+    print(inspected(args).dependences)
     return 0
 
 

@@ -195,3 +195,7 @@ def _front_store(key: str, cfunction: CFunction, opts: Options) -> None:
         builder.atomic_write(path, json.dumps(dataclasses.asdict(cfunction)).encode())
     except OSError as error:  # a read-only cache is not fatal
         log.warning("could not write the compile cache at %s: %s", path, error)
+
+
+#: a stage run timed and logged as above (used by :mod:`polytc.c_pipeline`)
+logged_stage = _logged

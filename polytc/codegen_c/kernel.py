@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import cffi
 import numpy as np
@@ -25,7 +25,17 @@ _libraries: dict[str, tuple[Any, Any]] = {}
 _libraries_lock = threading.Lock()
 
 
-def load(path: str, cfunction: CFunction) -> tuple[Any, Any]:
+class Loadable(Protocol):
+    """What :func:`load` needs of a C function: its cffi declaration and name."""
+
+    @property
+    def cdef(self) -> str: ...
+
+    @property
+    def function(self) -> str: ...
+
+
+def load(path: str, cfunction: Loadable) -> tuple[Any, Any]:
     """``(ffi, function)`` for the library at ``path`` (loaded once per process)."""
     with _libraries_lock:
         if path not in _libraries:
