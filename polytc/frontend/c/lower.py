@@ -20,6 +20,7 @@ from polytc import dtypes
 from polytc import program as ir
 from polytc.frontend.c.affine import NonAffine, Scope
 from polytc.frontend.c.extract import Extractor, RawStatement
+from polytc.frontend.c.liveness import outside_uses
 from polytc.frontend.c.parse import Diagnostics, Region, Unit
 from polytc.frontend.c.symbols import Symbol, TypeProblem, element_type, typedefs, visible
 from polytc.frontend.c.values import Lowering, Problem, combine
@@ -39,6 +40,7 @@ class RegionNames:
         self.used: list[str] = []
         self.written: set[str] = set()
         self.iterators: set[str] = set()
+        self.declared_inside: set[str] = set()
         for item in region.items:
             self._collect(item)
         arrays = [self.symbols[n] for n in self.used if n in self.symbols
@@ -84,6 +86,7 @@ class RegionNames:
             self.problems[decl.name] = str(problem)
             return
         self.symbols[decl.name] = Symbol(decl.name, dtype, dims, "local", False, decl, pointer)
+        self.declared_inside.add(decl.name)
 
     def _is_param(self, name: str) -> bool:
         symbol = self.symbols.get(name)
@@ -123,6 +126,13 @@ def lower_region(unit: Unit, region: Region) -> ir.Program:
             statements.append(_statement(raw, names, diagnostics))
         except Problem as problem:
             diagnostics.add(problem.node, problem.message, problem.hint)
+    for use in outside_uses(region):
+        if use.name in names.iterators and use.name not in names.declared_inside \
+                and use.read and use.after and not use.reset:
+            diagnostics.add(use.node, f"'{use.name}' is read after the region, but polytc does "
+                            "not keep the final values of the region's loop iterators",
+                            f"set {use.name} before reading it, or declare the iterator in "
+                            f"its loop: for (int {use.name} = ...)")
     params_space = isl.Space.create_from_names(ctx, set=[], params=names.params)
     tensors = _tensors(statements, names, params_space, diagnostics)
     diagnostics.raise_if_any()
