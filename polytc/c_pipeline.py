@@ -91,7 +91,8 @@ def rewrite(unit: Unit, regions: list[Region], opts: Options,
                              else lines[first - 1:last])
         block = _logged("to_c", lambda: to_c_block(program, stages["tiled"],
                                                    parallel=opts.parallel,
-                                                   iterator_prefix=prefix, fallback=original))
+                                                   iterator_prefix=prefix, fallback=original,
+                                                   flow=stages["dependences"].flow))
         all_stages.append(stages)
         used |= block.helpers
         replacements.append(Replacement(first, last, header(unit, region, opts, reassociate),

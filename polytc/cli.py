@@ -6,6 +6,7 @@ dependences, run kernels on random inputs.
     polytc deps mm.tc
     polytc run mm.tc --sizes M=512,N=512,K=512
     polytc opt kernel.c -o kernel.opt.c -I include -DN=1000
+    polytc plot mm.tc --sizes M=8,N=8,K=8 -o mm.png
 
 ``schedule`` and ``deps`` take C files (``.c``) too: their ``#pragma scop`` region.
 
@@ -23,6 +24,7 @@ import polytc
 from polytc import cli_c, cli_commands as commands
 from polytc.errors import PolytcError
 from polytc.options import FUSION, SCHEDULERS
+from polytc.plot.command import add_plot_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,11 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     schedule = sub.add_parser("schedule", parents=[common], help="print the schedule",
                               description="Print the schedule tree, the schedule as an isl "
                               "union map, the loop nest and the summary.")
+    schedule.add_argument("--tiled", action="store_true",
+                          help="print the tree the C follows (after tiling, register tiling "
+                          "and marks: kernel.tiled_schedule) instead of the scheduler's")
     schedule.set_defaults(handler=commands.schedule_command)
 
     deps = sub.add_parser("deps", parents=[common], help="print the dependences",
                           description="Print the flow, anti and output dependences as isl "
                           "maps.")
+    deps.add_argument("--distances", action="store_true",
+                      help="also print each dependence's distance and direction vectors")
     deps.set_defaults(handler=commands.deps_command)
 
     run = sub.add_parser("run", parents=[common], help="run on random inputs",
@@ -99,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="bake the sizes into the scheduled kernel's C as constants")
     run.set_defaults(handler=commands.run_command)
     cli_c.add_opt_command(sub, common)
+    add_plot_command(sub, common)
     return parser
 
 

@@ -84,6 +84,10 @@ class RegionView:
         return self.stages["schedule"]
 
     @property
+    def tiled_schedule(self) -> Any:
+        return self.stages["tiled"]
+
+    @property
     def schedule_map(self) -> Any:
         return self.schedule.get_map()
 

@@ -14,7 +14,7 @@ import polytc
 from polytc import config, dtypes
 from polytc.codegen_c.kernel import Kernel
 from polytc.errors import ArgumentError
-from polytc.poly import loop_nest
+from polytc.poly import loop_nest, summarize
 
 
 def compile_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -72,10 +72,10 @@ def compile_command(args: argparse.Namespace) -> int:
 
 def schedule_command(args: argparse.Namespace) -> int:
     kernel = inspected(args)
-    schedule = kernel.schedule
+    schedule = kernel.tiled_schedule if args.tiled else kernel.schedule
     printer = isl.Printer.to_str(schedule.get_ctx()).set_yaml_style(isl.yaml_style.BLOCK)
-    maps = kernel.schedule_map.get_map_list()
-    print("# schedule tree")
+    maps = schedule.get_map().get_map_list()
+    print("# schedule tree" + (" after tiling (what the C follows)" if args.tiled else ""))
     print(printer.print_schedule(schedule).get_str().rstrip())
     print("\n# schedule map (statement instance -> time)")
     for i in range(maps.n_map()):
@@ -83,12 +83,16 @@ def schedule_command(args: argparse.Namespace) -> int:
     print("\n# loop nest")
     print(loop_nest(schedule, kernel.program))
     print("\n# summary")
-    print(kernel.schedule_summary)
+    print(summarize(schedule, kernel.program))
     return 0
 
 
 def deps_command(args: argparse.Namespace) -> int:
-    print(inspected(args).dependences)
+    kernel = inspected(args)
+    print(kernel.dependences)
+    if args.distances:
+        print()
+        print(kernel.dependences.distances(program=kernel.program))
     return 0
 
 

@@ -201,6 +201,16 @@ class OptionError(PolytcError, ValueError):
     """An option passed to :func:`polytc.compile` has no meaning."""
 
 
+class MissingExtraError(PolytcError, ImportError):
+    """An optional capability needs a package that is not installed; the
+    message names the ``pip install`` to run (e.g. ``polytc[plot]``)."""
+
+
+class PlotError(PolytcError, ValueError):
+    """A picture cannot be drawn as asked: a size without a value, an unknown
+    statement or dimension, or more points than a readable picture holds."""
+
+
 @dataclass(frozen=True, slots=True)
 class CDiagnostic:
     """One problem in C input: ``file:line:column`` (1-based), the source

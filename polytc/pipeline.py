@@ -100,7 +100,8 @@ def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
     stages["c"] = _logged("to_c", lambda: to_c(stages["program"], stages["tiled"],
                                                parallel=opts.parallel,
                                                fixed=dict(opts.sizes or ()),
-                                               keep_loop_order=opts.tile is not None))
+                                               keep_loop_order=opts.tile is not None,
+                                               flow=stages["dependences"].flow))
     return stages
 
 

@@ -15,3 +15,13 @@ STENCIL = """def blur(float(N) A) -> (O) {
     T(i) = A(i) + A(i+1) where i in 0:N-1
     O(i) = T(i) + T(i+1) where i in 0:N-2
 }"""
+# B(i, j) reads B(i-1, j+1): a dependence of distance (1, -1)
+RECURRENCE = """def rec(float(N,M) A) -> (B) {
+    B(i,j) = A(i,j)
+    B(i,j) += B(i-1,j+1) where i in 1:N, j in 0:M-1
+}"""
+# C(i) reads B(N-1-i): fusing the two loops reverses half of the dependences
+REVERSE = """def rev(float(N) A) -> (C) {
+    B(i) = A(i) * 2.0
+    C(i) = B(N - 1 - i)
+}"""

@@ -18,7 +18,7 @@ import cgen
 import islpy as isl
 
 from polytc import program as ir
-from polytc.codegen_c.emit import CStyle, Emitter
+from polytc.codegen_c.emit import CStyle, Emitter, walk
 from polytc.codegen_c.expr import strip_parens
 from polytc.codegen_c.names import VerbatimNames
 from polytc.codegen_c.prelude import HELPERS
@@ -42,17 +42,19 @@ class CBlock:
 
 
 def to_c_block(program: ir.Program, schedule: isl.Schedule, *, parallel: bool = True,
-               iterator_prefix: str = "c", fallback: str | None = None) -> CBlock:
+               iterator_prefix: str = "c", fallback: str | None = None,
+               flow: isl.UnionMap | None = None) -> CBlock:
     """``program`` run in the order of ``schedule`` as a C block whose user
     names are the program's own (tensors, parameters, iterators).  The code
     assumes the program's context: it runs under a guard checking it, and
     ``fallback`` (the original C) runs where the context does not hold but
-    some statement would (required then)."""
+    some statement would (required then).  ``flow``: the program's flow
+    dependences, when already computed."""
     style = CStyle(iterator_prefix=iterator_prefix, omp_clauses="",
                    on_alloc_failure="abort();")
     try:
-        emitter = Emitter(program, {}, names=VerbatimNames(), style=style)
-        loops = emitter.loops(schedule, parallel)
+        emitter, loops = walk(program, schedule, parallel, flow,
+                              lambda: Emitter(program, {}, names=VerbatimNames(), style=style))
         preamble, cleanup = emitter.storage()
         finish: list[cgen.Generable] = [cgen.Line("if (polytc_status != 0) abort();")]
         body: cgen.Generable = cgen.Block(preamble + [loops] + cleanup + finish)

@@ -15,23 +15,28 @@ thread.  Anything unexpected leaves the tensor with its full buffer.
 """
 from __future__ import annotations
 
+from typing import Iterable
+
 import islpy as isl
 
 from polytc.graph.contraction import Contraction, _leaves, contractions
+from polytc.poly.dependences import _maps
 from polytc.program import Program
 from polytc.tiling.panels import DEFAULT_ROWS as PANEL_ROWS
 
 CONTRACT_PREFIX = "contract:"
 
 
-def mark_contractions(program: Program,
-                      schedule: isl.Schedule) -> tuple[isl.Schedule, dict[str, Contraction]]:
+def mark_contractions(program: Program, schedule: isl.Schedule,
+                      excluded: frozenset[str] = frozenset()
+                      ) -> tuple[isl.Schedule, dict[str, Contraction]]:
     """``schedule`` with a ``contract:<T>`` mark for each contracted temporary
-    ``T``, and those temporaries' contractions."""
+    ``T`` (none for those in ``excluded``), and those temporaries' contractions."""
     if not program.temporaries:
         return schedule, {}
     try:
-        found = contractions(program, schedule)
+        found = {name: c for name, c in contractions(program, schedule).items()
+                 if name not in excluded}
     except isl.Error:  # pragma: no cover - the analysis failing means: keep full buffers
         return schedule, {}
     chosen: dict[str, Contraction] = {}
@@ -118,4 +123,30 @@ def _insert(schedule: isl.Schedule, c: Contraction, context: isl.Set) -> isl.Sch
     return node.get_schedule()
 
 
-__all__ = ["CONTRACT_PREFIX", "mark_contractions"]
+def split_contractions(program: Program, flow: isl.UnionMap, contracted: Iterable[str],
+                       copies: dict[str, list[isl.UnionSet]]) -> frozenset[str]:
+    """The contracted temporaries whose values would cross buffers.
+
+    isl may generate the subtree below a ``contract:<T>`` mark more than once
+    (one copy per piece of a split loop, even within one iteration: fuzz
+    seeds 777002514, 777002755, 777002930), and each copy holds a buffer of
+    its own.  ``copies[T]`` lists the statement instances each copy runs;
+    ``T`` is split when some flow dependence on ``T`` (``flow``: exact
+    dataflow) runs from one copy to another, or when a copy is missing."""
+    split = set()
+    for tensor in contracted:
+        domains = copies.get(tensor, [])
+        writers = {s.name for s in program.statements if s.tensor == tensor}
+        carried = isl.UnionMap.empty(flow.get_space())
+        for piece in _maps(flow):
+            if piece.get_tuple_name(isl.dim_type.in_) in writers:
+                carried = carried.union(isl.UnionMap.from_map(piece))
+        inside = isl.UnionMap.empty(flow.get_space())
+        for domain in domains:
+            inside = inside.union(isl.UnionMap.from_domain_and_range(domain, domain))
+        if not carried.intersect_params(program.context).is_subset(inside):
+            split.add(tensor)
+    return frozenset(split)
+
+
+__all__ = ["CONTRACT_PREFIX", "mark_contractions", "split_contractions"]

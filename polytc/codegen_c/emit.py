@@ -22,7 +22,7 @@ when a kernel specialised to fixed sizes is called with other sizes.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Callable
 
 import cgen
 import islpy as isl
@@ -30,13 +30,14 @@ import islpy as isl
 from polytc import dtypes
 from polytc import program as ir
 from polytc.graph.contraction import Contraction
-from polytc.codegen_c.contract import CONTRACT_PREFIX, buffer_extents, mark_contractions
+from polytc.codegen_c.contract import (CONTRACT_PREFIX, buffer_extents, mark_contractions,
+                                      split_contractions)
 from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr, literal, strip_parens
 from polytc.codegen_c.names import NameTable
 from polytc.codegen_c.pack import element_count, plan_packings
 from polytc.codegen_c.prelude import prelude
 from polytc.errors import PolytcInternalError
-from polytc.poly.dependences import _maps
+from polytc.poly.dependences import _maps, dependences
 from polytc.tiling import marks
 
 PARALLEL_MARK = marks.PARALLEL
@@ -81,15 +82,41 @@ class CFunction:
 
 
 def to_c(program: ir.Program, schedule: isl.Schedule, *, parallel: bool = True,
-         fixed: dict[str, int] | None = None, keep_loop_order: bool = False) -> CFunction:
+         fixed: dict[str, int] | None = None, keep_loop_order: bool = False,
+         flow: isl.UnionMap | None = None) -> CFunction:
     """Emit ``program`` executed in the order of ``schedule`` as C; sizes in
     ``fixed`` become constants (the function returns 3 when called with
     others).  ``keep_loop_order`` asks gcc not to interchange the loops of a
-    tiled schedule (with constant sizes it undid register tiling: 2-3x slower)."""
+    tiled schedule (with constant sizes it undid register tiling: 2-3x slower).
+    ``flow``: the program's flow dependences, when already computed; a
+    contracted temporary whose values would cross buffers (isl generated
+    its mark more than once) is emitted again with its full buffer."""
     try:
-        return Emitter(program, fixed or {}, keep_loop_order).emit(schedule, parallel)
+        emitter, loops = walk(program, schedule, parallel, flow,
+                              lambda: Emitter(program, fixed or {}, keep_loop_order))
+        return emitter.function(loops)
     except isl.Error as error:  # pragma: no cover - an isl failure is our bug
         raise PolytcInternalError("generating C", str(error)) from error
+
+
+def walk(program: ir.Program, schedule: isl.Schedule, parallel: bool,
+         flow: isl.UnionMap | None,
+         make: Callable[[], "Emitter"]) -> tuple["Emitter", cgen.Generable]:
+    """An emitter from ``make`` and the loop nest it printed for ``schedule``;
+    a contracted temporary whose values would cross buffers (isl generated
+    its mark more than once) is printed again with its full buffer."""
+    excluded: frozenset[str] = frozenset()
+    if program.temporaries and flow is None:
+        flow = dependences(program).flow
+    while True:
+        emitter = make()
+        loops = emitter.loops(schedule, parallel, excluded)
+        if not program.temporaries or flow is None:
+            return emitter, loops
+        split = split_contractions(program, flow, emitter.contractions, emitter.copies)
+        if not split:
+            return emitter, loops
+        excluded |= split  # those keep their full buffers
 
 
 def mark_parallel(schedule: isl.Schedule) -> isl.Schedule:
@@ -207,6 +234,8 @@ class Emitter:
         # C name -> (C element type, element count)
         self.scopes: list[dict[str, tuple[str, str]]] = [{}]
         self.packs: dict[str, tuple[_Pack, ...]] = {}
+        # per contracted temporary, the instances each copy of its mark runs
+        self.copies: dict[str, list[isl.UnionSet]] = {}
 
     def _extents(self, tensor: ir.Tensor) -> tuple[str, ...]:
         if tensor.native:  # the extents of the caller's declaration
@@ -217,8 +246,8 @@ class Emitter:
             return tuple(self.names(d) if isinstance(d, str) else str(d) for d in tensor.dims)
         return tuple(f"polytc_{self.names(tensor.name)}_e{d}" for d in range(tensor.rank))
 
-    def emit(self, schedule: isl.Schedule, parallel: bool) -> CFunction:
-        loops = self.loops(schedule, parallel)
+    def function(self, loops: cgen.Generable) -> CFunction:
+        """The kernel function around ``loops`` (from :meth:`loops`)."""
         program = self.program
         function = "polytc_" + self.names.checked(program.name)
         preamble, cleanup = self.storage()
@@ -240,10 +269,12 @@ class Emitter:
                          tuple(self._arg(t) for t in program.inputs),
                          tuple(self._arg(t) for t in program.outputs))
 
-    def loops(self, schedule: isl.Schedule, parallel: bool) -> cgen.Generable:
-        """The loop nest of ``schedule`` (contractions and parallel loops
-        marked first), as cgen; the storage it needs is then planned."""
-        schedule, self.contractions = mark_contractions(self.program, schedule)
+    def loops(self, schedule: isl.Schedule, parallel: bool,
+              excluded: frozenset[str] = frozenset()) -> cgen.Generable:
+        """The loop nest of ``schedule`` (contractions but of ``excluded`` and
+        parallel loops marked first), as cgen; the storage it needs is then
+        planned."""
+        schedule, self.contractions = mark_contractions(self.program, schedule, excluded)
         self.buffers = {name: buffer_extents(c, self.program.context)
                         for name, c in self.contractions.items()}
         self.body.contracted = {name: self._buffer_dims(c)
@@ -540,7 +571,12 @@ class Emitter:
         """isl calls this before it builds the AST below each mark: plan a
         promotion where the accumulated block is a fixed box for every outer
         iteration (its statements' places in the block come from
-        :meth:`_at_domain`)."""
+        :meth:`_at_domain`); record the instances below each copy of a
+        contraction mark."""
+        if mark.get_name().startswith(CONTRACT_PREFIX):
+            self.copies.setdefault(mark.get_name()[len(CONTRACT_PREFIX):], []).append(
+                build.get_schedule().domain())
+            return
         if mark.get_name() != marks.PROMOTE:
             return
         try:

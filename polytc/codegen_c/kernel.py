@@ -162,6 +162,25 @@ class Kernel:
         from polytc.codegen_c.export import save
         return save(self._cfunction, directory, name=name, harness=harness)
 
+    # -- pictures (polytc.plot; matplotlib from pip install 'polytc[plot]') ----
+    def plot(self, what: str = "schedule", **options: Any) -> Any:
+        """A matplotlib Figure of this kernel: ``what`` is ``"schedule"``
+        (:func:`polytc.plot.plot_schedule`), ``"domain"``, ``"deps"`` or
+        ``"fusion"``; ``options`` go to that function (``sizes={...}``)."""
+        from polytc.plot import plot
+        return plot(self, what, **options)
+
+    def dependence_graph_dot(self) -> str:
+        """The dependence graph as Graphviz DOT text (no Graphviz needed):
+        statements, labelled dependence edges, fused groups as clusters."""
+        from polytc.plot.dot import dependence_graph_dot
+        return dependence_graph_dot(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's rich view: signature, schedule, C source, a picture."""
+        from polytc.plot.html import kernel_html
+        return kernel_html(self)
+
     def __repr__(self) -> str:
         inputs = ", ".join(f"{t.dtype}[{', '.join(map(str, t.dims))}] {t.name}"
                            for t in self._cfunction.inputs)

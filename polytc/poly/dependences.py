@@ -11,10 +11,14 @@ through gathered dimensions are may-reads of the whole dimension.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import islpy as isl
 
 from polytc.program import Program, Statement
+
+if TYPE_CHECKING:
+    from polytc.poly.distances import Distances
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,14 @@ class Dependences:
                         m.get_tuple_name(isl.dim_type.out) == target:
                     result = result.union(isl.UnionMap.from_map(m))
         return result
+
+    def distances(self, schedule: isl.Schedule | isl.UnionMap | None = None,
+                  program: Program | None = None) -> "Distances":
+        """Distance and direction vectors of every dependence, in iteration
+        space or, given ``schedule``, in its time space (with ``program``,
+        each names its tensor); see :mod:`polytc.poly.distances`."""
+        from polytc.poly.distances import distances
+        return distances(self, schedule, program)
 
     def __str__(self) -> str:
         lines = []

@@ -34,26 +34,33 @@ accesses, a band that no longer tiles like a matmul), and it ends a band
 before an inner row that would carry a dependence only between components
 (conv -> relu -> pool: the pool's window serialises a fused ``h`` loop), moving
 the consumers behind a cut so that every loop of the band stays parallel
-(:meth:`_Scheduler.parallelism_cut`).  If even a cut cannot
-make progress the scheduler says so (:class:`ScheduleError`); it never falls
-back to the original order silently.
+(:meth:`_Scheduler.parallelism_cut`).  If neither a hyperplane (eager, then
+lazy) nor a cut makes progress (Pluto's coefficients are non-negative: a
+dependence whose distance is negative along every iterator has no
+hyperplane), the original order's next dimensions are appended, up to one
+that carries a dependence, and the search resumes
+(:meth:`_Scheduler.follow_original`): the schedule stays legal and keeps
+whatever the search found outside and inside those dimensions.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Sequence
 
 import islpy as isl
 
 from polytc.errors import PolytcInternalError, ScheduleError
-from polytc.poly.dependences import Dependences, _maps
-from polytc.poly.farkas import Form, Layout, farkas, lexmin, linear, problem
+from polytc.poly.dependences import Dependences, _maps, original_order
+from polytc.poly.farkas import Form, FarkasTimeout, Layout, farkas, lexmin, linear, problem
 from polytc.poly.graph import strongly_connected_components
 from polytc.poly.linalg import null_space, rank
 from polytc.poly.schedule_tree import Level, Row, build_tree
+from polytc.poly.user_schedule import padded
 from polytc.program import Program
 
 FUSE_POLICIES = ("max", "smart", "none")
+log = logging.getLogger("polytc")
 
 
 @dataclass
@@ -114,6 +121,10 @@ class _Scheduler:
         self.group: dict[str, tuple[int, ...]] = {s: () for s in self.statements}
         self.lazy = False
         self.levels: list[Level] = []
+        # the original order's rows per dimension, read when the search fails
+        self.original: list[dict[str, Row]] | None = None
+        self.original_next = 0
+        self.cones: dict[str, list[Form]] = {}
         self.layout = Layout(self.statements, self.iterators, len(self.params))
 
     # -- driver -------------------------------------------------------------
@@ -128,7 +139,12 @@ class _Scheduler:
         while not self.done():
             if self.fuse == "none":
                 self.cut_sccs()
-            found = self.find_band(band)
+            try:
+                found = self.find_band(band)
+            except FarkasTimeout as timeout:  # no hyperplane can respect what isl cannot linearise
+                log.info("Pluto scheduler: %s; following the original order", timeout)
+                self.follow_original(band + 1, to_the_end=True)
+                break
             if found:
                 band += 1
                 self.lazy = False
@@ -138,11 +154,47 @@ class _Scheduler:
             if not self.lazy:  # Pluto: retry asking one statement, not all, for a new row
                 self.lazy = True
                 continue
-            raise ScheduleError(
-                    "the Pluto scheduler found no legal hyperplane and cannot separate the "
-                    "remaining dependences between " + ", ".join(sorted(
-                        {d.source for d in self.deps} | {d.target for d in self.deps})))
+            band = self.follow_original(band)
+            self.lazy = False
         return self.levels
+
+    def follow_original(self, band: int, to_the_end: bool = False) -> int:
+        """No legal hyperplane and no cut: append the original order's next
+        dimensions (:func:`original_order`, always legal), up to the first
+        that carries a dependence (all of them with ``to_the_end``), then
+        let the search resume.  Returns the next band number.
+
+        The rows so far leave every remaining dependence at distance 0, and
+        the original dimensions are appended in order, so a remaining pair
+        ``s -> t`` (``θ₀(s) ≺ θ₀(t)``) is equal on the original dimensions
+        already appended and the next one runs it forward or keeps it."""
+        if self.original is None:
+            self.original = _original_rows(self.program)
+        while self.original_next < len(self.original):
+            rows = self.original[self.original_next]
+            self.original_next += 1
+            if all(not any(r.coeffs) for r in rows.values()):
+                if len({r.const for r in rows.values()}) > 1:
+                    carried = self.carriers(rows)
+                    self.cut({s: r.const for s, r in rows.items()})
+                    if carried and not to_the_end:
+                        return band
+                continue
+            carried = self.carriers(rows)
+            self.append(Level(rows, band, carried))
+            band += 1
+            if carried and not to_the_end:
+                return band
+        if not self.done():
+            raise PolytcInternalError("scheduling", "the original order left dependences")
+        return band
+
+    def farkas(self, relation: isl.Map) -> list[Form]:
+        """:func:`farkas` of a dependence, computed once per relation."""
+        key = str(relation)
+        if key not in self.cones:
+            self.cones[key] = farkas(relation, self.params)
+        return self.cones[key]
 
     def done(self) -> bool:
         return not self.deps and all(self.fullrank(s) for s in self.statements)
@@ -154,7 +206,7 @@ class _Scheduler:
     def find_band(self, band: int) -> bool:
         """Append the rows of one permutable band; False if none was found."""
         active = list(self.deps)  # the dependences unsatisfied at the band's start
-        base = self.baseproblem([(farkas(d.relation, self.params), d) for d in active])
+        base = self.baseproblem([(self.farkas(d.relation), d) for d in active])
         found = 0
         snapshot = self.snapshot()
         while not all(self.fullrank(s) for s in self.statements) or (found == 0 and self.deps):
@@ -214,7 +266,7 @@ class _Scheduler:
         if not skewed:
             return False
         inside = [d for d in active if scc[d.source] == scc[d.target]]
-        alone = self.solve(self.baseproblem([(farkas(d.relation, self.params), d)
+        alone = self.solve(self.baseproblem([(self.farkas(d.relation), d)
                                              for d in inside]))
         return alone is not None and any(sum(1 for c in alone[s].coeffs if c) <= 1
                                          for s in skewed)
@@ -384,6 +436,37 @@ def _difference(dep: _Dep, rows: dict[str, Row], iterators: dict[str, tuple[str,
     else:
         pieces = aff.neg_basic_set()
     return isl.Set.from_basic_set(pieces).unwrap()
+
+
+def _original_rows(program: Program) -> list[dict[str, Row]]:
+    """Per dimension of the original order (padded to one length), each
+    statement's row ``c . i + c0``."""
+    maps = {m.get_tuple_name(isl.dim_type.in_): m for m in _maps(padded(original_order(program)))}
+    width = max((m.dim(isl.dim_type.out) for m in maps.values()), default=0)
+    rows: list[dict[str, Row]] = [{} for _ in range(width)]
+    for statement in program.statements:
+        relation = maps[statement.name]
+        pieces = isl.PwMultiAff.from_map(relation)
+        for d in range(width):
+            affs = pieces.get_pw_aff(d).get_pieces()
+            if len(affs) != 1:
+                raise ScheduleError(f"the original order of {statement.name} is not affine: "
+                                    f"{relation}")
+            rows[d][statement.name] = _row(affs[0][1], len(statement.iterators), relation)
+    return rows
+
+
+def _row(aff: isl.Aff, n: int, relation: isl.Map) -> Row:
+    """``aff`` (on a statement's iterators) as a row with integer coefficients."""
+    values = [aff.get_coefficient_val(isl.dim_type.in_, j) for j in range(n)]
+    values.append(aff.get_constant_val())
+    params = [aff.get_coefficient_val(isl.dim_type.param, j)
+              for j in range(aff.dim(isl.dim_type.param))]
+    if not all(v.is_int() for v in values) or any(not p.is_zero() for p in params) \
+            or aff.dim(isl.dim_type.div):
+        raise ScheduleError(f"the original order is not a schedule with integer rows: {relation}")
+    coeffs = tuple(int(v.to_python()) for v in values)
+    return Row(coeffs[:-1], coeffs[-1])
 
 
 def _user_groups(groups: Sequence[Sequence[str]], statements: list[str]) -> list[list[str]]:

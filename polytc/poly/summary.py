@@ -142,7 +142,7 @@ def loop_nest(schedule: isl.Schedule, program: Program | None = None) -> str:
     expressions when they differ), a set node ``any order:``, a leaf its
     statements (their TC text when ``program`` is given)."""
     key = _statement_key(program)
-    texts = {s.name: f"{s.name}: {_statement_text(s)}"
+    texts = {s.name: f"{s.name}: {statement_text(s)}"
              for s in (program.statements if program else ())}
     lines: list[str] = []
     _nest(schedule.get_root(), 0, key, texts, lines)
@@ -328,7 +328,8 @@ def _nest(node: isl.ScheduleNode, indent: int, key: _Key, texts: dict[str, str],
         _nest(node.child(position), indent, key, texts, lines)
 
 
-def _statement_text(statement: Statement) -> str:
+def statement_text(statement: Statement) -> str:
+    """``C(i, j) += (A(i, k) * B(k, j))``: the statement as TC-like text."""
     op = "=" if statement.op == "=" else f"{statement.op}="
     return f"{statement_target_text(statement)} {op} {to_text(statement.body)}"
 
