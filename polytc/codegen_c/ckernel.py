@@ -57,6 +57,7 @@ def entry_point(function: str, params: tuple[CParam, ...]) -> Entry:
     cdef = f"void {name}({', '.join(types)});"
     source = f"""
 /* polytc: entry point for calls from Python (cffi cannot declare VLA parameters) */
+#include <stdint.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif

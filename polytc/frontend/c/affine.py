@@ -98,6 +98,10 @@ class Scope:
             return self._call(node)
         if isinstance(node, c_ast.Cast) and _integral_cast(node):
             return self.pw_aff(node.expr)
+        if isinstance(node, c_ast.ArrayRef):
+            raise NonAffine(node, "an array element is data, not an affine expression",
+                            "subscripts, loop bounds and conditions may not depend on "
+                            "values the region computes or reads")
         raise NonAffine(node, "not an affine expression",
                         "use + and - of loop iterators and integer variables, * and / by "
                         "constants, min, max, floord, ceild or ?:")

@@ -149,8 +149,8 @@ class Extractor:
             cond = Scope(domain.get_space(), self.explain).condition(node.cond)
         except NonAffine as problem:
             self.diagnostics.add(problem.node, _condition_message(problem),
-                                 problem.hint or "if only a value depends on it, select "
-                                 "the value with ?: instead")
+                                 "a condition on data is not affine; if it only selects a "
+                                 "value, write the value with ?: instead")
             return None
         trees = [self.statement(node.iftrue, domain.intersect(cond), loops)]
         if node.iffalse is not None:
@@ -170,9 +170,8 @@ class Extractor:
         try:
             inner = self.loop_domain(scope, domain, init, step, node.cond)
         except NonAffine as problem:
-            message = problem.message if problem.node is not node.cond else \
-                f"non-affine loop condition: {problem.message}"
-            self.diagnostics.add(problem.node, message, problem.hint)
+            self.diagnostics.add(problem.node, f"non-affine loop bound: {problem.message}",
+                                 problem.hint)
             return None
         loop = Loop(name, node, 1 if step > 0 else -1, next(self._ids))
         body = self.statement(node.stmt, inner, loops + (loop,))

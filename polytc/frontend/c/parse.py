@@ -94,7 +94,7 @@ class Diagnostics:
         column = coord.column or 1
         text = self.text(node) if node is not None else ""
         column = _anchor(line_text, column, text)
-        width = len(text) if text and "\n" not in text else 1
+        width = max(1, len(text.split("\n")[0].rstrip()))
         return CDiagnostic(message, self.source.name if mine else coord.file, coord.line,
                            column, line_text, width, hint)
 

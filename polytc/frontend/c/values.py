@@ -71,6 +71,9 @@ class Lowering:
         while isinstance(base, c_ast.ArrayRef):
             subscripts.insert(0, base.subscript)
             base = base.name
+        if isinstance(base, c_ast.UnaryOp) and base.op == "*":
+            raise Problem(node, "pointer dereference is not supported",
+                          "index an array parameter instead: A[i]")
         if not isinstance(base, c_ast.ID):
             raise Problem(node, "only arrays and scalar variables can be accessed",
                           "pointer arithmetic and struct members are not supported")
