@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from pycparser import c_ast
 
-from polytc import __version__, poly, tiling
+from polytc import __version__
 from polytc.codegen_c import build as builder
 from polytc.codegen_c.block import helper_definitions, to_c_block
 from polytc.codegen_c.ckernel import CKernel, entry_point
@@ -30,7 +30,7 @@ from polytc.frontend.c import (Region, Unit, only_region, region_program, read_u
 from polytc.frontend.c.signature import signature
 from polytc.frontend.c.preprocess import CSource
 from polytc.options import Options
-from polytc.pipeline import logged_stage as _logged, schedule
+from polytc.pipeline import logged_stage as _logged, scheduled
 from polytc.program import Program
 
 _ISL_ITERATOR = re.compile(r"c\d+\Z")
@@ -45,14 +45,7 @@ def options_of(options: dict[str, Any]) -> Options:
 
 def c_stages(program: Program, opts: Options) -> dict[str, Any]:
     """Every stage's value after the program: dependences, schedule, tiled schedule."""
-    stages: dict[str, Any] = {"program": program}
-    stages["dependences"] = _logged("dependences", lambda: poly.dependences(program))
-    stages["schedule"] = _logged("schedule", lambda: schedule(
-        program, stages["dependences"], opts))
-    stages["tiled"] = _logged("tile", lambda: tiling.tile_schedule(
-        program, stages["schedule"], stages["dependences"].all,
-        tiling.TilingOptions(opts.tile, opts.unroll, opts.vectorize, opts.parallel)))
-    return stages
+    return {"program": program, **scheduled(program, opts)}
 
 
 def transform_c(source: CSource, *, defines: Sequence[str] = (),

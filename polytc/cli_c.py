@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 from polytc.c_pipeline import c_stages, options_of, rewrite
+from polytc.codegen_c.kernel import StageViews
 from polytc.frontend.c import only_region, read_unit, region_program, select_regions
 
 
@@ -65,36 +65,14 @@ def opt_command(args: argparse.Namespace) -> int:
     return 0
 
 
-@dataclass(frozen=True)
-class RegionView:
+class RegionView(StageViews):
     """What ``polytc schedule`` and ``polytc deps`` print of one C region."""
 
-    stages: dict[str, Any]
+    def __init__(self, stages: dict[str, Any]) -> None:
+        self.stages = stages
 
-    @property
-    def program(self) -> Any:
-        return self.stages["program"]
-
-    @property
-    def dependences(self) -> Any:
-        return self.stages["dependences"]
-
-    @property
-    def schedule(self) -> Any:
-        return self.stages["schedule"]
-
-    @property
-    def tiled_schedule(self) -> Any:
-        return self.stages["tiled"]
-
-    @property
-    def schedule_map(self) -> Any:
-        return self.schedule.get_map()
-
-    @property
-    def schedule_summary(self) -> Any:
-        from polytc.poly.summary import summarize
-        return summarize(self.schedule, self.program)
+    def _stage(self, name: str) -> Any:
+        return self.stages[name]
 
 
 def region_view(args: argparse.Namespace) -> RegionView:

@@ -91,17 +91,24 @@ def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
     # is specialised: with constant sizes Pluto's bounding function takes a
     # distance as long as a row for a constant (softmax fused into a skewed,
     # 13x slower band); only code generation sees the constants.
-    stages["dependences"] = _logged("dependences", lambda: poly.dependences(parametric))
-    stages["schedule"] = _logged("schedule", lambda: schedule(
-        parametric, stages["dependences"], opts))
-    stages["tiled"] = _logged("tile", lambda: tiling.tile_schedule(
-        parametric, stages["schedule"], stages["dependences"].all,
-        tiling.TilingOptions(opts.tile, opts.unroll, opts.vectorize, opts.parallel)))
+    stages.update(scheduled(parametric, opts))
     stages["c"] = _logged("to_c", lambda: to_c(stages["program"], stages["tiled"],
                                                parallel=opts.parallel,
                                                fixed=dict(opts.sizes or ()),
                                                keep_loop_order=opts.tile is not None,
                                                flow=stages["dependences"].flow))
+    return stages
+
+
+def scheduled(program: Program, opts: Options) -> dict[str, Any]:
+    """The dependences, the schedule and the tiled schedule of ``program``."""
+    stages: dict[str, Any] = {}
+    stages["dependences"] = _logged("dependences", lambda: poly.dependences(program))
+    stages["schedule"] = _logged("schedule", lambda: schedule(
+        program, stages["dependences"], opts))
+    stages["tiled"] = _logged("tile", lambda: tiling.tile_schedule(
+        program, stages["schedule"], stages["dependences"].all,
+        tiling.TilingOptions(opts.tile, opts.unroll, opts.vectorize, opts.parallel)))
     return stages
 
 

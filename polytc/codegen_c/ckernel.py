@@ -23,7 +23,7 @@ import numpy as np
 from polytc import config, dtypes
 from polytc.codegen_c.calls import check_threads
 from polytc.codegen_c.expr import ast_expr
-from polytc.codegen_c.kernel import load
+from polytc.codegen_c.kernel import StageViews, load
 from polytc.errors import ArgumentError, PolytcError
 from polytc.frontend.c.signature import CParam
 
@@ -76,7 +76,7 @@ void {name}({", ".join(declared)})
     return Entry(name, source, cdef)
 
 
-class CKernel:
+class CKernel(StageViews):
     """A compiled C function.  ``k(A, B, alpha=1.5)`` runs it: arrays and
     floating-point scalars in declared order (or by name), integer
     parameters by name or inferred from the arrays' shapes.
@@ -102,38 +102,13 @@ class CKernel:
         self._shape = {p.name: _shape_function(p, params) for p in params if p.rank}
 
     # -- inspection (of the function's first region) ------------------------
-    def stages(self, region: int = 0) -> dict[str, Any]:
-        """Every stage's value for region ``region`` of the function."""
-        return self._stages[region]
+    def _stage(self, name: str) -> Any:
+        return self._stages[0][name]
 
     @property
     def programs(self) -> tuple[Any, ...]:
+        """The program of each region of the function (:attr:`program`: the first's)."""
         return tuple(stage["program"] for stage in self._stages)
-
-    @property
-    def program(self) -> Any:
-        return self.stages()["program"]
-
-    @property
-    def dependences(self) -> Any:
-        return self.stages()["dependences"]
-
-    @property
-    def schedule(self) -> Any:
-        return self.stages()["schedule"]
-
-    @property
-    def tiled_schedule(self) -> Any:
-        return self.stages()["tiled"]
-
-    @property
-    def schedule_map(self) -> Any:
-        return self.schedule.get_map()
-
-    @property
-    def schedule_summary(self) -> Any:
-        from polytc.poly.summary import summarize
-        return summarize(self.schedule, self.program)
 
     @property
     def library_path(self) -> str | None:

@@ -64,7 +64,46 @@ def load_checked(path: str, cfunction: CFunction) -> tuple[Any, Any]:
         raise CompileError(f"cannot load the compiled kernel {path}: {error}") from error
 
 
-class Kernel:
+class StageViews:
+    """A kernel's stages, by name (``program``, ``dependences``,
+    ``schedule``, ``tiled``), as attributes; a class provides ``_stage``."""
+
+    def _stage(self, name: str) -> Any:  # pragma: no cover - every user overrides it
+        raise NotImplementedError
+
+    @property
+    def program(self) -> Any:
+        """The lowered :class:`~polytc.program.Program` (isl domains, accesses)."""
+        return self._stage("program")
+
+    @property
+    def dependences(self) -> Any:
+        return self._stage("dependences")
+
+    @property
+    def schedule(self) -> Any:
+        """The scheduler's isl schedule tree (before tiling: see
+        :attr:`tiled_schedule`); its text reads back as ``schedule=``."""
+        return self._stage("schedule")
+
+    @property
+    def tiled_schedule(self) -> Any:
+        """The schedule after tiling, register tiling and marks: what the C follows."""
+        return self._stage("tiled")
+
+    @property
+    def schedule_map(self) -> Any:
+        """The schedule as an isl union map (statement instance -> time)."""
+        return self.schedule.get_map()
+
+    @property
+    def schedule_summary(self) -> Any:
+        """Bands, permutability, parallel members and fused groups, readable."""
+        from polytc.poly.summary import summarize
+        return summarize(self.schedule, self.program)
+
+
+class Kernel(StageViews):
     """A compiled TC def.  Call it with numpy arrays (positionally in declared
     order, or by name); it returns the output, or a tuple of outputs in
     return-list order.
@@ -101,37 +140,6 @@ class Kernel:
         if self._stages is None:
             self._stages = self._stages_factory()
         return self._stages[name]
-
-    @property
-    def program(self) -> Any:
-        """The lowered :class:`~polytc.program.Program` (isl domains, accesses)."""
-        return self._stage("program")
-
-    @property
-    def dependences(self) -> Any:
-        return self._stage("dependences")
-
-    @property
-    def schedule(self) -> Any:
-        """The scheduler's isl schedule tree (before tiling: see
-        :attr:`tiled_schedule`); its text reads back as ``schedule=``."""
-        return self._stage("schedule")
-
-    @property
-    def tiled_schedule(self) -> Any:
-        """The schedule after tiling, register tiling and marks: what the C follows."""
-        return self._stage("tiled")
-
-    @property
-    def schedule_map(self) -> Any:
-        """The schedule as an isl union map (statement instance -> time)."""
-        return self.schedule.get_map()
-
-    @property
-    def schedule_summary(self) -> Any:
-        """Bands, permutability, parallel members and fused groups, readable."""
-        from polytc.poly.summary import summarize
-        return summarize(self.schedule, self.program)
 
     @property
     def output_extents(self) -> dict[str, tuple[str, ...]]:
