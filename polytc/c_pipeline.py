@@ -36,7 +36,17 @@ from polytc.program import Program
 _ISL_ITERATOR = re.compile(r"c\d+\Z")
 
 
+#: options of TC input that C input has no use for (types and sizes come
+#: from the C declarations; the C compiler sees the sizes at run time)
+_TC_ONLY = ("dtype", "specialize", "sizes")
+
+
 def options_of(options: dict[str, Any]) -> Options:
+    """The :class:`Options` of C input."""
+    for name in _TC_ONLY:
+        if options.get(name) not in (None, False):
+            raise OptionError(f"{name}= does not apply to C input: types and sizes come "
+                              "from the C declarations")
     try:
         return Options(**options)
     except TypeError as error:

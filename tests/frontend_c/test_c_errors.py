@@ -184,3 +184,11 @@ def test_errors_are_polytc_errors_not_tracebacks() -> None:
             polytc.transform_c(text)
         except PolytcError:
             pass
+
+
+def test_tc_only_options_are_refused_for_c() -> None:
+    from polytc.errors import OptionError
+    with pytest.raises(OptionError, match="dtype= does not apply to C input"):
+        polytc.transform_c(HEAD + "x = 1;" + TAIL, dtype="float32")
+    with pytest.raises(OptionError, match="unknown option"):
+        polytc.transform_c(HEAD + "x = 1;" + TAIL, tiles=3)
