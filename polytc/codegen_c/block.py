@@ -18,12 +18,19 @@ import cgen
 import islpy as isl
 
 from polytc import program as ir
-from polytc.codegen_c.emit import CStyle, Emitter, walk
+from polytc.codegen_c.emit import THREADS, CStyle, Emitter, walk
 from polytc.codegen_c.expr import strip_parens
 from polytc.codegen_c.names import VerbatimNames
 from polytc.codegen_c.prelude import HELPERS
 from polytc.errors import PolytcInternalError
 
+#: OpenMP's thread count where the block starts (1 without OpenMP)
+_THREADS = """#if defined(_OPENMP)
+#include <omp.h>
+#define POLYTC_THREADS omp_get_max_threads()
+#else
+#define POLYTC_THREADS 1
+#endif"""
 #: integer helpers as functions: loop bounds are int64_t
 _FUNCTIONS = {
     "POLYTC_MIN": "static inline int64_t POLYTC_MIN(int64_t a, int64_t b) "
@@ -50,12 +57,13 @@ def to_c_block(program: ir.Program, schedule: isl.Schedule, *, parallel: bool = 
     ``fallback`` (the original C) runs where the context does not hold but
     some statement would (required then).  ``flow``: the program's flow
     dependences, when already computed."""
-    style = CStyle(iterator_prefix=iterator_prefix, omp_clauses="",
-                   on_alloc_failure="abort();")
+    style = CStyle(iterator_prefix=iterator_prefix, on_alloc_failure="abort();")
     try:
         emitter, loops = walk(program, schedule, parallel, flow,
                               lambda: Emitter(program, {}, names=VerbatimNames(), style=style))
         preamble, cleanup = emitter.storage()
+        if THREADS in emitter.used:  # the thread count of the parallel loops' clauses
+            preamble.insert(0, cgen.Line(f"const int polytc_nthreads = {THREADS};"))
         finish: list[cgen.Generable] = [cgen.Line("if (polytc_status != 0) abort();")]
         body: cgen.Generable = cgen.Block(preamble + [loops] + cleanup + finish)
         context = program.context
@@ -84,6 +92,8 @@ def helper_definitions(used: set[str] | frozenset[str]) -> str:
     """The includes and ``static inline`` helpers blocks using ``used`` need,
     in a fixed order (one copy per file)."""
     lines = ["#include <stdint.h>", "#include <stdlib.h>"]
+    if THREADS in used:
+        lines.append(_THREADS)
     for name, code in HELPERS.items():
         if name in used:
             lines.append(_FUNCTIONS.get(name, code))

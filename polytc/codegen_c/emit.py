@@ -41,6 +41,8 @@ from polytc.poly.dependences import _maps, dependences
 from polytc.tiling import marks
 
 PARALLEL_MARK = marks.PARALLEL
+#: in ``Emitter.used`` when a parallel loop reads the thread count
+THREADS = "POLYTC_THREADS"
 MAX_PROMOTED_ELEMENTS = 1024  # a register block, not a cache tile
 MAX_LOCAL_CONTRACTED = 1024  # a contracted temporary this small is a local array
 _KEEP_LOOP_ORDER = """#if defined(__GNUC__) && !defined(__clang__)
@@ -183,11 +185,10 @@ def _register_rows(node: isl.AstNode) -> int | None:
 class CStyle:
     """What differs between the C function of a kernel (the defaults) and a
     loop nest spliced into the user's own C (:mod:`polytc.codegen_c.block`):
-    the prefix of loop iterators (``c0, c1, ...``), the clauses of ``omp
-    parallel for`` and what a failed allocation does."""
+    the prefix of loop iterators (``c0, c1, ...``) and what a failed
+    allocation does."""
 
     iterator_prefix: str = "c"
-    omp_clauses: str = " num_threads(polytc_nthreads) if(polytc_nthreads > 1)"
     on_alloc_failure: str = "return 2;"
 
 
@@ -698,9 +699,10 @@ class Emitter:
         loop = cgen.For(_text(f"int64_t {iterator} = {init}"), _text(cond),
                         _text(f"{iterator} += {inc}"), _block(body))
         if marks.PARALLEL in pragmas:
+            self.used.add(THREADS)  # the clauses read polytc_nthreads
             simd = " simd" if marks.SIMD in pragmas else ""
-            return cgen.Module([cgen.Pragma(f"omp parallel for{simd}{self.style.omp_clauses}"
-                                            " schedule(static)"), loop])
+            return cgen.Module([cgen.Pragma(f"omp parallel for{simd} num_threads(polytc_nthreads)"
+                                            " if(polytc_nthreads > 1) schedule(static)"), loop])
         if marks.SIMD in pragmas:
             return cgen.Module([cgen.Pragma("omp simd"), loop])
         rows = _register_rows(node)

@@ -192,3 +192,8 @@ def test_tc_only_options_are_refused_for_c() -> None:
         polytc.transform_c(HEAD + "x = 1;" + TAIL, dtype="float32")
     with pytest.raises(OptionError, match="unknown option"):
         polytc.transform_c(HEAD + "x = 1;" + TAIL, tiles=3)
+
+
+def test_a_missing_file_is_named() -> None:
+    with pytest.raises(CPreprocessError, match="no such file: nowhere/kernel.c"):
+        polytc.transform_c("nowhere/kernel.c")

@@ -58,8 +58,7 @@ class Preprocessed:
 def read_source(source: CSource, filename: str | None = None) -> Source:
     """``source`` as a :class:`Source`: a path (a ``PathLike``, or a string
     without a newline naming an existing file) or C text."""
-    if isinstance(source, os.PathLike) or ("\n" not in source and source.endswith((".c", ".h"))
-                                           and os.path.isfile(source)):
+    if isinstance(source, os.PathLike) or ("\n" not in source and os.path.isfile(source)):
         path = Path(source)
         try:
             text = path.read_text()
@@ -69,6 +68,9 @@ def read_source(source: CSource, filename: str | None = None) -> Source:
         return Source(text, filename or str(path), str(path), path)
     if not isinstance(source, str):
         raise TypeError(f"C source must be a str or a path, not {type(source).__name__}")
+    if "\n" not in source and source.strip().endswith((".c", ".h", ".i")):
+        raise CPreprocessError([CDiagnostic(f"no such file: {source}", source, 0, 0,
+                                            hint="pass C text or the path of a C file")])
     return Source(source, filename or "<string>", STDIN)
 
 
