@@ -28,7 +28,9 @@ def located(body: str, snippet: str, message: str, hint: str | None = "",
     with pytest.raises(CFrontendError) as caught:
         polytc.parse_c(text, filename="k.c")
     error = caught.value
-    start = text.index(snippet, text.index("#pragma scop") if "#pragma scop" in text else 0)
+    region = text.find("#pragma scop")
+    start = text.find(snippet, max(region, 0))
+    start = start if start >= 0 else text.index(snippet)
     line = text.count("\n", 0, start) + 1
     column = start - (text.rfind("\n", 0, start) + 1) + 1
     found = [d for d in error.diagnostics if message in d.message]
@@ -197,3 +199,11 @@ def test_tc_only_options_are_refused_for_c() -> None:
 def test_a_missing_file_is_named() -> None:
     with pytest.raises(CPreprocessError, match="no such file: nowhere/kernel.c"):
         polytc.transform_c("nowhere/kernel.c")
+
+
+def test_region_loop_reusing_the_enclosing_loops_iterator() -> None:
+    source = ("void f(int n, double B[n])\n{\n  int t;\n  for (t = 0; t < n; t++) {\n"
+              "#pragma scop\n    for (t = 0; t < n; t++)\n      B[t] = 0;\n"
+              "#pragma endscop\n  }\n}\n")
+    located("", "t < n; t++) {", "'t' is read after the region", "declare the iterator",
+            source=source)

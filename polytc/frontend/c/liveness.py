@@ -55,8 +55,8 @@ def outside_uses(region: Region) -> list[Use]:
             return
         if isinstance(node, c_ast.For):
             walk(node.init, reset, looping)
-            name = _initialised(node.init)
-            inner = reset | {name} if name else reset
+            name = _initialised(node.init)  # set again before the loop runs, unless
+            inner = reset | {name} if name and id(node) not in around else reset  # around us
             for part in (node.cond, node.next, node.stmt):
                 walk(part, inner, looping)
             return
