@@ -30,7 +30,7 @@ from polytc.frontend.c import (Region, Unit, only_region, region_program, read_u
 from polytc.frontend.c.signature import signature
 from polytc.frontend.c.preprocess import CSource
 from polytc.options import Options
-from polytc.pipeline import logged_stage as _logged, scheduled
+from polytc.pipeline import scheduled, tiled_code
 from polytc.program import Program
 
 _ISL_ITERATOR = re.compile(r"c\d+\Z")
@@ -53,9 +53,23 @@ def options_of(options: dict[str, Any]) -> Options:
         raise OptionError(f"unknown option: {error}") from None
 
 
-def c_stages(program: Program, opts: Options) -> dict[str, Any]:
-    """Every stage's value after the program: dependences, schedule, tiled schedule."""
-    return {"program": program, **scheduled(program, opts)}
+def region_stages(unit: Unit, region: Region, program: Program, opts: Options,
+                  prefix: str) -> dict[str, Any]:
+    """Every stage's value after the region's program: dependences, schedule,
+    tiled schedule and the block of C (``c``), within the bounds of
+    :func:`polytc.pipeline.tiled_code`."""
+    stages = {"program": program, **scheduled(program, opts)}
+    first, last = region_lines(unit, region)
+    lines = unit.source.text.splitlines()
+    original = "\n".join(lines[first:last - 1] if region.scop is not None
+                         else lines[first - 1:last])
+    deps = stages["dependences"]
+    stages["tiled"], stages["c"] = tiled_code(
+        program, stages, opts,
+        lambda tiled, tile: to_c_block(program, tiled, parallel=opts.parallel,
+                                       iterator_prefix=prefix, fallback=original, deps=deps),
+        lambda block: block.text)
+    return stages
 
 
 def transform_c(source: CSource, *, defines: Sequence[str] = (),
@@ -87,15 +101,9 @@ def rewrite(unit: Unit, regions: list[Region], opts: Options,
     used: set[str] = set()
     all_stages = []
     for region, program in zip(regions, programs):
-        stages = c_stages(program, opts)
+        stages = region_stages(unit, region, program, opts, prefix)
+        block = stages["c"]
         first, last = region_lines(unit, region)
-        lines = unit.source.text.splitlines()
-        original = "\n".join(lines[first:last - 1] if region.scop is not None
-                             else lines[first - 1:last])
-        block = _logged("to_c", lambda: to_c_block(program, stages["tiled"],
-                                                   parallel=opts.parallel,
-                                                   iterator_prefix=prefix, fallback=original,
-                                                   flow=stages["dependences"].flow))
         all_stages.append(stages)
         used |= block.helpers
         replacements.append(Replacement(first, last, header(unit, region, opts, reassociate),

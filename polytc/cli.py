@@ -7,6 +7,7 @@ dependences, run kernels on random inputs.
     polytc run mm.tc --sizes M=512,N=512,K=512
     polytc opt kernel.c -o kernel.opt.c -I include -DN=1000
     polytc plot mm.tc --sizes M=8,N=8,K=8 -o mm.png
+    polytc tune mm.tc --sizes M=1024,N=1024,K=1024 --budget 100
 
 ``schedule`` and ``deps`` take C files (``.c``) too: their ``#pragma scop`` region.
 
@@ -25,6 +26,7 @@ from polytc import cli_c, cli_commands as commands
 from polytc.errors import PolytcError
 from polytc.options import FUSION, SCHEDULERS
 from polytc.plot.command import add_plot_command
+from polytc.tuning.command import add_tune_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -107,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=commands.run_command)
     cli_c.add_opt_command(sub, common)
     add_plot_command(sub, common)
+    add_tune_command(sub)
     return parser
 
 

@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Any
 
-from polytc.c_pipeline import c_stages, options_of, rewrite
+from polytc.c_pipeline import iterator_prefix, options_of, region_stages, rewrite
 from polytc.codegen_c.kernel import StageViews
 from polytc.frontend.c import only_region, read_unit, region_program, select_regions
 
@@ -78,5 +78,6 @@ class RegionView(StageViews):
 def region_view(args: argparse.Namespace) -> RegionView:
     """The region of a C file (the only one, or ``--entry``'s function's)."""
     unit = read_unit(args.file, defines=args.defines, include_dirs=args.include_dirs)
-    program = region_program(unit, only_region(unit, args.entry))
-    return RegionView(c_stages(program, options_of(c_options(args))))
+    region = only_region(unit, args.entry)
+    return RegionView(region_stages(unit, region, region_program(unit, region),
+                                    options_of(c_options(args)), iterator_prefix(unit)))

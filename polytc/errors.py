@@ -259,3 +259,37 @@ class CPreprocessError(CFrontendError):
     def __init__(self, diagnostics: list[CDiagnostic], stderr: str = "") -> None:
         self.stderr = stderr
         super().__init__(diagnostics)
+
+
+# -- warnings -----------------------------------------------------------------
+class PolytcWarning(UserWarning):
+    """Base of polytc's warnings.  Each subclass has an ``id``, named in its
+    message; silence one with ``warnings.filterwarnings("ignore",
+    category=polytc.errors.<Class>)`` or all of them with
+    ``category=polytc.errors.PolytcWarning`` (``-W ignore::<module.Class>`` on
+    the command line)."""
+
+    id = "polytc"
+
+
+class NarrowedRangeWarning(PolytcWarning):
+    """Range inference gave an index fewer values than the extent of a tensor
+    dimension it indexes directly (TC's rules allow it; a padded convolution
+    that guards its reads then runs only part of its window)."""
+
+    id = "narrowed-range"
+
+
+class SchedulerFallbackWarning(PolytcWarning):
+    """The scheduler asked for could not finish within its bounds; the
+    kernel follows the program's original order instead (still correct)."""
+
+    id = "scheduler-fallback"
+
+
+class TransformFallbackWarning(PolytcWarning):
+    """Tiling and code generation needed more isl work or more C than their
+    bounds allow; the kernel was made again with less register tiling or
+    tiling (still correct, maybe slower)."""
+
+    id = "transform-fallback"

@@ -1,6 +1,9 @@
 """Small isl helpers shared by the stages."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Callable, Iterator, TypeVar
+
 import islpy as isl
 
 
@@ -55,3 +58,57 @@ def extent_text(pa: isl.PwAff) -> str:
     if body.startswith("[(") and body.endswith(")]") and ";" not in body and ":" not in body:
         return body[2:-2]
     return text
+
+
+_T = TypeVar("_T")
+_active: list[isl.Context] = []  # contexts inside an operation budget
+
+
+@contextmanager
+def operation_budget(ctx: isl.Context, limit: int) -> Iterator[None]:
+    """isl counts operations from zero with at most ``limit`` (0: no limit)
+    allowed during the block; the previous limit and a fresh count are
+    restored afterwards.  Inside another budget on ``ctx`` it does nothing:
+    isl's count cannot be read, and resetting it would give the outer budget
+    a fresh start (the outer one bounds both)."""
+    if ctx in _active:
+        yield
+        return
+    saved = ctx.get_max_operations()
+    ctx.reset_operations()
+    ctx.set_max_operations(max(0, limit))
+    _active.append(ctx)
+    try:
+        yield
+    finally:
+        _active.remove(ctx)
+        ctx.set_max_operations(saved)
+        ctx.reset_operations()
+
+
+def within_budget(ctx: isl.Context, operations: int, thunk: Callable[[], _T]) -> _T | None:
+    """``thunk()`` within :func:`operation_budget`; None when the limit trips
+    (any other isl error propagates)."""
+    try:
+        with operation_budget(ctx, operations):
+            return thunk()
+    except isl.Error:
+        if over_budget(ctx):
+            return None
+        raise
+
+
+def over_budget(ctx: isl.Context) -> bool:
+    """Whether isl's operation limit has tripped (isl stops counting there:
+    every later operation fails until the count is reset)."""
+    try:
+        isl.Set("{ [0] }", context=ctx).is_empty()
+    except isl.Error:
+        return True
+    return False
+
+
+def map_list(union: isl.UnionMap) -> list[isl.Map]:
+    """The maps of ``union``, one per space."""
+    maps = union.get_map_list()
+    return [maps.get_at(i) for i in range(maps.n_map())]

@@ -36,12 +36,18 @@ class Options:
         reduction, with register promotion): ``"auto"``, ``None``, or a tuple
         of factors for the jammed point loops, outermost first.
     :ivar vectorize: ``omp simd`` on parallel stride-1 innermost loops.
+    :ivar pack: copy the tiles that a register-tiled band's vector loop loads
+        into contiguous buffers (see :mod:`polytc.tiling.transform`).
     :ivar specialize: bake the call's sizes into the C as constants (one
         kernel per shape, built on first call with that shape).
     :ivar sizes: compile for these size values only (``{"M": 512, ...}``),
         as constants in the C; what ``specialize`` uses for each shape.
     :ivar threads: default thread count of calls (else ``OMP_NUM_THREADS``).
     :ivar cache: use the on-disk compile cache.
+    :ivar tuned: apply a tuning record of this kernel, sizes and dtype (from
+        ``polytc tune``, see :mod:`polytc.tuning`) when ``sizes`` are known and
+        no transformation option is given: ``True`` (records of this machine),
+        ``False``, or ``"any-machine"``.
     """
 
     dtype: str | None = None
@@ -52,10 +58,12 @@ class Options:
     tile: object = "auto"
     unroll: object = "auto"
     vectorize: bool = True
+    pack: bool = True
     specialize: bool = False
     threads: int | None = None
     sizes: tuple[tuple[str, int], ...] | None = None
     cache: bool = True
+    tuned: bool | str = True
 
     def __post_init__(self) -> None:
         if self.dtype is not None:
@@ -81,6 +89,8 @@ class Options:
             object.__setattr__(self, "sizes", _size_values(self.sizes))
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise OptionError(f"threads={self.threads!r} must be a positive int or None")
+        if self.tuned not in (True, False, "any-machine"):
+            raise OptionError(f"tuned={self.tuned!r}: give True, False or 'any-machine'")
         if self.scheduler not in SCHEDULERS:
             raise OptionError(f"scheduler {self.scheduler!r} is not available; "
                              f"choose one of {', '.join(SCHEDULERS)}")

@@ -15,19 +15,23 @@ import hashlib
 import json
 import logging
 import time
-from typing import Any, Callable
+import warnings
+from typing import Any, Callable, TypeVar
 
 import islpy as isl
 
-from polytc import config, dtypes
+from polytc import config, dtypes, errors
 from polytc import frontend, poly, tiling
 from polytc.codegen_c import build as builder
 from polytc.codegen_c.emit import CFunction, TensorArg, to_c
 from polytc.codegen_c.kernel import Kernel
 from polytc.errors import CompilerNotFoundError, OptionError, PolytcError, PolytcInternalError
+from polytc.isl_util import over_budget, within_budget
 from polytc.options import Options
 from polytc.program import Program
+from polytc.tuning import records as tuning_records
 
+_Code = TypeVar("_Code")  # what code generation makes: a C function, a block
 log = logging.getLogger("polytc")
 log.addHandler(logging.NullHandler())
 if config.debug_stages() or config.time_passes():  # the user asked to see the stages
@@ -48,13 +52,16 @@ def compile(text: str, entry: str | None = None, **options: Any) -> Kernel:  # n
         opts = Options(**options)
     except TypeError as error:
         raise OptionError(f"unknown option: {error}") from None
+    opts, tuning = tuning_records.apply(text, entry, opts)  # polytc tune's record, if any
     key = _front_key(text, entry, opts)
     cfunction = _front_lookup(key, opts)
     computed: dict[str, Any] | None = None
     if cfunction is None:
-        computed = run_stages(text, entry, opts)
-        cfunction = computed["c"]
+        computed, said = _stages_and_warnings(text, entry, opts)
+        cfunction = dataclasses.replace(computed["c"], diagnostics=said)
         _front_store(key, cfunction, opts)
+    for name, message in cfunction.diagnostics:  # said again on every compile, cached or not
+        warnings.warn(getattr(errors, name, errors.PolytcWarning)(message), stacklevel=2)
     library: str | CompilerNotFoundError
     try:
         library = str(_timed("build", lambda: builder.build(cfunction.source,
@@ -69,9 +76,29 @@ def compile(text: str, entry: str | None = None, **options: Any) -> Kernel:  # n
         return compile(text, entry, **{**options, "specialize": False,
                                        "sizes": tuple(zip(cfunction.params, values))})
     generic = opts.dtype is None and frontend.parse(text)[0].bare
-    return Kernel(cfunction, library, lambda: computed or run_stages(text, entry, opts),
-                  respecialise if generic else None,
-                  for_sizes if opts.specialize else None, opts.threads)
+    kernel = Kernel(cfunction, library, lambda: computed or run_stages(text, entry, opts),
+                    respecialise if generic else None,
+                    for_sizes if opts.specialize else None, opts.threads)
+    kernel.tuning = tuning
+    return kernel
+
+
+def _stages_and_warnings(text: str, entry: str | None,
+                         opts: Options) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
+    """:func:`run_stages`, and the polytc warnings it gave (class name, message),
+    which the front cache keeps so that a cached compile says them too.
+    Other warnings pass through."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stages = run_stages(text, entry, opts)
+    said = []
+    for warning in caught:
+        if isinstance(warning.message, errors.PolytcWarning):
+            said.append((type(warning.message).__name__, str(warning.message)))
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
+    return stages, tuple(dict.fromkeys(said))
 
 
 def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
@@ -92,24 +119,85 @@ def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
     # distance as long as a row for a constant (softmax fused into a skewed,
     # 13x slower band); only code generation sees the constants.
     stages.update(scheduled(parametric, opts))
-    stages["c"] = _logged("to_c", lambda: to_c(stages["program"], stages["tiled"],
-                                               parallel=opts.parallel,
-                                               fixed=dict(opts.sizes or ()),
-                                               keep_loop_order=opts.tile is not None,
-                                               flow=stages["dependences"].flow))
+    deps = stages["dependences"]
+    stages["tiled"], stages["c"] = tiled_code(
+        parametric, stages, opts,
+        lambda tiled, tile: to_c(stages["program"], tiled, parallel=opts.parallel,
+                                 fixed=dict(opts.sizes or ()),
+                                 keep_loop_order=tile is not None, deps=deps),
+        lambda function: function.source)
     return stages
 
 
 def scheduled(program: Program, opts: Options) -> dict[str, Any]:
-    """The dependences, the schedule and the tiled schedule of ``program``."""
+    """The dependences and the schedule of ``program``."""
     stages: dict[str, Any] = {}
     stages["dependences"] = _logged("dependences", lambda: poly.dependences(program))
     stages["schedule"] = _logged("schedule", lambda: schedule(
         program, stages["dependences"], opts))
-    stages["tiled"] = _logged("tile", lambda: tiling.tile_schedule(
-        program, stages["schedule"], stages["dependences"].all,
-        tiling.TilingOptions(opts.tile, opts.unroll, opts.vectorize, opts.parallel)))
     return stages
+
+
+#: isl operations that tiling and code generation together may use (the
+#: kernel corpus needs at most 20 million, for a strided conv2d; without
+#: register tiling a tenth of that); past them, past MAX_C_LINES of C, or
+#: past MAX_UNROLLED register-block loops for gcc to unroll (the corpus has
+#: at most 15; a random program's 36 took gcc 82 s), the kernel is made
+#: again without register tiling, then without tiling (a random program's
+#: fused windows: 3,075 lines, 30 s)
+TRANSFORM_OPERATIONS = (30_000_000, 10_000_000)
+MAX_C_LINES = 2_500
+MAX_UNROLLED = 24
+
+
+def tiled_code(parametric: Program, stages: dict[str, Any], opts: Options,
+               emit: Callable[[isl.Schedule, object], _Code],
+               text: Callable[[_Code], str]) -> tuple[isl.Schedule, _Code]:
+    """The tiled schedule and its code (``emit(tiled, tile)``, whose C is
+    ``text(code)``: the kernel's function, or a block of C input), each rung
+    of the ladder within the bounds above, the last one without."""
+    deps = stages["dependences"]
+    rungs = list(dict.fromkeys([(opts.tile, opts.unroll), (opts.tile, None), (None, None)]))
+    for rung, (tile, unroll) in enumerate(rungs):
+        def attempt() -> tuple[isl.Schedule, _Code]:
+            tiled = _logged("tile", lambda: tiling.tile_schedule(
+                parametric, stages["schedule"], deps.all,
+                tiling.TilingOptions(tile, unroll, opts.vectorize, opts.parallel, opts.pack)))
+            return tiled, _logged("to_c", lambda: emit(tiled, tile))
+        if rung == len(rungs) - 1:
+            return attempt()
+        result = _bounded_transform(parametric.context.get_ctx(), attempt,
+                                    TRANSFORM_OPERATIONS[min(rung, 1)])
+        why = _too_big(text(result[1])) if result is not None else \
+            "needs more isl work than allowed"
+        if result is not None and why is None:
+            return result
+        warnings.warn(errors.TransformFallbackWarning(
+            f"[{errors.TransformFallbackWarning.id}] with tile={tile!r}, unroll={unroll!r} the "
+            f"kernel {why}; trying tile={rungs[rung + 1][0]!r}, unroll={rungs[rung + 1][1]!r}"),
+            stacklevel=2)
+    raise PolytcInternalError("tiling", "no rung of the ladder")  # pragma: no cover
+
+
+def _too_big(source: str) -> str | None:
+    """Why ``source`` is more C than gcc should be given, or None."""
+    if source.count("\n") > MAX_C_LINES:
+        return f"has over {MAX_C_LINES} lines of C"
+    if source.count("#pragma GCC unroll") > MAX_UNROLLED:
+        return f"has over {MAX_UNROLLED} register-block loops for the C compiler to unroll"
+    return None
+
+
+def _bounded_transform(ctx: isl.Context, attempt: Callable[[], Any], operations: int) -> Any:
+    """``attempt()`` within ``operations`` isl operations; None past them."""
+    def bounded() -> Any:
+        try:
+            return attempt()
+        except PolytcInternalError:
+            if over_budget(ctx):
+                return None
+            raise
+    return within_budget(ctx, operations, bounded)
 
 
 def fix_sizes(program: Program, sizes: dict[str, int]) -> Program:
@@ -131,10 +219,10 @@ def fix_sizes(program: Program, sizes: dict[str, int]) -> Program:
 
 def schedule(program: Program, deps: poly.Dependences, opts: Options) -> isl.Schedule:
     """The schedule ``opts`` asks for: the user's (checked), or a scheduler's."""
-    if opts.schedule is not None:
-        given = poly.to_schedule(program, opts.schedule)
+    if opts.schedule is not None:  # checked in full, then marked as what it is
+        given = poly.to_schedule(program, opts.schedule, deps.all)
         poly.check(program, given, deps).raise_if_illegal()
-        return given
+        return poly.with_true_coincidence(given, deps.all)
     if opts.scheduler == "identity":
         return poly.identity_schedule(program, deps)
     fuse: Any = opts.fuse
@@ -187,7 +275,10 @@ def _front_lookup(key: str, opts: Options) -> CFunction | None:
             tuple(TensorArg(t["name"], t["dtype"], tuple(t["dims"]), tuple(t["extent_py"]))
                   for t in data["inputs"]),
             tuple(TensorArg(t["name"], t["dtype"], tuple(t["dims"]), tuple(t["extent_py"]))
-                  for t in data["outputs"]))
+                  for t in data["outputs"]),
+            tuple((str(name), str(message)) for name, message in data["diagnostics"]),
+            tuple((str(t), int(d), str(text), str(source))
+                  for t, d, text, source in data["gathers"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     _front_memory[key] = cfunction
@@ -204,6 +295,3 @@ def _front_store(key: str, cfunction: CFunction, opts: Options) -> None:
     except OSError as error:  # a read-only cache is not fatal
         log.warning("could not write the compile cache at %s: %s", path, error)
 
-
-#: a stage run timed and logged as above (used by :mod:`polytc.c_pipeline`)
-logged_stage = _logged

@@ -46,6 +46,28 @@ CASES: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = [
                  ["B", "float32", ["M", "N", "N", "N"], "float"],
                  ["C", "float32", ["N", "N"], "float"]]},
      {"scheduler": "pluto", "fuse": "max", "parallel": False, **PLAIN}),
+    (20240849, "isl's AST build failed (input involves unknown divs) on the fused schedule",
+     {"text": "def g(float(L) A, float(2) W, int32(K, L) X) -> (T3) {\n"
+              "    T0(i) = (i >= 2) ? A(i - 2) : 0.0 where i in 0:L + 2\n"
+              "    T1(i, j) +=! 2.0 * (T0(2*i) + W(2*j) + A(2*k))\n"
+              "    T2(i, j, k) = 3.0 * (A(X(i, j - 2)) * T1(j - 1, k - 1))\n"
+              "    T3() +=! tanh(A(X(i, L - 1 - j)))\n}",
+      "sizes": {"K": 6, "L": 5},
+      "inputs": [["A", "float32", ["L"], "float"], ["W", "float32", [2], "float"],
+                 ["X", "int32", ["K", "L"], "index:L"]]},
+     {"scheduler": "pluto", "fuse": "max", "parallel": True, **PLAIN}),
+    (9127027804, "isl's scheduler was 'unable to carry dependences' within its coefficient bound",
+     {"text": "def g(float(K, 3) A, float(N) B, float(N, M) C, int32(L, N) X) -> (T1, T3, T0) {\n"
+              "    T0(i, j, k) *=! 1.0 + 0.125 * fmax(fmin(B(j) * B(k) * B(i + l) + A(2*l, i + k), "
+              "1.0), -1.0)\n"
+              "    T1(i) max=! 0.5 * (1.0 + A(K - 1 - i, j))\n"
+              "    T2() = double(1.0 + 0.5 - 2.0) * 1.5\n"
+              "    T3(i, j) = fmin(T1(j - 1) + C(i, j), -0.5)\n"
+              "    T0(i, j, k) max= T3(j, i / 2) - T0(k + l, l, i / 2) * float(L + 1)\n}",
+      "sizes": {"N": 4, "M": 4, "K": 4, "L": 2},
+      "inputs": [["A", "float32", ["K", 3], "float"], ["B", "float32", ["N"], "float"],
+                 ["C", "float32", ["N", "M"], "float"], ["X", "int32", ["L", "N"], "index:N"]]},
+     {"scheduler": "isl", "fuse": "smart", "parallel": True}),
 ]
 
 
@@ -72,3 +94,58 @@ def test_pluto_without_hyperplane_follows_the_original_order(fuse: str) -> None:
     failure = check(case, {"scheduler": "pluto", "fuse": fuse, "parallel": True},
                     seed=seed, timeout=120)
     assert failure is None, str(failure)
+
+
+def test_dependences_past_their_budget_over_approximate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exact dataflow of fuzz seed 777002415 took 74 s: past the budget the
+    dependences are a superset (every earlier write, not the last one),
+    marked inexact, and the kernel stays correct without contraction."""
+    import importlib
+
+    import numpy as np
+
+    import polytc
+    from polytc.frontend import to_program
+    module = importlib.import_module("polytc.poly.dependences")
+    text = """def f(float(N) A) -> (O) {
+        T(i) = A(i) * 2
+        T(i) = T(i) + 1
+        O(i) = T(i) + T(i)
+    }"""
+    program = to_program(text)
+    exact = module.dependences(program)
+    monkeypatch.setattr(module, "OPERATIONS", 1)
+    approximate = module.dependences(program)
+    assert exact.exact and not approximate.exact
+    for kind in ("flow", "anti", "output"):
+        assert getattr(exact, kind).is_subset(getattr(approximate, kind))
+    assert not approximate.flow.is_subset(exact.flow)  # S0 -> S2 is not dataflow
+    kernel = polytc.compile(text, cache=False)
+    A = np.arange(7, dtype=np.float32)
+    np.testing.assert_allclose(kernel(A), 2 * (2 * A + 1))
+    assert "T[" in kernel.c_source and "float T[1]" not in kernel.c_source  # full buffer
+
+
+@pytest.mark.parametrize("bound, value, rung", [("MAX_C_LINES", 60, "unroll=None"),
+                                                 ("MAX_UNROLLED", 0, "unroll=None"),
+                                                 ("TRANSFORM_OPERATIONS", (1, 1), "tile=None")])
+def test_tiling_past_its_bounds_falls_back_with_a_warning(monkeypatch: pytest.MonkeyPatch,
+                                                          bound: str, value: int,
+                                                          rung: str) -> None:
+    """Fused windows of fuzz seed 4242012771 gave 3,075 lines of C (30 s to
+    compile), seed 9127027488 36 register blocks for gcc to unroll (82 s):
+    past the isl work or C size allowed, the kernel is made again with less
+    register tiling, then without tiling."""
+    import importlib
+
+    import numpy as np
+
+    import polytc
+    from polytc.errors import TransformFallbackWarning
+    pipeline = importlib.import_module("polytc.pipeline")
+    monkeypatch.setattr(pipeline, bound, value)
+    with pytest.warns(TransformFallbackWarning, match=rung):
+        kernel = polytc.compile("C(i,j) +=! A(i,k) * B(k,j)", cache=False)
+    rng = np.random.default_rng(0)
+    A, B = rng.random((33, 17), np.float32), rng.random((17, 29), np.float32)
+    np.testing.assert_allclose(kernel(A, B), A @ B, rtol=1e-5)

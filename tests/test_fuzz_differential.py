@@ -40,12 +40,10 @@ PROGRAMS = 300
 #: the CI profile: smaller programs than the fuzz driver's (6 statements, rank 4)
 MAX_STATEMENTS, MAX_RANK = 4, 3
 SEED = 20240601
-# Open bugs this run found on 2026-11-29, kept visible (printed) but not failing the suite
-# until fixed; each is listed in the closing note of that day:
-KNOWN_BUGS = {
-    20240830: "pluto fuse=max gives up (ScheduleError after 30 s): isl's Farkas step on a "
-              "23-inequality piece of an exact-dataflow dependence takes minutes",
-}
+# Open bugs this run found, kept visible (printed) but not failing the suite until
+# fixed, each listed in a closing note; none is open (20240830, a Farkas give-up,
+# was fixed with issue #12)
+KNOWN_BUGS: dict[int, str] = {}
 TIMEOUT = 60  # seconds per program: a compile that takes longer is a bug too
 
 

@@ -23,6 +23,7 @@ from polytc.codegen_c.expr import strip_parens
 from polytc.codegen_c.names import VerbatimNames
 from polytc.codegen_c.prelude import HELPERS
 from polytc.errors import PolytcInternalError
+from polytc.poly.dependences import Dependences
 
 #: OpenMP's thread count where the block starts (1 without OpenMP)
 _THREADS = """#if defined(_OPENMP)
@@ -50,16 +51,16 @@ class CBlock:
 
 def to_c_block(program: ir.Program, schedule: isl.Schedule, *, parallel: bool = True,
                iterator_prefix: str = "c", fallback: str | None = None,
-               flow: isl.UnionMap | None = None) -> CBlock:
+               deps: Dependences | None = None) -> CBlock:
     """``program`` run in the order of ``schedule`` as a C block whose user
     names are the program's own (tensors, parameters, iterators).  The code
     assumes the program's context: it runs under a guard checking it, and
     ``fallback`` (the original C) runs where the context does not hold but
-    some statement would (required then).  ``flow``: the program's flow
+    some statement would (required then).  ``deps``: the program's
     dependences, when already computed."""
     style = CStyle(iterator_prefix=iterator_prefix, on_alloc_failure="abort();")
     try:
-        emitter, loops = walk(program, schedule, parallel, flow,
+        emitter, loops = walk(program, schedule, parallel, deps,
                               lambda: Emitter(program, {}, names=VerbatimNames(), style=style))
         preamble, cleanup = emitter.storage()
         if THREADS in emitter.used:  # the thread count of the parallel loops' clauses

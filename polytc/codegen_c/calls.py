@@ -203,9 +203,12 @@ def check_threads(value: Any) -> int:
     return int(value)
 
 
-def raise_status(status: int) -> None:
+def raise_status(status: int, explain: Callable[[], str | None] | None = None) -> None:
+    """The error for a kernel's non-zero return ``status``; ``explain``
+    describes an out-of-range gather (status 1)."""
     if status == 1:
-        raise KernelRuntimeError("a gathered index was out of range of the tensor it "
+        raise KernelRuntimeError((explain() if explain is not None else None) or
+                                 "a gathered index was out of range of the tensor it "
                                  "indexes (the outputs hold partial results)")
     if status == 2:
         raise MemoryError("the kernel could not allocate its temporaries")
@@ -214,7 +217,9 @@ def raise_status(status: int) -> None:
 
 
 def fast_path(plan: CallPlan, ffi: Any, function: Any,
-              default_threads: Callable[[], int] = config.default_threads) -> Callable[..., Any]:
+              default_threads: Callable[[], int] = config.default_threads,
+              explain: Callable[[Sequence[Any]], str | None] | None = None
+              ) -> Callable[..., Any]:
     """A call function specialised to this kernel's signature, for the common
     case: every input a contiguous array of the right dtype and rank, passed
     positionally, outputs allocated here.  It returns None whenever anything
@@ -260,12 +265,14 @@ def fast_path(plan: CallPlan, ffi: Any, function: Any,
               "    except ValueError: return None",
               "    status = fn(" + sizes + "*pointers, threads() if num_threads is None "
               "else check_threads(num_threads))",
-              "    if status: raise_status(status)",
+              "    if status: raise_status(status, lambda: explain((" + "".join(
+                  f"a{i}, " for i in range(n)) + "".join(f"{o}, " for o in outs) + ")))",
               f"    return {outs[0] if len(outs) == 1 else '(' + ', '.join(outs) + ',)'}"]
     scope: dict[str, Any] = {"ndarray": np.ndarray, "empty": np.empty, "fb": ffi.from_buffer,
                              "overlap": np.may_share_memory,
                              "fn": function, "threads": default_threads,
                              "raise_status": raise_status, "shape_cache": plan._shape_cache,
+                             "explain": explain or (lambda arrays: None),
                              "check_threads": check_threads}
     scope.update({f"dt{i}": dtype for i, dtype in enumerate(plan.dtypes)})
     scope.update({f"ct{i}": ctype for i, ctype in enumerate(plan.input_ctypes)})

@@ -137,7 +137,8 @@ class CKernel(StageViews):
         if isinstance(self._library, PolytcError):
             raise self._library
         if self._function is None:
-            self._ffi, self._function = load(self._library, self._entry)
+            self._ffi, library = load(self._library, self._entry)
+            self._function = getattr(library, self._entry.function)
         threads = check_threads(num_threads) if num_threads is not None else \
             (self._threads if self._threads is not None else config.default_threads())
         passed = []

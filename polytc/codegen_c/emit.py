@@ -21,8 +21,9 @@ when a kernel specialised to fixed sizes is called with other sizes.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import cgen
 import islpy as isl
@@ -37,13 +38,16 @@ from polytc.codegen_c.names import NameTable
 from polytc.codegen_c.pack import element_count, plan_packings
 from polytc.codegen_c.prelude import prelude
 from polytc.errors import PolytcInternalError
-from polytc.poly.dependences import _maps, dependences
+from polytc.poly.dependences import Dependences, _maps, dependences
 from polytc.tiling import marks
 
 PARALLEL_MARK = marks.PARALLEL
 #: in ``Emitter.used`` when a parallel loop reads the thread count
 THREADS = "POLYTC_THREADS"
 MAX_PROMOTED_ELEMENTS = 1024  # a register block, not a cache tile
+# a footprint of more pieces is no box worth promoting (and its lexicographic
+# extrema took isl 70 s on fuzz seed 9127027578)
+MAX_BOX_PIECES = 4
 MAX_LOCAL_CONTRACTED = 1024  # a contracted temporary this small is a local array
 _KEEP_LOOP_ORDER = """#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize ("no-loop-interchange")
@@ -73,6 +77,9 @@ class CFunction:
     params: tuple[str, ...]
     inputs: tuple[TensorArg, ...]
     outputs: tuple[TensorArg, ...]
+    diagnostics: tuple[tuple[str, str], ...] = ()  # polytc warnings: (class name, message)
+    # per gather site: (tensor, dimension, index expression, index tensor or "")
+    gathers: tuple[tuple[str, int, str, str], ...] = ()
 
     @property
     def cdef(self) -> str:
@@ -80,45 +87,72 @@ class CFunction:
         args += [f"const {dtypes.C_TYPES[t.dtype]} *" for t in self.inputs]
         args += [f"{dtypes.C_TYPES[t.dtype]} *" for t in self.outputs]
         args.append("int")
-        return f"int {self.function}({', '.join(args)});"
+        report = f"\nvoid {self.function}_gather_report(int64_t *);" if self.gathers else ""
+        return f"int {self.function}({', '.join(args)});{report}"
 
 
 def to_c(program: ir.Program, schedule: isl.Schedule, *, parallel: bool = True,
          fixed: dict[str, int] | None = None, keep_loop_order: bool = False,
-         flow: isl.UnionMap | None = None) -> CFunction:
+         deps: Dependences | None = None) -> CFunction:
     """Emit ``program`` executed in the order of ``schedule`` as C; sizes in
     ``fixed`` become constants (the function returns 3 when called with
     others).  ``keep_loop_order`` asks gcc not to interchange the loops of a
     tiled schedule (with constant sizes it undid register tiling: 2-3x slower).
-    ``flow``: the program's flow dependences, when already computed; a
+    ``deps``: the program's dependences, when already computed; a
     contracted temporary whose values would cross buffers (isl generated
-    its mark more than once) is emitted again with its full buffer."""
-    try:
-        emitter, loops = walk(program, schedule, parallel, flow,
-                              lambda: Emitter(program, fixed or {}, keep_loop_order))
-        return emitter.function(loops)
-    except isl.Error as error:  # pragma: no cover - an isl failure is our bug
-        raise PolytcInternalError("generating C", str(error)) from error
+    its mark more than once) is emitted again with its full buffer, and
+    none is contracted when the dependences are not exact."""
+    emitter, loops = walk(program, schedule, parallel, deps,
+                          lambda: Emitter(program, fixed or {}, keep_loop_order))
+    return emitter.function(loops)
 
 
 def walk(program: ir.Program, schedule: isl.Schedule, parallel: bool,
-         flow: isl.UnionMap | None,
+         deps: Dependences | None,
          make: Callable[[], "Emitter"]) -> tuple["Emitter", cgen.Generable]:
-    """An emitter from ``make`` and the loop nest it printed for ``schedule``;
+    """An emitter from ``make`` and the loop nest it printed for ``schedule``
+    (the C of :func:`to_c` and of :func:`polytc.codegen_c.block.to_c_block`):
     a contracted temporary whose values would cross buffers (isl generated
-    its mark more than once) is printed again with its full buffer."""
-    excluded: frozenset[str] = frozenset()
-    if program.temporaries and flow is None:
-        flow = dependences(program).flow
+    its mark more than once) is printed again with its full buffer, none is
+    contracted when the dependences are not exact, and an isl failure that
+    grouping coscheduled statements avoids is retried with it."""
+    if program.temporaries and deps is None:
+        deps = dependences(program)
+    excluded = frozenset(t.name for t in program.temporaries) \
+        if deps is not None and not deps.exact else frozenset()
+    grouped = False
     while True:
         emitter = make()
-        loops = emitter.loops(schedule, parallel, excluded)
-        if not program.temporaries or flow is None:
+        try:
+            with _ast_grouping(program.context.get_ctx(), grouped):
+                loops = emitter.loops(schedule, parallel, excluded)
+        except isl.Error as error:
+            if "unknown divs" in str(error) and not grouped:
+                grouped = True  # an isl failure that grouping coscheduled statements avoids
+                continue
+            raise PolytcInternalError("generating C", str(error)) from error
+        if not emitter.contractions or deps is None:
             return emitter, loops
-        split = split_contractions(program, flow, emitter.contractions, emitter.copies)
+        split = split_contractions(program, deps.flow, emitter.contractions, emitter.copies)
         if not split:
             return emitter, loops
         excluded |= split  # those keep their full buffers
+
+
+@contextmanager
+def _ast_grouping(ctx: isl.Context, grouped: bool) -> Iterator[None]:
+    """isl's ``ast_build_group_coscheduled`` on during the block, if
+    ``grouped``: isl's AST build of fuzz seed 20240849's fused schedule
+    fails (``input involves unknown divs``) without it."""
+    if not grouped:
+        yield
+        return
+    saved = ctx.get_ast_build_group_coscheduled()
+    ctx.set_ast_build_group_coscheduled(1)
+    try:
+        yield
+    finally:
+        ctx.set_ast_build_group_coscheduled(saved)
 
 
 def mark_parallel(schedule: isl.Schedule) -> isl.Schedule:
@@ -265,10 +299,14 @@ class Emitter:
         body = cgen.Block(preamble + [loops] + cleanup + [cgen.Line("return polytc_status;")])
         fn = cgen.FunctionBody(cgen.FunctionDeclaration(cgen.Value("int", function), args), body)
         pragmas = _KEEP_LOOP_ORDER if self.keep_loop_order else ""
-        source = "\n".join([self._header(function), prelude(self.used), pragmas, str(fn), ""])
-        return CFunction(source, function, program.params,
+        parts = [self._header(function), prelude(self.used), pragmas, str(fn)]
+        gathers = tuple(sorted(self.body.gathers, key=self.body.gathers.__getitem__))
+        if gathers:
+            parts.append(f"void {function}_gather_report(int64_t *report)\n"
+                         "{ for (int k = 0; k < 3; k++) report[k] = polytc_gather_report[k]; }")
+        return CFunction("\n".join(parts + [""]), function, program.params,
                          tuple(self._arg(t) for t in program.inputs),
-                         tuple(self._arg(t) for t in program.outputs))
+                         tuple(self._arg(t) for t in program.outputs), gathers=gathers)
 
     def loops(self, schedule: isl.Schedule, parallel: bool,
               excluded: frozenset[str] = frozenset()) -> cgen.Generable:
@@ -753,6 +791,8 @@ def _exact_box(footprint: isl.UnionMap) -> tuple[isl.PwMultiAff, tuple[int, ...]
     try:
         relation = isl.Map.from_union_map(footprint)
     except isl.Error:  # several spaces
+        return None
+    if relation.n_basic_map() > MAX_BOX_PIECES:  # a block is one box, not a patchwork
         return None
     low = relation.lexmin_pw_multi_aff()  # a box's lexicographic minimum is its corner
     high = relation.lexmax_pw_multi_aff()

@@ -142,6 +142,10 @@ class BodyPrinter:
         # ``contract`` mark (``active``)
         self.contracted: dict[str, tuple[tuple[int, str, bool], ...]] = {}
         self.active: set[str] = set()
+        # each distinct gather (tensor, dimension, index expression, the
+        # tensor the index is read from when it is one plain read, else ""):
+        # its site number, which an out-of-range index reports
+        self.gathers: dict[tuple[str, int, str, str], int] = {}
 
     def element(self, tensor: str, indices: list[str]) -> str:
         """The C element of ``tensor`` at ``indices`` (full-rank index
@@ -166,7 +170,11 @@ class BodyPrinter:
             text = self.index(index)
             if any(isinstance(node, ir.Read) for node in ir.walk(index)):
                 self.used.add("POLYTC_GATHER")
-                text = f"POLYTC_GATHER({text}, {layout.extents[dim]}, &polytc_status)"
+                plain = index.arg if isinstance(index, ir.Cast) else index
+                source = plain.tensor if isinstance(plain, ir.Read) else ""
+                site = self.gathers.setdefault((tensor, dim, ir.to_text(index), source),
+                                               len(self.gathers))
+                text = f"POLYTC_GATHER({text}, {layout.extents[dim]}, {site}, &polytc_status)"
             texts.append(text)
         if tensor in self.promoted:
             exact = self.exact.get(tensor)

@@ -17,6 +17,7 @@ import numpy as np
 
 from polytc import config, dtypes
 from polytc.codegen_c.calls import CallPlan, check_threads, fast_path, raise_status
+from polytc.codegen_c import gather_report
 from polytc.codegen_c.emit import CFunction
 from polytc.errors import ArgumentError, CompileError, PolytcError
 
@@ -26,17 +27,15 @@ _libraries_lock = threading.Lock()
 
 
 class Loadable(Protocol):
-    """What :func:`load` needs of a C function: its cffi declaration and name."""
+    """What :func:`load` needs of a C function: its cffi declaration."""
 
     @property
     def cdef(self) -> str: ...
 
-    @property
-    def function(self) -> str: ...
-
 
 def load(path: str, cfunction: Loadable) -> tuple[Any, Any]:
-    """``(ffi, function)`` for the library at ``path`` (loaded once per process)."""
+    """``(ffi, library)`` for the library at ``path`` (loaded once per process):
+    ``getattr(library, cfunction.function)`` is the kernel."""
     with _libraries_lock:
         if path not in _libraries:
             ffi = cffi.FFI()
@@ -47,11 +46,10 @@ def load(path: str, cfunction: Loadable) -> tuple[Any, Any]:
             flags = ffi.RTLD_NOW | getattr(ffi, "RTLD_NODELETE", 0)
             lib = ffi.dlopen(path, flags)
             _libraries[path] = (ffi, lib)
-        ffi, lib = _libraries[path]
-    return ffi, getattr(lib, cfunction.function)
+        return _libraries[path]
 
 
-def load_checked(path: str, cfunction: CFunction) -> tuple[Any, Any]:
+def load_checked(path: str, cfunction: CFunction) -> tuple[Any, Any]:  # (ffi, library)
     """:func:`load`, first checking the library against its cache sidecar (a
     corrupted or deleted one is rebuilt); one that still does not load
     raises :class:`CompileError`, never a bare ``OSError``."""
@@ -111,6 +109,8 @@ class Kernel(StageViews):
     :ivar c_source: the generated C.
     :ivar inputs, outputs: names in call and return order.
     :ivar sizes: the size symbols, in the order of the C function's arguments.
+    :ivar tuning: the tuning record whose options built this kernel (a dict,
+        see :mod:`polytc.tuning.records`), or None.
     """
 
     def __init__(self, cfunction: CFunction, library: str | PolytcError,
@@ -127,12 +127,15 @@ class Kernel(StageViews):
         self._for_sizes = for_sizes
         self._by_sizes: dict[tuple[int, ...], Kernel] = {}
         self._threads = threads
+        self.tuning: dict[str, Any] | None = None
         self.c_source = cfunction.source
         self.inputs = tuple(t.name for t in cfunction.inputs)
         self.outputs = tuple(t.name for t in cfunction.outputs)
         self.sizes = cfunction.params
         self._plan = CallPlan(cfunction)
         self._function: Any = None
+        self._ffi: Any = None
+        self._lib: Any = None
         self._fast: Callable[[tuple[Any, ...], int | None, Any], Any] | None = None
 
     # -- inspection --------------------------------------------------------
@@ -250,8 +253,10 @@ class Kernel(StageViews):
         if isinstance(self._library, PolytcError):
             raise self._library  # e.g. no C compiler: c_source is all there is
         if self._function is None:
-            self._ffi, self._function = load_checked(self._library, self._cfunction)
-            self._fast = fast_path(self._plan, self._ffi, self._function, self._default_threads)
+            self._ffi, self._lib = load_checked(self._library, self._cfunction)
+            self._function = getattr(self._lib, self._cfunction.function)
+            self._fast = fast_path(self._plan, self._ffi, self._function, self._default_threads,
+                                   self._explain_gather)
         ffi, plan = self._ffi, self._plan
         pointers = [ffi.from_buffer(ctype, array) for ctype, array in
                     zip(plan.input_ctypes, arrays)]
@@ -259,4 +264,14 @@ class Kernel(StageViews):
                      for ctype, array in zip(plan.output_ctypes, outputs)]
         threads = check_threads(num_threads) if num_threads is not None \
             else self._default_threads()
-        raise_status(self._function(*sizes, *pointers, int(threads)))
+        status = self._function(*sizes, *pointers, int(threads))
+        if status:
+            raise_status(status, lambda: self._explain_gather([*arrays, *outputs]))
+
+    def _explain_gather(self, arrays: Sequence[Any]) -> str | None:
+        """What went out of range in the last call (its inputs, then outputs)."""
+        if not self._cfunction.gathers:
+            return None
+        names = [t.name for t in self._cfunction.inputs] + [t.name for t in self._cfunction.outputs]
+        return gather_report.explain(self._cfunction, self._ffi, self._lib,
+                                     dict(zip(names, arrays)))

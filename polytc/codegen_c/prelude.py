@@ -46,9 +46,16 @@ static inline float POLYTC_FMODF(float a, float b)
 static inline double POLYTC_FMOD(double a, double b)
 { double r = fmod(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }""",
     "POLYTC_GATHER": """\
-static inline int64_t POLYTC_GATHER(int64_t index, int64_t extent, int *status)
+/* the first out-of-range gather of a call: site, index, extent (read and
+   cleared by <function>_gather_report) */
+static int64_t polytc_gather_report[3];
+static inline int64_t POLYTC_GATHER(int64_t index, int64_t extent, int64_t site, int *status)
 { if (index >= 0 && index < extent) return index;
-  __atomic_store_n(status, 1, __ATOMIC_RELAXED); return 0; }""",
+  int none = 0;
+  if (__atomic_compare_exchange_n(status, &none, 1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    polytc_gather_report[0] = site; polytc_gather_report[1] = index;
+    polytc_gather_report[2] = extent; }
+  return 0; }""",
     "POLYTC_ERFINV": """\
 static double POLYTC_ERFINV(double x)
 { if (x <= -1.0) return x == -1.0 ? -INFINITY : NAN;

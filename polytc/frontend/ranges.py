@@ -19,14 +19,15 @@ precondition") and read out of bounds at run time.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import islpy as isl
 
-from polytc.errors import (OutOfBoundsError, RangeInferenceError, Span,
-                           UnboundIndexError)
+from polytc.errors import (NarrowedRangeWarning, OutOfBoundsError, RangeInferenceError, Span,
+                           UnboundIndexError, caret_excerpt, line_and_column)
 from polytc.frontend.sema import Access, CheckedStatement
-from polytc.isl_util import extend, lift, lift_set, param_names
+from polytc.isl_util import extend, extent_text, lift, lift_set, param_names, simplify
 
 Interval = tuple[isl.PwAff, isl.PwAff]  # [lo, hi) on the parameters
 
@@ -55,6 +56,7 @@ def infer_domain(stmt: CheckedStatement, params: tuple[str, ...],
             if interval is not None:
                 intervals[var] = interval
                 progress = True
+    _warn_narrowed(stmt, intervals, extents, names, context, source)
     for var in stmt.iterators:
         if var not in intervals:
             reduction = var not in stmt.lhs
@@ -76,6 +78,54 @@ def infer_domain(stmt: CheckedStatement, params: tuple[str, ...],
     _check_reads(stmt, box, extents, names, source)
     _check_writes(stmt, box, names, source)
     return box.set_tuple_name(stmt.name), intervals
+
+
+def _warn_narrowed(stmt: CheckedStatement, intervals: dict[str, Interval],
+                   extents: dict[str, tuple[isl.PwAff, ...]], names: dict,
+                   context: isl.Set, source: str) -> None:
+    """Warn (:class:`NarrowedRangeWarning`) where a reduction index without a
+    ``where`` range got fewer values than a tensor dimension it indexes
+    directly: TC's rules allow it, but in a padded convolution whose guarded
+    input read narrows ``kh`` to the centre tap, nobody means it.  (A
+    narrowed output index shows in the output's shape: ``O(i) = A(i) +
+    A(i + 1)`` is a stencil with one element less, not a silent change.)
+    One warning per statement, naming every such index."""
+    space = names[0].get_domain_space()
+    lifted = lift_set(context, space)
+
+    def text(pa: isl.PwAff) -> str:
+        return extent_text(simplify(pa, context))
+    what: dict[str, str] = {}  # index -> why it is narrow
+    widen: dict[str, str] = {}  # index -> the where clause's range
+    spans: list[Span] = []
+    for access in stmt.accesses:
+        for dim, sub in enumerate(access.subscripts):
+            var = next((v for v in stmt.iterators if v not in stmt.ranges and v in intervals
+                        and v not in stmt.lhs and sub is not None and sub.is_equal(names[v])),
+                       None)
+            if var is None or var in what or not access.executed:
+                continue
+            lo, hi = intervals[var]
+            extent = extents[access.tensor][dim]
+            v = names[var]  # an element of the dimension the index never takes:
+            unused = (v.ge_set(names[0]) & v.lt_set(lift(extent, space)) & lifted) - \
+                (v.ge_set(lift(lo, space)) & v.lt_set(lift(hi, space)))
+            if not unused.is_empty():
+                what[var] = (f"'{var}' the range {text(lo)}:{text(hi)}, but it indexes "
+                             f"dimension {dim} of '{access.tensor}' (extent {text(extent)}) "
+                             "directly")
+                widen[var] = f"{var} in 0:{text(extent)}"
+                spans.append(access.span)
+    if not what:
+        return
+    first = min(spans, key=lambda span: span.start)
+    line, column = line_and_column(source, first.start)
+    warnings.warn(NarrowedRangeWarning(
+        f"[{NarrowedRangeWarning.id}] line {line}, column {column}: range inference gives "
+        f"{'; and '.join(what.values())}, so part of it is never used; write "
+        f"'where {', '.join(widen.values())}' to run over all of it (silence this with "
+        "warnings.filterwarnings('ignore', category=polytc.errors.NarrowedRangeWarning))"
+        f"\n{caret_excerpt(source, first)}"), stacklevel=2)
 
 
 def _in_bounds_constraints(accesses: tuple[Access, ...],

@@ -167,13 +167,27 @@ def _bare_signature(definition: ast.Def, source: str, default_dtype: str) -> Sig
 
 
 def _bare_dim(tensor: str, dim: int, uses: list[ast.Apply], taken: set[str]) -> str:
-    """The size symbol of dimension ``dim`` of a bare-form input."""
+    """The size symbol of dimension ``dim`` of a bare-form input: the size
+    of the first plain index that subscripts it (:func:`index_size`), shared
+    by every dimension that index subscripts, else ``<tensor>_<dim>``."""
     for use in uses:
         arg = use.args[dim]
         if isinstance(arg, ast.Ident):
-            name = arg.name.upper()
-            if name not in taken:
-                return name
-            return f"{name}_{tensor}" if f"{name}_{tensor}" not in taken else f"{tensor}_{dim}"
+            return index_size(arg.name, taken)
     return f"{tensor}_{dim}"
+
+
+def index_size(index: str, taken: set[str]) -> str:
+    """The size symbol of plain index ``index``: ``K`` for ``k``, or, when a
+    tensor or index is already named so (``O(i,j) = I(i,j) + J(i,j)``),
+    ``NI``, ``NI_2``, ...: one name per index whatever the tensors are named,
+    so every dimension it subscripts has the same size."""
+    name = index.upper()
+    if name not in taken:
+        return name
+    fresh, count = f"N{name}", 1
+    while fresh in taken:
+        count += 1
+        fresh = f"N{name}_{count}"
+    return fresh
 

@@ -1,9 +1,14 @@
 """Binding each op's size symbols to extents over the graph's sizes.
 
 The graph's sizes are the names written in graph input types; an input
-without a type takes the type its first reader declares, and the reader's
-size names become graph sizes (so the same name is the same size: the MLP's
-hidden ``N``), except where already bound by the reader's other inputs.  In
+without a type takes the type its first reader declares: a dimension bound
+by the reader's other inputs takes that extent, one whose size name the user
+wrote in a graph input's type is that graph size (the MLP's hidden ``N`` in
+``W2``'s type), and any other becomes a new graph size named after the
+reader's size, renamed ``<op>_<size>`` when another op's input already made
+that name a graph size.  So two ops built from one TC text (two linear
+layers) have sizes of their own unless data flow or the user's types link
+them.  In
 dependence order, each input of an op binds the size symbols of its
 declared type to the extents of the value bound to it: a graph input's
 sizes, or a producer's inferred extents with the producer's own symbols
@@ -37,6 +42,7 @@ class Binder:
         self.graph = graph
         self.resolved = resolved.bindings
         self.size_names: set[str] = set()
+        self.adopted: set[str] = set()  # graph sizes named after an op's size
         self.types: dict[str, tuple[str, tuple[str | int, ...]]] = {}
         self.shapes: dict[Key, tuple[isl.PwAff, ...]] = {}
         self.dtypes: dict[Key, str] = {}
@@ -111,15 +117,19 @@ class Binder:
             elif declared in fresh_for:
                 dims.append(fresh_for[declared])
             else:
-                taken = set(self.graph.inputs) | set(self.graph.outputs)
+                # the op's own size: a name another op's input already made a
+                # graph size is renamed (ops' sizes are linked by data flow only);
+                # a size the user wrote in a graph input's type is the graph's
+                taken = set(self.graph.inputs) | set(self.graph.outputs) | self.adopted
                 fresh, count = declared, 1
                 if fresh in taken:
                     fresh = f"{op}_{declared}"
-                while fresh in taken or (fresh != declared and fresh in self.size_names):
+                while fresh in taken:
                     count += 1
                     fresh = f"{op}_{declared}_{count}"
                 fresh_for[declared] = fresh
                 self.size_names.add(fresh)
+                self.adopted.add(fresh)
                 dims.append(fresh)
         self._declare(name, port.dtype, tuple(dims))
 

@@ -6,10 +6,13 @@
 * :func:`identity_schedule` -- the textual order, parallel loops marked.
 * :func:`check`, :func:`fusion_legality` -- legality, explained.
 * :func:`to_schedule` -- a user's schedule (tree, union map or text).
+* :func:`flag_violations`, :func:`with_true_coincidence` -- band flags
+  against the dependences.
 * :func:`summarize`, :func:`loop_nest` -- readable views of a schedule tree.
 """
 from __future__ import annotations
 
+from polytc.poly.bands import flag_violations, with_true_coincidence
 from polytc.poly.dependences import Dependences, dependences, original_order
 from polytc.poly.identity import coincident_members, identity_schedule
 from polytc.poly.isl_scheduler import isl_schedule
@@ -24,4 +27,5 @@ check_legality = check
 __all__ = ["Dependences", "dependences", "original_order", "identity_schedule",
            "coincident_members", "pluto_schedule", "isl_schedule", "check", "check_legality",
            "fusion_legality", "FusionVerdict", "IllegalScheduleError", "LegalityReport",
-           "Violation", "to_schedule", "summarize", "loop_nest", "ScheduleSummary"]
+           "Violation", "to_schedule", "flag_violations", "with_true_coincidence", "summarize",
+           "loop_nest", "ScheduleSummary"]

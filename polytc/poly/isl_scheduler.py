@@ -50,26 +50,37 @@ Fusion policies map to isl options (isl 0.26 manual, "Scheduling"):
 isl's options live on the (shared) ``isl.Context``; they are set for the
 call and restored afterwards, so the context is unchanged on return — which
 also means calls on one context must not run concurrently.  isl's work is
-bounded by ``max_operations``; exceeding it raises
-:class:`~polytc.errors.ScheduleError`, and the limit and counter are always
-reset.  Schedule coefficients are bounded by 10 (isl's
-``schedule_max_coefficient``; isl leaves them unbounded): parts of isl's
-search do not count operations, and unbounded they ran for minutes.
+bounded by ``max_operations``, and the limit and counter are always reset.
+Schedule coefficients are bounded by 10 (isl's ``schedule_max_coefficient``;
+isl leaves them unbounded): parts of isl's search do not count operations,
+and unbounded they ran for minutes.  Those parts are bounded in time too:
+isl schedules in a forked child given :data:`SECONDS` (fuzz seed 777002500
+ran for minutes with both bounds above).  When isl exceeds either bound, the
+schedule follows the program's original order
+(:func:`~polytc.poly.identity.identity_schedule`, always legal) and a
+:class:`~polytc.errors.SchedulerFallbackWarning` says so.
 """
 from __future__ import annotations
 
+import json
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import islpy as isl
 
-from polytc.errors import OptionError, PolytcInternalError, ScheduleError
+from polytc.errors import OptionError, PolytcInternalError, SchedulerFallbackWarning
+from polytc.isl_util import operation_budget
+from polytc.poly.child import in_child
 from polytc.poly.dependences import Dependences, original_order
+from polytc.poly.identity import identity_schedule
 from polytc.program import Program
 
 FUSION_POLICIES = ("none", "smart", "max")
 PROXIMITY_CHOICES = ("flow", "flow+rar", "all")
 DEFAULT_MAX_OPERATIONS = 2_000_000
+#: wall-clock seconds isl's scheduler may take (see the module docstring)
+SECONDS = 15.0
 
 # Every option a policy touches is pinned, so the result does not depend on
 # what someone else left on the shared context.
@@ -109,17 +120,46 @@ def isl_schedule(program: Program, deps: Dependences, *, fuse: str = "smart",
         (``0`` means unbounded).
     :arg isl_options: overrides of isl scheduler options by name
         (``ISL_OPTIONS``), applied after the policy's.
-    :raises ScheduleError: isl exceeded ``max_operations``.
     :raises OptionError: an unknown policy, proximity or option name.
     """
     options = _options(fuse, isl_options)
     ctx = program.context.get_ctx()
     try:
         constraints = _constraints(program, deps, _proximity(program, deps, proximity))
-        with _isl_options(ctx, options), operation_budget(ctx, max_operations):
-            return constraints.compute_schedule()
     except isl.Error as error:
-        raise _error(max_operations, fuse, error) from error
+        raise PolytcInternalError("computing isl's schedule", str(error)) from error
+
+    def compute() -> str:
+        try:
+            return json.dumps({"schedule": str(constraints.compute_schedule())})
+        except isl.Error as error:
+            return json.dumps({"error": str(error)})
+    with _isl_options(ctx, options), operation_budget(ctx, max_operations):
+        text = in_child(compute, SECONDS, "computing isl's schedule")
+    if text is None:
+        return _fallback(program, deps, f"isl's scheduler took more than {SECONDS:.0f} s "
+                         "(scheduler='pluto' may do better)")
+    result = json.loads(text)
+    if "error" in result:
+        if max_operations > 0 and "maximal number of operations" in result["error"]:
+            return _fallback(program, deps, f"isl's scheduler exceeded its operation budget "
+                             f"(max_operations={max_operations}, fuse={fuse!r}: raise it, or "
+                             "use scheduler='pluto')")
+        if "unable to carry dependences" in result["error"]:  # bounded coefficients: no row
+            return _fallback(program, deps, "isl's scheduler found no schedule within its "
+                             f"coefficient bound (fuse={fuse!r}: scheduler='pluto' may do better)")
+        raise PolytcInternalError("computing isl's schedule", result["error"])
+    try:
+        return isl.Schedule.read_from_str(ctx, result["schedule"])
+    except isl.Error as error:  # pragma: no cover - isl reads what it printed
+        raise PolytcInternalError("reading isl's schedule back", str(error)) from error
+
+
+def _fallback(program: Program, deps: Dependences, reason: str) -> isl.Schedule:
+    warnings.warn(SchedulerFallbackWarning(
+        f"[{SchedulerFallbackWarning.id}] {reason}; the kernel follows the program's original "
+        "order"), stacklevel=3)
+    return identity_schedule(program, deps)
 
 
 def _options(fuse: str, overrides: Mapping[str, int] | None) -> dict[str, int]:
@@ -182,27 +222,3 @@ def _isl_options(ctx: isl.Context, options: Mapping[str, int]) -> Iterator[None]
     finally:
         for name, value in saved.items():
             getattr(ctx, f"set_{name}")(value)
-
-
-@contextmanager
-def operation_budget(ctx: isl.Context, limit: int) -> Iterator[None]:
-    """isl counts operations from zero with at most ``limit`` allowed; the
-    previous limit and a fresh count are restored afterwards."""
-    saved = ctx.get_max_operations()
-    ctx.reset_operations()
-    ctx.set_max_operations(max(0, limit))
-    try:
-        yield
-    finally:
-        ctx.set_max_operations(saved)
-        ctx.reset_operations()
-
-
-def _error(limit: int, fuse: str, error: isl.Error) -> Exception:
-    """The polytc error for an isl failure: a quota overrun is the user's
-    budget, anything else is a polytc bug."""
-    if limit > 0 and "maximal number of operations" in str(error):
-        return ScheduleError(
-            f"isl's scheduler exceeded its operation budget (max_operations={limit}, "
-            f"fuse={fuse!r}); raise max_operations or use another scheduler")
-    return PolytcInternalError("computing isl's schedule", str(error))

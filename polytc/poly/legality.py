@@ -43,7 +43,8 @@ from typing import Sequence
 
 import islpy as isl
 
-from polytc.errors import ScheduleError
+from polytc.errors import PolytcInternalError, ScheduleError
+from polytc.poly.bands import FlagViolation, flag_violations
 from polytc.poly.dependences import Dependences, _named, dependences
 from polytc.poly.user_schedule import UserSchedule, padded, to_schedule
 from polytc.program import Program, Statement
@@ -61,6 +62,9 @@ class Violation:
     :ivar dependence: the violated instance pairs ``source[…] -> target[…]``.
     :ivar witness: one of them, for fixed parameter values (a single pair).
     :ivar message: one sentence naming all of the above.
+    :ivar band, member, claim: for a false band flag (the order itself is
+        legal): the band's tree position, the member and the flag
+        (``permutable`` or ``coincident``); None otherwise.
     """
 
     kind: str
@@ -70,6 +74,9 @@ class Violation:
     dependence: isl.Map = field(compare=False)
     witness: isl.Map = field(compare=False)
     message: str
+    band: tuple[int, ...] | None = None
+    member: int | None = None
+    claim: str | None = None
 
     def __str__(self) -> str:
         return self.message
@@ -100,6 +107,7 @@ class IllegalScheduleError(ScheduleError):
 
     :ivar violations: every violated dependence, as :class:`Violation` values.
     :ivar dependence, statements, witness: those of the first violation.
+    :ivar band, member, claim: the first violation's false band flag, if any.
     """
 
     def __init__(self, violations: tuple[Violation, ...]) -> None:
@@ -108,6 +116,7 @@ class IllegalScheduleError(ScheduleError):
         self.dependence = first.dependence
         self.statements = (first.source, first.target)
         self.witness = first.witness
+        self.band, self.member, self.claim = first.band, first.member, first.claim
         super().__init__(str(LegalityReport(False, violations)))
 
 
@@ -139,14 +148,60 @@ def check(program: Program, schedule: UserSchedule,
     """Whether ``schedule`` runs every dependence of ``program`` forward
     (``deps``, when given, must be ``dependences(program)``)."""
     deps = dependences(program) if deps is None else deps
-    times = _statement_times(program, schedule)
+    tree = to_schedule(program, schedule)
+    times = _statement_times(program, tree)
     violations = []
     for kind in KINDS:
         for dep in _maps(getattr(deps, kind)):
             violation = _violation(program, kind, dep, times)
             if violation is not None:
                 violations.append(violation)
+    if not violations:  # the order is legal: are the bands what they claim?
+        violations = [_flag_violation(program, flag, deps)
+                      for flag in flag_violations(tree, deps.all)]
     return LegalityReport(not violations, tuple(violations))
+
+
+def _flag_violation(program: Program, flag: FlagViolation, deps: Dependences) -> Violation:
+    """The first dependence kind and statement pair behind ``flag``, with a
+    witness pair and the distance along the member."""
+    for kind in KINDS:
+        for dep in _maps(getattr(deps, kind).intersect(flag.pairs)):
+            dep = dep.intersect_params(program.context)
+            if dep.is_empty():
+                continue
+            source = dep.get_tuple_name(isl.dim_type.in_)
+            target = dep.get_tuple_name(isl.dim_type.out)
+            tensor = _tensor(program, kind, source, target)
+            witness = _witness(dep.coalesce())
+            point = witness.wrap().sample_point()
+            src, dst = _instances(program, witness, point)
+            params = _param_text(program, point)
+            values = {m.get_tuple_name(isl.dim_type.in_): m for m in _maps(flag.values)}
+            distance = _value_at(witness.range(), values) - _value_at(witness.domain(), values)
+            where = ".".join(map(str, flag.path)) or "the root"
+            message = (f"the band at tree position {where} claims its member {flag.member} "
+                       f"({_member_text(values, (source, target))}) is {flag.claim}, but the "
+                       f"{kind} dependence on {tensor} from {src} to {dst}{params} has "
+                       f"distance {distance} along it")
+            return Violation(kind, source, target, tensor, dep, witness, message,
+                             flag.path, flag.member, flag.claim)
+    raise PolytcInternalError("checking band flags", "no dependence behind a false flag")
+
+
+def _value_at(instance: isl.Set, values: dict[str, isl.Map]) -> int:
+    point = instance.apply(values[instance.get_tuple_name()]).sample_point()
+    return int(point.get_coordinate_val(isl.dim_type.set, 0).to_python())
+
+
+def _member_text(values: dict[str, isl.Map], statements: tuple[str, ...]) -> str:
+    """The member's schedule of ``statements``, without domain constraints."""
+    texts = []
+    for name in dict.fromkeys(statements):
+        relation = values[name]
+        texts.append(str(relation.gist_domain(relation.domain())).split("->", 1)[-1].strip()
+                     if relation.dim(isl.dim_type.param) else str(relation))
+    return "; ".join(texts)
 
 
 def respects(program: Program, schedule: UserSchedule, deps: isl.UnionMap) -> bool:

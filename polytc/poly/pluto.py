@@ -45,18 +45,20 @@ whatever the search found outside and inside those dimensions.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
 import islpy as isl
 
-from polytc.errors import PolytcInternalError, ScheduleError
+from polytc.errors import PolytcInternalError, ScheduleError, SchedulerFallbackWarning
 from polytc.poly.dependences import Dependences, _maps, original_order
+from polytc.poly.identity import identity_schedule
 from polytc.poly.farkas import Form, FarkasTimeout, Layout, farkas, lexmin, linear, problem
 from polytc.poly.graph import strongly_connected_components
 from polytc.poly.linalg import null_space, rank
-from polytc.poly.schedule_tree import Level, Row, build_tree
-from polytc.poly.user_schedule import padded
+from polytc.poly.schedule_tree import Level, Row, build_tree, distance_set, rows_of
+from polytc.isl_util import over_budget
 from polytc.program import Program
 
 FUSE_POLICIES = ("max", "smart", "none")
@@ -74,7 +76,10 @@ def pluto_schedule(program: Program, deps: Dependences, *,
                    fuse: str | Sequence[Sequence[str]] = "smart",
                    max_operations: int = 5_000_000) -> isl.Schedule:
     """Schedule ``program`` with the Pluto algorithm under fusion policy
-    ``fuse`` (``"max"``, ``"smart"``, ``"none"`` or explicit statement groups)."""
+    ``fuse`` (``"max"``, ``"smart"``, ``"none"`` or explicit statement groups).
+    isl's work is bounded by ``max_operations``; past it the schedule follows
+    the original order (:func:`identity_schedule`) and a
+    :class:`~polytc.errors.SchedulerFallbackWarning` says so."""
     ctx = program.context.get_ctx()
     previous = ctx.get_max_operations()
     ctx.reset_operations()
@@ -83,23 +88,17 @@ def pluto_schedule(program: Program, deps: Dependences, *,
         levels = _Scheduler(program, deps, fuse).run()
         return build_tree(program, levels)
     except isl.Error as error:
-        if max_operations > 0 and ctx.get_max_operations() and _over_budget(ctx):
-            raise ScheduleError("the Pluto scheduler exceeded its isl operation budget "
-                                f"({max_operations}); simplify the program or raise "
-                                "max_operations") from None
-        raise PolytcInternalError("scheduling with the Pluto algorithm", str(error)) from error
+        if not (max_operations > 0 and ctx.get_max_operations() and over_budget(ctx)):
+            raise PolytcInternalError("scheduling with the Pluto algorithm",
+                                      str(error)) from error
     finally:
         ctx.set_max_operations(previous)
         ctx.reset_operations()
-
-
-def _over_budget(ctx: isl.Context) -> bool:
-    """isl stops counting at the limit: a failure there is the budget's."""
-    try:
-        isl.Set("{ [0] }", context=ctx).is_empty()
-    except isl.Error:
-        return True
-    return False
+    warnings.warn(SchedulerFallbackWarning(
+        f"[{SchedulerFallbackWarning.id}] the Pluto scheduler exceeded its isl operation budget "
+        f"({max_operations}; raise max_operations); the kernel follows the program's original "
+        "order"), stacklevel=2)
+    return identity_schedule(program, deps)
 
 
 class _Scheduler:
@@ -303,7 +302,7 @@ class _Scheduler:
             return None  # the whole group would move: nothing to cut
         return {s: int(s in behind) for s in self.statements}
 
-    def baseproblem(self, farkas: list[tuple[list[Form], _Dep]]) -> isl.Set:
+    def baseproblem(self, farkas: list[tuple[list[Form], _Dep]]) -> isl.BasicSet:
         """Unknowns >= 0, legality and bounding on the band's dependences."""
         layout = self.layout
         base = [f"z{k} >= 0" for k in range(layout.size)]  # Pluto: every unknown >= 0
@@ -313,27 +312,26 @@ class _Scheduler:
             base += [layout.bounding(dep.source, dep.target, f) for f in forms]
         return problem(layout.size, base)
 
-    def solve(self, base: isl.Set) -> dict[str, Row] | None:
+    def solve(self, base: isl.BasicSet) -> dict[str, Row] | None:
         """The lexicographically smallest legal, independent hyperplane
         (eager: every statement lacking rows gets one; lazy: one at least)."""
         extra = self.independence(base, eager=not self.lazy)
         solution = lexmin(base & problem(self.layout.size, extra))
         return None if solution is None else self.layout.rows(solution)
 
-    def independence(self, base: isl.Set, eager: bool) -> list[str]:
+    def independence(self, base: isl.BasicSet, eager: bool) -> list[str]:
         """Pluto's constraints: each statement lacking rows gets a row outside
         the span of its rows so far (one statement at least, when lazy)."""
         constraints: list[str] = []
         sums: list[dict[int, int]] = []
-        size = self.layout.size
         for s in self.statements:
             if self.fullrank(s):
                 continue
             total: dict[int, int] = {}
             for vector in null_space(self.rows[s], len(self.iterators[s])):
+                if self.reversed(base, s, vector):
+                    vector = [-v for v in vector]
                 form = self.layout.dot(s, vector)
-                if (base & problem(size, [linear(form, -1, ">=")])).is_empty():
-                    form = self.layout.dot(s, [-v for v in vector])
                 constraints.append(linear(form, 0, ">="))
                 for k, v in form.items():
                     total[k] = total.get(k, 0) + v
@@ -347,6 +345,20 @@ class _Scheduler:
             for k, v in total.items():
                 grand[k] = grand.get(k, 0) + v
         return constraints + [linear(grand, -1, ">=")]
+
+    def reversed(self, base: isl.BasicSet, statement: str, vector: list[int]) -> bool:
+        """Whether ``vector . c_S >= 1`` has no solution in ``base`` (then the
+        row is taken the other way round).  Coefficients are non-negative, so
+        a vector without negative entries keeps its sign (if the row cannot
+        reach 1 it is 0 on ``base`` either way: the same constraints) and one
+        without positive entries turns; only a mixed one needs the integer
+        program (fuzz seed 777002500 spent 77 s in those checks)."""
+        if all(v >= 0 for v in vector):
+            return False
+        if all(v <= 0 for v in vector):
+            return True
+        form = self.layout.dot(statement, vector)
+        return bool((base & problem(self.layout.size, [linear(form, -1, ">=")])).is_empty())
 
     # -- satisfaction, cuts --------------------------------------------------
     def carriers(self, rows: dict[str, Row]) -> frozenset[str]:
@@ -419,54 +431,17 @@ def _difference(dep: _Dep, rows: dict[str, Row], iterators: dict[str, tuple[str,
                 relation: str) -> isl.Map:
     """``{ S[s] -> T[t] : phi_T(t) - phi_S(s) <relation> }`` for the level's
     rows, with ``relation`` one of ``>= 1``, ``= 0``, ``< 0``."""
-    space = dep.relation.wrap().get_space()
-    aff = isl.Aff.zero_on_domain(isl.LocalSpace.from_space(space))
-    s_row, t_row = rows[dep.source], rows[dep.target]
-    n_s = len(iterators[dep.source])
-    for j, c in enumerate(s_row.coeffs):
-        aff = aff.add_coefficient_val(isl.dim_type.in_, j, isl.Val(-c))
-    for j, c in enumerate(t_row.coeffs):
-        aff = aff.add_coefficient_val(isl.dim_type.in_, n_s + j, isl.Val(c))
-    aff = aff.add_constant_val(isl.Val(t_row.const - s_row.const))
-    zero = isl.Aff.zero_on_domain(isl.LocalSpace.from_space(space))
-    if relation == ">= 1":
-        pieces = aff.gt_basic_set(zero)
-    elif relation == "= 0":
-        pieces = aff.zero_basic_set()
-    else:
-        pieces = aff.neg_basic_set()
-    return isl.Set.from_basic_set(pieces).unwrap()
+    return distance_set(dep.relation, rows[dep.source], rows[dep.target],
+                        len(iterators[dep.source]), relation)
 
 
 def _original_rows(program: Program) -> list[dict[str, Row]]:
-    """Per dimension of the original order (padded to one length), each
-    statement's row ``c . i + c0``."""
-    maps = {m.get_tuple_name(isl.dim_type.in_): m for m in _maps(padded(original_order(program)))}
-    width = max((m.dim(isl.dim_type.out) for m in maps.values()), default=0)
-    rows: list[dict[str, Row]] = [{} for _ in range(width)]
-    for statement in program.statements:
-        relation = maps[statement.name]
-        pieces = isl.PwMultiAff.from_map(relation)
-        for d in range(width):
-            affs = pieces.get_pw_aff(d).get_pieces()
-            if len(affs) != 1:
-                raise ScheduleError(f"the original order of {statement.name} is not affine: "
-                                    f"{relation}")
-            rows[d][statement.name] = _row(affs[0][1], len(statement.iterators), relation)
+    """Per dimension of the original order, each statement's row."""
+    rows = rows_of(program, original_order(program))
+    if rows is None:
+        raise ScheduleError("the original order is not a schedule with integer rows: "
+                            f"{original_order(program)}")
     return rows
-
-
-def _row(aff: isl.Aff, n: int, relation: isl.Map) -> Row:
-    """``aff`` (on a statement's iterators) as a row with integer coefficients."""
-    values = [aff.get_coefficient_val(isl.dim_type.in_, j) for j in range(n)]
-    values.append(aff.get_constant_val())
-    params = [aff.get_coefficient_val(isl.dim_type.param, j)
-              for j in range(aff.dim(isl.dim_type.param))]
-    if not all(v.is_int() for v in values) or any(not p.is_zero() for p in params) \
-            or aff.dim(isl.dim_type.div):
-        raise ScheduleError(f"the original order is not a schedule with integer rows: {relation}")
-    coeffs = tuple(int(v.to_python()) for v in values)
-    return Row(coeffs[:-1], coeffs[-1])
 
 
 def _user_groups(groups: Sequence[Sequence[str]], statements: list[str]) -> list[list[str]]:

@@ -13,6 +13,7 @@ from typing import Sequence
 
 import islpy as isl
 
+from polytc.isl_util import map_list
 from polytc.program import Program
 
 
@@ -114,3 +115,77 @@ def _partial(program: Program, statements: list[str],
         union = piece if union is None else union.union(piece)
     assert union is not None
     return isl.MultiUnionPwAff.from_union_map(union)
+
+
+def distance_set(relation: isl.Map, source: Row, target: Row, n_source: int,
+                 which: str) -> isl.Map:
+    """``{ S[s] -> T[t] : phi_T(t) - phi_S(s) <which> }`` on the space of the
+    dependence ``relation``, for rows ``phi_S = source`` and ``phi_T = target``,
+    with ``which`` one of ``>= 1``, ``= 0``, ``< 0``."""
+    space = relation.wrap().get_space()
+    aff = isl.Aff.zero_on_domain(isl.LocalSpace.from_space(space))
+    for j, c in enumerate(source.coeffs):
+        aff = aff.add_coefficient_val(isl.dim_type.in_, j, isl.Val(-c))
+    for j, c in enumerate(target.coeffs):
+        aff = aff.add_coefficient_val(isl.dim_type.in_, n_source + j, isl.Val(c))
+    aff = aff.add_constant_val(isl.Val(target.const - source.const))
+    zero = isl.Aff.zero_on_domain(isl.LocalSpace.from_space(space))
+    if which == ">= 1":
+        pieces = aff.gt_basic_set(zero)
+    elif which == "= 0":
+        pieces = aff.zero_basic_set()
+    else:
+        pieces = aff.neg_basic_set()
+    return isl.Set.from_basic_set(pieces).unwrap()
+
+
+def rows_of(program: Program, schedule_map: isl.UnionMap) -> list[dict[str, Row]] | None:
+    """Per dimension of ``schedule_map`` (padded with zeros to one length),
+    each statement's row ``c . i + c0``; None when some dimension is not
+    such a row (piecewise, with parameters or local variables)."""
+    maps = {m.get_tuple_name(isl.dim_type.in_): m for m in map_list(padded(schedule_map))}
+    width = max((m.dim(isl.dim_type.out) for m in maps.values()), default=0)
+    rows: list[dict[str, Row]] = [{} for _ in range(width)]
+    for statement in program.statements:
+        if statement.name not in maps:
+            return None
+        function = isl.PwMultiAff.from_map(maps[statement.name])
+        for d in range(width):
+            pieces = function.get_pw_aff(d).get_pieces()
+            row = _row(pieces[0][1], len(statement.iterators)) if len(pieces) == 1 else None
+            if row is None:
+                return None
+            rows[d][statement.name] = row
+    return rows
+
+
+def _row(aff: isl.Aff, n: int) -> Row | None:
+    """``aff`` (on a statement's iterators) as a row with integer coefficients."""
+    values = [aff.get_coefficient_val(isl.dim_type.in_, j) for j in range(n)]
+    values.append(aff.get_constant_val())
+    params = [aff.get_coefficient_val(isl.dim_type.param, j)
+              for j in range(aff.dim(isl.dim_type.param))]
+    if not all(v.is_int() for v in values) or any(not p.is_zero() for p in params) \
+            or aff.dim(isl.dim_type.div):
+        return None
+    coeffs = tuple(int(v.to_python()) for v in values)
+    return Row(coeffs[:-1], coeffs[-1])
+
+
+def padded(schedule_map: isl.UnionMap) -> isl.UnionMap:
+    """``schedule_map`` with every time vector padded by zeros on the right
+    to the longest output length, all in one anonymous range space."""
+    maps = map_list(schedule_map)
+    n = max((m.dim(isl.dim_type.out) for m in maps), default=0)
+    result = isl.UnionMap.empty(schedule_map.get_space())
+    for m in maps:
+        result = result.union(isl.UnionMap.from_map(_pad(m, n)))
+    return result
+
+
+def _pad(m: isl.Map, n: int) -> isl.Map:
+    k = m.dim(isl.dim_type.out)
+    m = m.add_dims(isl.dim_type.out, n - k)
+    for position in range(k, n):
+        m = m.fix_val(isl.dim_type.out, position, isl.Val.zero(m.get_ctx()))
+    return m.reset_tuple_id(isl.dim_type.out)

@@ -52,7 +52,8 @@ import islpy as isl
 
 from polytc.errors import ScheduleError
 from polytc.poly.dependences import Dependences
-from polytc.tiling.bands import parallel_at_band, pending_dependences, rebuild
+from polytc.poly.bands import parallel_at_band, pending_dependences
+from polytc.tiling.bands import rebuild
 
 _NODE = isl.schedule_node_type
 BandRef = Union[int, str, isl.ScheduleNode]

@@ -8,11 +8,15 @@ schedule ``given`` in one of three forms:
   (``[M, K, N] -> { S0[m, n] -> [0, m, n]; S1[m, n, k] -> [1, m, n, k] }``);
 * the text of either, as ``str(schedule)`` / ``str(union_map)`` print it.
 
-Output: an ``isl.Schedule`` whose domain is exactly ``D``.  A union map
-becomes one band ``θ'`` inserted under the domain node, where ``θ'`` pads
-every time vector with zeros on the right to the longest length ``n``
-(isl compares only vectors of one space): ``θ'(s) = (θ(s), 0, …, 0) ∈ Z^n``,
-restricted to ``D``.
+Output: an ``isl.Schedule`` whose domain is exactly ``D``.  A union map is
+first padded: every time vector gets zeros on the right up to the longest
+length ``n`` (isl compares only vectors of one space):
+``θ'(s) = (θ(s), 0, …, 0) ∈ Z^n``, restricted to ``D``.  Given the
+dependences, a legal ``θ'`` whose dimensions are integer rows of each
+statement's iterators becomes the tree the scheduler would build
+(:func:`banded`: sequences at constant dimensions, permutable bands where the
+rows allow, members coincident where they carry nothing), so it is tiled
+like the scheduler's own; otherwise ``θ'`` is one band.
 
 Invariants checked (each failure is a :class:`~polytc.errors.ScheduleError`
 saying what is wrong, never a bare ``isl.Error``):
@@ -34,6 +38,8 @@ from typing import Callable, TypeVar, Union
 import islpy as isl
 
 from polytc.errors import ScheduleError
+from polytc.isl_util import map_list
+from polytc.poly.schedule_tree import Level, Row, build_tree, distance_set, padded, rows_of
 from polytc.program import Program
 
 _T = TypeVar("_T")
@@ -43,36 +49,20 @@ UserSchedule = Union[isl.Schedule, isl.UnionMap, str]
 _TREE_TEXT = re.compile(r'\s*\{\s*"?domain"?\s*:')
 
 
-def to_schedule(program: Program, given: UserSchedule) -> isl.Schedule:
+def to_schedule(program: Program, given: UserSchedule,
+                deps: isl.UnionMap | None = None) -> isl.Schedule:
     """The schedule tree of ``program`` that ``given`` describes (see the
-    module docstring for the accepted forms and the checks)."""
+    module docstring for the accepted forms and the checks).  With the
+    program's dependences ``deps``, a union map becomes bands the way the
+    scheduler builds them (:func:`banded`); without, one band."""
     if isinstance(given, str):
         given = _parse(program, given)
     if isinstance(given, isl.Schedule):
         return _from_tree(program, given)
     if isinstance(given, isl.UnionMap):
-        return _from_map(program, given)
+        return _from_map(program, given, deps)
     raise ScheduleError(f"cannot read a schedule from a {type(given).__name__}: give an "
                         "isl.Schedule, an isl.UnionMap or the text of either")
-
-
-def padded(schedule_map: isl.UnionMap) -> isl.UnionMap:
-    """``schedule_map`` with every time vector padded by zeros on the right
-    to the longest output length, all in one anonymous range space."""
-    maps = _map_list(schedule_map)
-    n = max((m.dim(isl.dim_type.out) for m in maps), default=0)
-    result = isl.UnionMap.empty(schedule_map.get_space())
-    for m in maps:
-        result = result.union(isl.UnionMap.from_map(_pad(m, n)))
-    return result
-
-
-def _pad(m: isl.Map, n: int) -> isl.Map:
-    k = m.dim(isl.dim_type.out)
-    m = m.add_dims(isl.dim_type.out, n - k)
-    for position in range(k, n):
-        m = m.fix_val(isl.dim_type.out, position, isl.Val.zero(m.get_ctx()))
-    return m.reset_tuple_id(isl.dim_type.out)
 
 
 def _parse(program: Program, text: str) -> isl.Schedule | isl.UnionMap:
@@ -98,18 +88,61 @@ def _from_tree(program: Program, tree: isl.Schedule) -> isl.Schedule:
                 lambda: tree.intersect_domain(program.domain()))
 
 
-def _from_map(program: Program, schedule_map: isl.UnionMap) -> isl.Schedule:
+def _from_map(program: Program, schedule_map: isl.UnionMap,
+              deps: isl.UnionMap | None) -> isl.Schedule:
     _check_names(program, schedule_map.get_space(),
                  [m.get_tuple_name(isl.dim_type.in_) for m in _map_list(schedule_map)])
     schedule_map = padded(schedule_map).intersect_domain(program.domain())
     _check_covers(program, schedule_map.domain())
     _check_function(program, schedule_map)
+    rows = rows_of(program, schedule_map) if deps is not None else None
+    if rows is not None and deps is not None and \
+            deps.is_subset(schedule_map.lex_lt_union_map(schedule_map)):
+        return build_tree(program, banded(program, rows, deps))
     tree = isl.Schedule.from_domain(program.domain())
     if not _map_list(schedule_map) or _map_list(schedule_map)[0].dim(isl.dim_type.out) == 0:
         return tree
     band = _isl("turning the schedule map into a band",
                 lambda: isl.MultiUnionPwAff.from_union_map(schedule_map))
     return _isl("inserting the schedule band", lambda: tree.insert_partial_schedule(band))
+
+
+def banded(program: Program, rows: list[dict[str, Row]], deps: isl.UnionMap) -> list[Level]:
+    """The schedule of ``rows`` (one row per statement and dimension, a legal
+    order) as levels: a dimension constant for every statement is a cut
+    (a sequence where the constants differ); consecutive loop dimensions
+    form one permutable band while every dependence left at the band's
+    start has a non-negative distance along each, and a new band starts at
+    the first that would make one negative.  A level's carriers are the
+    statements of the dependences it carries."""
+    iterators = {s.name: len(s.iterators) for s in program.statements}
+
+    def part(relations: list[isl.Map], level: dict[str, Row], which: str) -> list[isl.Map]:
+        found = []
+        for m in relations:
+            source, target = m.get_tuple_name(isl.dim_type.in_), m.get_tuple_name(isl.dim_type.out)
+            piece = m & distance_set(m, level[source], level[target], iterators[source], which)
+            if not piece.is_empty():
+                found.append(piece)
+        return found
+    remaining = [m for m in map_list(deps) if not m.is_empty()]
+    at_start: list[isl.Map] | None = None  # what the current band must keep forward
+    levels: list[Level] = []
+    band = 0
+    for level in rows:
+        carriers = frozenset(n for m in part(remaining, level, ">= 1")
+                             for n in (m.get_tuple_name(isl.dim_type.in_),
+                                       m.get_tuple_name(isl.dim_type.out)))
+        if all(not any(r.coeffs) for r in level.values()):
+            levels.append(Level(level, -1, carriers))
+            at_start = None
+        else:
+            if at_start is None or part(at_start, level, "< 0"):
+                band += 1
+                at_start = remaining
+            levels.append(Level(level, band, carriers))
+        remaining = part(remaining, level, "= 0")
+    return levels
 
 
 def _check_names(program: Program, space: isl.Space, statements: list[str]) -> None:

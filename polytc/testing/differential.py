@@ -14,15 +14,19 @@ import re
 import signal
 import threading
 import traceback
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
 import polytc
-from polytc.errors import KernelRuntimeError, PolytcError, PolytcInternalError
+from polytc.errors import KernelRuntimeError, PolytcError, PolytcInternalError, PolytcWarning
 from polytc.options import Options
+from polytc.frontend import to_program
+from polytc.poly import IllegalScheduleError
 from polytc.testing.interpreter import interpret
+from polytc.testing.schedules import KINDS, random_schedule
 from polytc.testing.strategies import TcCase, valid
 
 #: (scheduler, fuse) pairs: fusion means nothing to the identity schedule
@@ -35,7 +39,9 @@ _TRANSFORMS: list[dict[str, Any]] = [{}, {"unroll": None, "vectorize": False},
 
 def option_sets() -> list[dict[str, Any]]:
     """Every option combination the differential tests try (those this
-    polytc knows: options not yet available are left out)."""
+    polytc knows: options not yet available are left out), and random user
+    schedules (``random_schedule``: ``legal`` or ``illegal``, see
+    :mod:`polytc.testing.schedules`) under the transformations."""
     sets = []
     for (scheduler, fuse), parallel, transform in itertools.product(
             _SCHEDULES, (True, False), _TRANSFORMS):
@@ -46,6 +52,8 @@ def option_sets() -> list[dict[str, Any]]:
         except (TypeError, PolytcError):
             continue
         sets.append(options)
+    sets += [{"random_schedule": kind, **transform}
+             for kind, transform in itertools.product(KINDS, _TRANSFORMS[:2])]
     return sets
 
 
@@ -151,7 +159,8 @@ def check(case: TcCase, options: dict[str, Any], seed: int = 0,
     timed_out = Failure("timeout", "compile", f"compiling and running took more than "
                         f"{timeout} s")
     try:
-        with deadline(timeout) as state:
+        with deadline(timeout) as state, warnings.catch_warnings():
+            warnings.simplefilter("ignore", PolytcWarning)  # random programs earn them
             result = _check(case, options, seed)
     except _Timeout:
         return timed_out
@@ -159,6 +168,10 @@ def check(case: TcCase, options: dict[str, Any], seed: int = 0,
 
 
 def _check(case: TcCase, options: dict[str, Any], seed: int) -> Failure | None:
+    if "random_schedule" in options:
+        options, refused = _with_random_schedule(case, options, seed)
+        if refused is not None or not options:
+            return refused
     inputs = case.make_inputs(np.random.default_rng(seed))
     want, wrong = _run("interpret", lambda: _outputs(interpret(case.text, *inputs)))
     if isinstance(wrong, Failure):
@@ -181,6 +194,28 @@ def _check(case: TcCase, options: dict[str, Any], seed: int) -> Failure | None:
                        + (f" (kernel: {type(failed).__name__}: {failed})" if failed else ""))
     difference = compare(want, got)
     return None if difference is None else Failure("mismatch", "call", difference)
+
+
+def _with_random_schedule(case: TcCase, options: dict[str, Any],
+                          seed: int) -> tuple[dict[str, Any], Failure | None]:
+    """``options`` with a random schedule of ``case`` in place of
+    ``random_schedule``, and None; for an illegal schedule, ``{}`` and what
+    happened when compiling it (None: refused, as it must be)."""
+    kind = options["random_schedule"]
+    rest = {k: v for k, v in options.items() if k != "random_schedule"}
+    made, failure = _run("schedule", lambda: random_schedule(to_program(case.text), kind, seed))
+    if isinstance(failure, Failure):
+        return {}, failure
+    if failure is not None or made is None:  # nothing to schedule wrongly
+        return {}, None
+    if kind == "legal":
+        return {**rest, "schedule": made}, None
+    _, error = _run("compile", lambda: polytc.compile(case.text, schedule=made, **rest))
+    if isinstance(error, Failure) or isinstance(error, IllegalScheduleError):
+        return {}, error if isinstance(error, Failure) else None
+    what = f"{type(error).__name__}: {error}" if error is not None else "it compiled"
+    return {}, Failure("accepted", "compile",
+                       f"an illegal schedule was not refused ({what}):\n{made}")
 
 
 # -- shrinking ---------------------------------------------------------------------------

@@ -16,7 +16,10 @@ shifts guarded by ternaries under ``where`` ranges, boolean masks, gathers,
 ``i + 2``, ``2*i + 1``, ``i / 2``, ``N - 1 - i``, ``i + k``; values use
 ``+ - * /``, unary minus, ``fmax``/``fmin``/``tanh``/``fabs``/``exp``,
 ``where`` lets and ``exists``, index and size values (with integer ``/`` and
-``%``, by zero too), casts.  Float inputs are multiples of 1/16 so that
+``%``, by zero too), casts, padded windows (a guarded read times the taps
+``W(k)`` of a small constant-extent input, the window's range given or
+inferred).  One program in ten is bare statements over tensors sometimes
+named like their indices (``O(i, j) = I(i, j) + J(i, j)``).  Float inputs are multiples of 1/16 so that
 comparisons and integer casts of them are exact.  Written tensors not
 returned are temporaries.
 """
@@ -154,6 +157,7 @@ class _Generator:
         self.written: list[_Tensor] = []
         self.lines: list[str] = []
         self.index_tensor: tuple[_Tensor, _Tensor, int] | None = None  # (I, X, dim)
+        self.window: _Tensor | None = None
 
     # -- signature
     def signature(self) -> None:
@@ -166,6 +170,11 @@ class _Generator:
                 dims[c.integer(0, rank - 1)] = c.integer(1, 3)
             self.inputs.append(_Tensor(name, rank, "float32", tuple(dims)))
             self.specs.append(InputSpec(name, "float32", tuple(dims)))
+        if c.chance(30):  # a small window (a filter's taps), read by window statements
+            taps = c.integer(2, 3)
+            self.window = _Tensor("W", 1, "float32", (taps,))
+            self.inputs.append(self.window)
+            self.specs.append(InputSpec("W", "float32", (taps,)))
         gatherable = [(t, d) for t in self.inputs for d, s in enumerate(t.symbols)
                       if isinstance(s, str)]
         if gatherable and c.chance(30):
@@ -434,6 +443,33 @@ class _Generator:
         self.finish(self.new_name(), stmt, "=", body,
                     extra_where=[f"{var} in 0:{symbol} + {pad}"])
 
+    def window_statement(self) -> None:
+        """A padded window (a 1-D convolution along one dimension): the read
+        guarded by a ternary, the window index ``k`` reading the taps
+        ``W(k)`` directly, its range given or left to inference (which then
+        narrows it: TC's rules, and polytc's NarrowedRangeWarning)."""
+        c = self.c
+        fits = [t for t in self.inputs if t.dtype == "float32" and t.rank and t is not self.window
+                and all(isinstance(s, str) for s in t.symbols)]
+        if self.window is None or not fits:
+            return self.map_statement()
+        tensor = c.choice(fits)
+        stmt = _Stmt(list(INDEX_NAMES[:tensor.rank]), [INDEX_NAMES[tensor.rank]])
+        d = c.integer(0, tensor.rank - 1)
+        var, symbol, k = stmt.lhs[d], tensor.symbols[d], stmt.reduction[0]
+        pad = c.integer(0, 2)
+        shifted = f"{var} + {k} - {pad}" if pad else f"{var} + {k}"
+        subs = list(stmt.lhs)
+        subs[d] = shifted
+        guard = f"{shifted} >= 0 && {shifted} < {symbol}"
+        body = f"({guard}) ? {tensor.name}({', '.join(subs)}) * W({k}) : 0.0"
+        stmt.ranged.add(var)
+        stmt.bounded.update(stmt.indices)
+        where = [f"{var} in 0:{symbol}"]
+        if c.chance(70):
+            where.append(f"{k} in 0:{self.window.symbols[0]}")
+        self.finish(self.new_name(), stmt, "+=!", body, extra_where=where)
+
     def mask_statement(self) -> None:
         fits = [t for t in self.inputs if t.dtype == "float32" and t.rank]
         if not fits:
@@ -457,7 +493,7 @@ class _Generator:
         self.signature()
         kinds = (self.map_statement, self.map_statement, self.reduce_statement,
                  self.reduce_statement, self.update_statement, self.guarded_statement,
-                 self.mask_statement, self.let_statement)
+                 self.mask_statement, self.let_statement, self.window_statement)
         for _ in range(c.integer(1, self.max_statements)):
             c.choice(kinds)()
         last = self.written[-1]
@@ -485,18 +521,62 @@ def _param(tensor: _Tensor) -> str:
 
 def generate(choices: Choices, max_statements: int = 6, max_rank: int = 4) -> TcCase:
     """One random TC def (not yet checked by the frontend) of 1 to
-    ``max_statements`` statements over inputs of rank at most ``max_rank``."""
+    ``max_statements`` statements over inputs of rank at most ``max_rank``,
+    or, one time in ten, bare statements whose tensors may be named like
+    their indices (:func:`bare_program`)."""
+    if choices.chance(10):
+        bare = bare_program(choices)
+        if bare is not None:
+            return bare
     return _Generator(choices, max_statements, max_rank).program()
+
+
+#: bare statements over tensors ``X0, X1``: maps, reductions, a matmul,
+#: transposes and a chain through an output
+_BARE = ("O(i, j) = X0(i, j) {op} X1(i, j)",
+         "O(i) +=! X0(i, k) * X1(k)",
+         "O(i, j) +=! X0(i, k) * X1(k, j)",
+         "O(i, j) = X0(j, i) {op} X1(i, j)",
+         "O(i, j) = X0(i, j) * 2.0\nP(i) max=! O(i, j) {op} X1(i, j)")
+
+
+def bare_program(c: Choices) -> TcCase | None:
+    """Bare statements (no ``def``: the signature is inferred) whose input
+    tensors are named like indices or not (``I``, ``J``, ``K``...): every
+    dimension one plain index subscripts must get one size whatever the
+    tensors are called.  The inputs' specifications come from the inferred
+    signature; None if the frontend refuses the text."""
+    import warnings
+
+    from polytc.errors import PolytcError, PolytcWarning
+    from polytc.frontend import to_program
+    names = c.choice((("I", "J"), ("K", "I"), ("J", "K"), ("A", "B"), ("I", "X"), ("P", "Q")))
+    if "P" in names:
+        names = ("Q", "R")  # P is the chain's output
+    text = c.choice(_BARE).format(op=c.choice(("+", "-", "*")))
+    text = text.replace("X0", names[0]).replace("X1", names[1])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PolytcWarning)
+            program = to_program(text)
+    except PolytcError:
+        return None
+    specs = tuple(InputSpec(t.name, t.dtype, t.dims) for t in program.inputs)
+    return TcCase(text, specs, {p: c.integer(1, 6) for p in program.params})
 
 
 def valid(case: TcCase, max_points: int = 40_000) -> TcCase | None:
     """``case`` if polytc's frontend accepts it, with sizes shrunk until no
     statement has more than ``max_points`` points; else None."""
-    from polytc.errors import PolytcError
+    import warnings
+
+    from polytc.errors import PolytcError, PolytcWarning
     from polytc.frontend import to_program
     from polytc.testing.interpreter import box_points
     try:
-        program = to_program(case.text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PolytcWarning)  # random programs earn them
+            program = to_program(case.text)
     except PolytcError:
         return None
     sizes = dict(case.sizes)

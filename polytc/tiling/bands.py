@@ -1,55 +1,15 @@
-"""Band-node helpers: what a band's members carry, how they stride through
-memory, and rebuilding a band with its members permuted or skewed.
-
-Parallelism is always judged from the dependences themselves: a member is
-*parallel at its band* when every dependence between instances that share
-the band's prefix has distance 0 along it, whatever the other members do (so
-it stays parallel under any permutation or tiling of the band).
+"""Band-node helpers: how a band's members stride through memory, and
+rebuilding a band with its members permuted or skewed.  What a band's
+members carry (parallel at the band, loop-level coincidence) is judged from
+the dependences in :mod:`polytc.poly.bands`.
 """
 from __future__ import annotations
 
 import islpy as isl
 
-from polytc.poly.dependences import _maps
+from polytc.isl_util import map_list as _maps
+from polytc.poly.bands import loop_coincidence, members, parallel_at_band
 from polytc.program import Program, Statement
-
-
-def pending_dependences(node: isl.ScheduleNode, deps: isl.UnionMap) -> isl.UnionMap:
-    """The dependences between instances below ``node`` that no outer loop
-    separates (equal prefix schedule)."""
-    domain = node.get_domain()
-    pending = deps.intersect_domain(domain).intersect_range(domain)
-    prefix = node.get_prefix_schedule_union_map()
-    return pending.intersect(prefix.apply_range(prefix.reverse()))
-
-
-def _same(member: isl.UnionMap) -> isl.UnionMap:
-    return member.apply_range(member.reverse())
-
-
-def members(node: isl.ScheduleNode) -> list[isl.UnionMap]:
-    partial = node.band_get_partial_schedule()
-    return [isl.UnionMap.from_union_pw_aff(partial.get_at(m))
-            for m in range(node.band_n_member())]
-
-
-def parallel_at_band(node: isl.ScheduleNode, deps: isl.UnionMap) -> list[bool]:
-    """Per member: True when no pending dependence has a non-zero distance along it."""
-    pending = pending_dependences(node, deps)
-    return [pending.is_subset(_same(member)) for member in members(node)]
-
-
-def loop_coincidence(node: isl.ScheduleNode, deps: isl.UnionMap) -> list[bool]:
-    """Per member, loop-level parallelism: no dependence between instances
-    with equal outer loops (earlier members included) and different values of
-    this member: what ``omp parallel for`` and ``omp simd`` need."""
-    pending = pending_dependences(node, deps)
-    flags = []
-    for member in members(node):
-        same = _same(member)
-        flags.append(pending.is_subset(same))
-        pending = pending.intersect(same)
-    return flags
 
 
 def stride_one_counts(node: isl.ScheduleNode, program: Program) -> list[int]:

@@ -44,6 +44,15 @@ class Caches:
 @functools.lru_cache(maxsize=1)
 def machine_caches() -> Caches:
     """The L1 data and L2 sizes of CPU 0, from sysfs (Linux), else defaults."""
+    sizes = data_cache_sizes()
+    default = Caches()
+    return Caches(sizes.get(1, default.l1), sizes.get(2, default.l2))
+
+
+@functools.lru_cache(maxsize=1)
+def data_cache_sizes() -> dict[int, int]:
+    """Bytes of each data (or unified) cache level of CPU 0 from sysfs
+    (Linux); empty when unreadable."""
     sizes: dict[int, int] = {}
     try:
         for index in sorted(_SYSFS.glob("index*")):
@@ -53,9 +62,8 @@ def machine_caches() -> Caches:
             level = int((index / "level").read_text())
             sizes[level] = _bytes((index / "size").read_text().strip())
     except (OSError, ValueError):
-        return Caches()
-    default = Caches()
-    return Caches(sizes.get(1, default.l1), sizes.get(2, default.l2))
+        return {}
+    return sizes
 
 
 def _bytes(text: str) -> int:

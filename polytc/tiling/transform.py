@@ -32,7 +32,7 @@ stay around each op's own tiled ``h, w`` band):
    not hoist it out of a row loop: syrk 3x -> 20x naive C); otherwise (gemm)
    the rows stay outside, as a loop the C asks gcc to unroll, which gcc
    handles best.
-   A ``pack:<tensors>`` mark below the outermost cache tile band names the
+   Unless ``pack=False``, a ``pack:<tensors>`` mark below the outermost cache tile band names the
    tensors the vector loop loads whole vectors of, for code generation to
    copy each tile of them into a contiguous buffer, and those it moves along
    in another subscript while another member reuses them (``W@0`` for
@@ -57,7 +57,8 @@ import islpy as isl
 from polytc import dtypes
 from polytc.program import Program
 from polytc.tiling import bands, marks
-from polytc.poly.isl_scheduler import operation_budget
+from polytc.isl_util import operation_budget
+from polytc.poly.bands import with_true_coincidence
 from polytc.poly.legality import respects
 from polytc.tiling.model import OUTER, REDUCTION, VECTOR, cache_tile_sizes, register_block
 from polytc.tiling.panels import panel_fusion
@@ -77,6 +78,7 @@ class TilingOptions:
     unroll: object = "auto"
     vectorize: bool = True
     parallel: bool = True
+    pack: bool = True
 
 
 def tile_schedule(program: Program, schedule: isl.Schedule, deps: isl.UnionMap,
@@ -98,7 +100,7 @@ def _tiled(program: Program, schedule: isl.Schedule, deps: isl.UnionMap,
            options: TilingOptions) -> isl.Schedule:
     pass_ = _TilingPass(program, deps, options)
     node = pass_.visit(schedule.get_root())
-    node = _recompute_coincidence(node.get_schedule().get_root(), deps)
+    node = with_true_coincidence(node.get_schedule(), deps).get_root()
     if options.vectorize:
         node = _mark_simd(node.get_schedule().get_root())
     return node.get_schedule()
@@ -157,7 +159,8 @@ class _TilingPass:
             else frozenset()
         # tensors read across the vector loop: packed with that subscript last
         transposed = bands.transposable(node, self.program, vector) \
-            if vector is not None and factors is not None and sizes else {}
+            if vector is not None and factors is not None and sizes and self.options.pack \
+            else {}
         gathers = vector is not None and bands.gathers(node, self.program, vector,
                                                        frozenset(transposed))
         node = bands.permute(node, order)
@@ -167,7 +170,8 @@ class _TilingPass:
             node = node.band_tile(_multi_val(node, list(level)))
             node = node.child(0)
             depth += 1
-            if depth == 1 and factors is not None and (streamed or transposed):
+            if depth == 1 and factors is not None and self.options.pack \
+                    and (streamed or transposed):
                 name = marks.PACK_PREFIX + ",".join(  # what the tile's vectors load: packed
                     sorted(streamed) + [f"{t}@{d}" for t, d in sorted(transposed.items())])
                 node = node.insert_mark(isl.Id(name, context=node.get_ctx())).child(0)
@@ -432,14 +436,6 @@ def _mark_promotions(node: isl.ScheduleNode, deps: isl.UnionMap) -> isl.Schedule
             current = visit(current.child(position)).parent()
         return current
     return visit(node.child(0)).parent()
-
-
-def _recompute_coincidence(node: isl.ScheduleNode, deps: isl.UnionMap) -> isl.ScheduleNode:
-    if node.get_type() == isl.schedule_node_type.band:
-        node = bands.set_coincidence(node, bands.loop_coincidence(node, deps))
-    for position in range(node.n_children()):
-        node = _recompute_coincidence(node.child(position), deps).parent()
-    return node
 
 
 def _mark_simd(node: isl.ScheduleNode) -> isl.ScheduleNode:

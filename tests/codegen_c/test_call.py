@@ -385,8 +385,12 @@ def test_gather_in_range(k, rng):
 def test_gather_out_of_range_raises(k, rng, bad):
     table = f32(rng, 10)
     index = np.array([1, bad, 2], dtype=np.int32)
-    with pytest.raises(KernelRuntimeError):
+    with pytest.raises(KernelRuntimeError) as info:
         k["gather"](table, index)
+    # which index tensor, where, what value, which tensor it indexes (issue #12)
+    assert str(info.value).startswith(
+        f"gathered index out of range: index tensor 'I' at position (1,) holds {bad}, but it "
+        "indexes dimension 0 of 'T', whose extent is 10"), str(info.value)
     # the kernel still works afterwards
     np.testing.assert_array_equal(k["gather"](table, index[:1]), table[[1]])
 
@@ -462,3 +466,30 @@ def test_output_extents(k):
     assert "I" in first and "J" not in first.split("->")[-1]
     assert "J" in second.split("->")[-1]
     assert set(k["two"].output_extents) == {"S", "P"}
+
+
+@pytest.mark.parametrize("text", ["O(i,j) = I(i,j) + J(i,j)", "O(i,j) = A(i,j) + B(i,j)",
+                                  "O(i,k) = K(i,k) * I(i,k)"])
+def test_bare_statements_share_sizes_by_index_whatever_the_tensor_names(text, rng):
+    """Tensors named like indices (``I``, ``J``) gave every tensor sizes of its
+    own: a (2, 3) and a (2, 5) array were accepted (issue #12)."""
+    kernel = polytc.compile(text)
+    first, second = (kernel.program.tensor(name) for name in kernel.inputs)
+    assert first.dims == second.dims, (first.dims, second.dims)
+    a = rng.standard_normal((2, 3)).astype(np.float32)
+    with pytest.raises(ArgumentError, match=r"size \w+ is 3 from \w+ \(dimension 1\) but 5"):
+        kernel(a, rng.standard_normal((2, 5)).astype(np.float32))
+    b = rng.standard_normal((2, 3)).astype(np.float32)
+    expected = a + b if "+" in text else a * b
+    np.testing.assert_allclose(kernel(a, b), expected, rtol=1e-6)
+
+
+def test_gather_report_through_the_general_path_and_for_an_index_expression(k, rng):
+    table, index = f32(rng, 10), np.array([4, 0, 12], dtype=np.int32)
+    with pytest.raises(KernelRuntimeError, match=r"index tensor 'I' at position \(2,\) holds "
+                       r"12, but it indexes dimension 0 of 'T', whose extent is 10"):
+        k["gather"](T=table, I=index)  # by name: the checked path
+    shifted = polytc.compile("def take(float(N) T, int32(M) I) -> (O) { O(i) = T(I(i) + 1) }")
+    with pytest.raises(KernelRuntimeError, match=r"the index \(I\(i\) \+ 1\) holds 10, but it "
+                       r"indexes dimension 0 of 'T', whose extent is 10"):
+        shifted(table, np.array([0, 9], dtype=np.int32))

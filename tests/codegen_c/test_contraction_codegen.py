@@ -178,3 +178,16 @@ def test_access_outside_the_mark_is_an_internal_error():
     assert printer.element("T", ["i", "j"]) == "T[j]"
     printer.contracted["T"] = ((0, "48", True), (1, "e1", False))  # a panel window
     assert printer.element("T", ["i", "j"]) == "T[(((i) % 48)) * e1 + j]"
+
+
+def test_buffer_extent_with_rational_pieces_has_no_constant_bound() -> None:
+    """isl's max_val refuses a piece such as ``(1 + N)/2 : (1 + N) mod 2 = 0``
+    (fuzz seed 20240830 under scheduler='isl' crashed code generation): the
+    buffer then has no constant bound and keeps the tensor's extent."""
+    import islpy as isl
+    from polytc.codegen_c.contract import buffer_extents
+    from polytc.graph.contraction import Contraction
+    extent = isl.PwAff("[N] -> { [((1 + N)/2)] : (1 + N) mod 2 = 0 and N <= 3; [(2)] : N >= 4 }")
+    zero = isl.PwAff("[N] -> { [(0)] }")
+    c = Contraction("T", 1, (0,), (extent,), (extent,), (zero,), (extent,))
+    assert buffer_extents(c, isl.Set("[N] -> { : N >= 0 }")) == ((None, False),)

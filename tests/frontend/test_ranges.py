@@ -106,3 +106,68 @@ def test_gather_reads_the_whole_dimension():
     read = next(r for r in program.statements[0].reads if r.tensor == "T")
     assert read.access.is_equal(isl.Map(
         "[V, D, B] -> { S0[b, d] -> T[o0, d] }"))
+
+
+# -- a reduction index narrowed below a dimension it indexes (issue #12) -----
+PADDED_CONV = """def conv(float(N,C,H,W) I, float(F,C,3,3) Wt) -> (O) {
+    O(n,f,h,w) +=! (h+kh-1 >= 0 && h+kh-1 < H && w+kw-1 >= 0 && w+kw-1 < W) ? I(n,c,h+kh-1,w+kw-1) * Wt(f,c,kh,kw) : 0 where h in 0:H, w in 0:W
+}"""
+PADDED_CONV_WIDE = PADDED_CONV.replace("w in 0:W\n", "w in 0:W, kh in 0:3, kw in 0:3\n")
+
+
+def padded_conv_reference(I: np.ndarray, Wt: np.ndarray) -> np.ndarray:
+    n, _, h, w = I.shape
+    padded = np.pad(I, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    out = np.zeros((n, Wt.shape[0], h, w), np.float32)
+    for kh in range(3):
+        for kw in range(3):
+            out += np.einsum("nchw,fc->nfhw", padded[:, :, kh:kh + h, kw:kw + w], Wt[:, :, kh, kw])
+    return out
+
+
+def test_a_narrowed_reduction_index_warns_with_the_fix() -> None:
+    from polytc.errors import NarrowedRangeWarning
+    with pytest.warns(NarrowedRangeWarning) as caught:
+        program = to_program(PADDED_CONV)
+    message = str(caught[0].message)
+    assert "[narrowed-range] line 2, column 102" in message
+    assert "'kh' the range 1:2, but it indexes dimension 2 of 'Wt' (extent 3)" in message
+    assert "'kw' the range 1:2" in message and "where kh in 0:3, kw in 0:3" in message
+    assert message.splitlines()[-1].strip().startswith("^~")  # the caret under Wt(f,c,kh,kw)
+    assert "kh = 1" in str(program.statements[-1].domain)  # what TC's rules give
+
+
+def test_the_widened_padded_convolution_is_quiet_and_computes_numpy() -> None:
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kernel = polytc.compile(PADDED_CONV_WIDE)
+    rng = np.random.default_rng(0)
+    I, Wt = rng.random((2, 3, 6, 7), np.float32), rng.random((4, 3, 3, 3), np.float32)
+    np.testing.assert_allclose(kernel(I, Wt), padded_conv_reference(I, Wt), rtol=1e-5, atol=1e-5)
+
+
+def test_the_warning_is_said_on_cached_compiles_and_can_be_silenced() -> None:
+    import warnings
+    from polytc.errors import NarrowedRangeWarning
+    for _ in range(2):  # the second compile comes from the front cache
+        with pytest.warns(NarrowedRangeWarning):
+            polytc.compile(PADDED_CONV, tile=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", category=NarrowedRangeWarning)
+        polytc.compile(PADDED_CONV, tile=None)
+
+
+def test_no_kernel_of_the_corpus_warns() -> None:
+    import sys
+    import warnings
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import test_kernels
+    from polytc import frontend
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for case in test_kernels.CASES:
+            frontend.lower(frontend.select(frontend.parse(case.tc), case.entry, case.tc),
+                           case.tc, dtype="float32")

@@ -77,7 +77,7 @@ def reference(source: str, function: str) -> Any:
     entry = entry_point(function, signature(unit, function_named(unit, function)))
     chain = builder.toolchain(("-ffp-contract=off",))
     library = builder.build(source + entry.source, chain)
-    return load(str(library), entry)[1], entry
+    return getattr(load(str(library), entry)[1], entry.function), entry
 
 
 def call_reference(source: str, function: str, values: list[Any]) -> None:

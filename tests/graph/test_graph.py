@@ -398,3 +398,19 @@ def test_scalar_inputs_and_sizes_bound_to_computed_extents():
     expected = np.einsum("nchwij,mcij->nmhw", windows, Wt).mean(axis=(2, 3)) * 0.5
     kernel = g.compile(unroll=None)  # register tiling makes cc slow here; not under test
     np.testing.assert_allclose(kernel(X, Wt, 0.5), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_two_ops_from_one_text_have_sizes_of_their_own() -> None:
+    """Two layers built from the same TC text shared the size name N of the
+    untyped weights graph-wide (W2 became float[N, N]), so a valid graph was
+    refused at call time (issue #12): sizes are linked by data flow only."""
+    g = polytc.Graph("two_layers")
+    h = g.op(FC, X=g.input("X", "float(B,D)"), W=g.input("W1"), b=g.input("b1"), name="l1")
+    y = g.op(FC, X=h, W=g.input("W2"), b=g.input("b2"), name="l2")
+    g.output(y, name="Y")
+    kernel = g.compile()
+    rng = np.random.default_rng(3)
+    X, W1, b1 = (rng.standard_normal(s, dtype=np.float32) for s in [(4, 6), (5, 6), (5,)])
+    W2, b2 = rng.standard_normal((3, 5), dtype=np.float32), rng.standard_normal(3, dtype=np.float32)
+    np.testing.assert_allclose(kernel(X, W1, b1, W2, b2), (X @ W1.T + b1) @ W2.T + b2,
+                               rtol=1e-5, atol=1e-5)

@@ -7,7 +7,9 @@ from __future__ import annotations
 import islpy as isl
 import pytest
 
-from polytc.errors import OptionError, ScheduleError
+import importlib
+
+from polytc.errors import OptionError, SchedulerFallbackWarning
 from polytc.frontend import to_program
 from polytc.poly import dependences, identity_schedule
 from polytc.poly.dependences import Dependences
@@ -16,6 +18,8 @@ from polytc.poly.isl_scheduler import (FUSION_POLICIES, ISL_OPTIONS, PROXIMITY_C
 from polytc.poly.summary import summarize
 from polytc.program import Program
 from tc_programs import MATMUL, MLP, SOFTMAX, STENCIL
+
+isl_scheduler_module = importlib.import_module("polytc.poly.isl_scheduler")
 
 STENCIL2D = """def blur2(float(H,W) A) -> (O) {
     T(i,j) = A(i,j) + A(i+1,j) + A(i,j+1) where i in 0:H-1, j in 0:W-1
@@ -225,15 +229,24 @@ def _context_state(ctx: isl.Context) -> dict[str, int]:
     return state
 
 
-def test_operation_budget_raises_schedule_error_and_is_reset() -> None:
+def test_operation_budget_falls_back_to_the_original_order_and_is_reset() -> None:
     program, deps = _setup(SOFTMAX)
     ctx = program.context.get_ctx()
     before = _context_state(ctx)
-    with pytest.raises(ScheduleError, match="operation budget") as info:
-        isl_schedule(program, deps, max_operations=10)
-    assert not isinstance(info.value, isl.Error)
+    with pytest.warns(SchedulerFallbackWarning, match=r"\[scheduler-fallback\].*operation budget"):
+        fallback = isl_schedule(program, deps, max_operations=10)
+    assert fallback.get_map().is_equal(identity_schedule(program, deps).get_map())
+    assert_legal(fallback, program, deps)
     assert _context_state(ctx) == before
     assert_legal(isl_schedule(program, deps), program, deps)  # isl still works afterwards
+
+
+def test_time_limit_falls_back_to_the_original_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    program, deps = _setup(MLP)
+    monkeypatch.setattr(isl_scheduler_module, "SECONDS", 0.0)
+    with pytest.warns(SchedulerFallbackWarning, match="took more than 0 s"):
+        fallback = isl_schedule(program, deps)
+    assert_legal(fallback, program, deps)
 
 
 def test_context_options_are_restored() -> None:

@@ -1,0 +1,57 @@
+"""isl work that may run too long, done in a forked child with a time limit.
+
+isl's operation budget does not count every piece of its work (the Farkas
+multipliers' elimination, some of the scheduler's integer programs), and
+isl's C code cannot be interrupted inside the process.  :func:`in_child`
+runs a computation in a forked child that writes its result as text, and
+kills it when the time is up.  Where ``fork`` is missing it runs in-process,
+without a limit.
+"""
+from __future__ import annotations
+
+import os
+import select
+import signal
+import time
+from typing import Callable
+
+from polytc.errors import PolytcInternalError
+
+
+def in_child(compute: Callable[[], str], seconds: float, doing: str) -> str | None:
+    """``compute()``'s text, computed in a forked child; None when it took
+    longer than ``seconds``.
+
+    :raises PolytcInternalError: the child died (``doing`` says what it did)."""
+    if not hasattr(os, "fork"):  # pragma: no cover - no fork: no limit
+        return compute()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        status = 1
+        try:
+            os.close(read)
+            with os.fdopen(write, "w") as out:
+                out.write(compute())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+    chunks, deadline = [], time.monotonic() + seconds
+    with os.fdopen(read, "rb") as pipe:
+        while True:
+            left = deadline - time.monotonic()
+            ready = select.select([pipe], [], [], left)[0] if left > 0 else []
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return None
+            chunk = os.read(pipe.fileno(), 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise PolytcInternalError(f"{doing} in a child process",
+                                  f"the child exited with status {status}")
+    return b"".join(chunks).decode()
