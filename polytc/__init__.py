@@ -15,6 +15,9 @@ from polytc.codegen_c.kernel import Kernel
 from polytc import frontend, poly, tiling, codegen_c, graph
 from polytc.graph import Graph
 from polytc.tuning import tune
+from polytc.frontend.c import parse_c
+from polytc.c_pipeline import compile_c, transform_c
 
-__all__ = ["compile", "tune", "Kernel", "Options", "Graph", "errors",
+__all__ = ["compile", "tune", "Kernel", "Options", "Graph", "errors", "parse_c", "transform_c",
+           "compile_c",
            "frontend", "poly", "tiling", "codegen_c", "graph", "__version__"]

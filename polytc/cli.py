@@ -5,8 +5,11 @@ dependences, run kernels on random inputs.
     polytc schedule mm.tc
     polytc deps mm.tc
     polytc run mm.tc --sizes M=512,N=512,K=512
+    polytc opt kernel.c -o kernel.opt.c -I include -DN=1000
     polytc plot mm.tc --sizes M=8,N=8,K=8 -o mm.png
     polytc tune mm.tc --sizes M=1024,N=1024,K=1024 --budget 100
+
+``schedule`` and ``deps`` take C files (``.c``) too: their ``#pragma scop`` region.
 
 ``FILE`` may be ``-`` for standard input.  Errors in the TC text (every
 :class:`~polytc.errors.PolytcError`) print to stderr with their caret excerpt
@@ -22,7 +25,7 @@ import traceback
 from typing import Callable, Sequence
 
 import polytc
-from polytc import cli_commands as commands
+from polytc import cli_c, cli_commands as commands
 from polytc import config
 from polytc.errors import PolytcError
 from polytc.options import FUSION, SCHEDULERS
@@ -79,8 +82,9 @@ def _refuse(parser: argparse.ArgumentParser, command: str, extra: list[str]) -> 
     takers = [name for name, sub in commands.items()
               if flag is not None and flag in sub._option_string_actions]
     if takers:
-        message = (f"{flag} does nothing for '{command}' (it is a flag of "
-                   f"{' and '.join(repr(t) for t in takers)})")
+        names = [repr(t) for t in takers]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        message = f"{flag} does nothing for '{command}' (it is a flag of {listed})"
     elif flag is not None:
         message = f"unknown flag {flag}; 'polytc {command} --help' lists the flags"
     else:
@@ -152,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--specialize", action="store_true",
                      help="bake the sizes into the scheduled kernel's C as constants")
     run.set_defaults(handler=commands.run_command)
+    cli_c.add_opt_command(sub, common)
     add_plot_command(sub, common)
     add_tune_command(sub)
     return parser
@@ -161,12 +166,14 @@ def _source_flags() -> argparse.ArgumentParser:
     """The TC file and what selects its program (every command)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("file", metavar="FILE", help="TC source: defs or bare statements "
-                        "('-' reads standard input)")
+                        "('-' reads standard input); C source for opt, and .c files for "
+                        "schedule and deps")
     common.add_argument("--entry", metavar="NAME", help="the def to use when FILE has several")
     common.add_argument("--dtype", help="element type of bare statements' inputs (float, "
                         "double, int32, ...; default float)")
     common.add_argument("--no-cache", action="store_true",
                         help="bypass the on-disk compile cache")
+    cli_c.add_c_flags(common)
     return common
 
 

@@ -72,6 +72,14 @@ def compile_file(args: argparse.Namespace, **extra: Any) -> Kernel:
     return polytc.compile(read_text(args.file), args.entry, **compile_options(args), **extra)
 
 
+def inspected(args: argparse.Namespace) -> Any:
+    """The kernel of a TC file, or the region of a C file (``.c``), to print."""
+    if args.file.endswith(".c"):
+        from polytc.cli_c import region_view
+        return region_view(args)
+    return compile_file(args)
+
+
 # -- compile, schedule, deps -----------------------------------------------------
 def compile_command(args: argparse.Namespace) -> int:
     if (args.name is not None or args.no_harness) and args.save_dir is None:
@@ -97,7 +105,7 @@ def schedule_command(args: argparse.Namespace) -> int:
         if value != default]
     if given and not args.tiled:  # they shape the tiled tree only
         raise UsageError(f"{given[0]} changes only the tree after tiling: add --tiled")
-    kernel = compile_file(args)
+    kernel = inspected(args)
     schedule = kernel.tiled_schedule if args.tiled else kernel.schedule
     printer = isl.Printer.to_str(schedule.get_ctx()).set_yaml_style(isl.yaml_style.BLOCK)
     maps = schedule.get_map().get_map_list()
@@ -114,7 +122,7 @@ def schedule_command(args: argparse.Namespace) -> int:
 
 
 def deps_command(args: argparse.Namespace) -> int:
-    kernel = compile_file(args)
+    kernel = inspected(args)
     print(kernel.dependences)
     if args.distances:
         print()

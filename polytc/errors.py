@@ -211,6 +211,56 @@ class PlotError(PolytcError, ValueError):
     statement or dimension, or more points than a readable picture holds."""
 
 
+@dataclass(frozen=True, slots=True)
+class CDiagnostic:
+    """One problem in C input: ``file:line:column`` (1-based), the source
+    line, the width of the construct under the caret, and a hint."""
+
+    message: str
+    file: str
+    line: int
+    column: int
+    source_line: str = ""
+    width: int = 1
+    hint: str = ""
+
+    def render(self) -> str:
+        lines = [f"{self.file}:{self.line}:{self.column}: error: {self.message}"]
+        if self.source_line:
+            text = self.source_line.expandtabs(1)
+            start = max(0, min(self.column - 1, len(text)))
+            width = max(1, min(self.width, len(text) - start))
+            lines.append(f"    {text}")
+            lines.append("    " + " " * start + "^" + "~" * (width - 1))
+        if self.hint:
+            lines.append(f"  hint: {self.hint}")
+        return "\n".join(lines)
+
+
+class CFrontendError(PolytcError):
+    """C input that polytc does not take (or cannot read).  Every problem
+    found in a region is reported at once.
+
+    :ivar diagnostics: the problems, in source order.
+    :ivar file, line, column, message, hint: the first one's.
+    """
+
+    def __init__(self, diagnostics: list[CDiagnostic] | tuple[CDiagnostic, ...]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        first = self.diagnostics[0] if self.diagnostics else CDiagnostic("invalid C input", "", 0, 0)
+        self.file, self.line, self.column = first.file, first.line, first.column
+        self.message, self.hint = first.message, first.hint
+        super().__init__("\n".join(d.render() for d in self.diagnostics))
+
+
+class CPreprocessError(CFrontendError):
+    """The C preprocessor rejected the input (its messages are kept in ``stderr``)."""
+
+    def __init__(self, diagnostics: list[CDiagnostic], stderr: str = "") -> None:
+        self.stderr = stderr
+        super().__init__(diagnostics)
+
+
 # -- warnings -----------------------------------------------------------------
 class PolytcWarning(UserWarning):
     """Base of polytc's warnings.  Each subclass has an ``id``, named in its

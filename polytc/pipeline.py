@@ -18,7 +18,7 @@ import logging
 import re
 import time
 import warnings
-from typing import Any, Callable, ContextManager
+from typing import Any, Callable, ContextManager, TypeVar
 
 import islpy as isl
 
@@ -35,6 +35,7 @@ from polytc.options import (DtypeOption, FuseOption, Options, ScheduleOption, Si
 from polytc.program import Program
 from polytc.tuning import records as tuning_records
 
+_Code = TypeVar("_Code")  # what code generation makes: a C function, a block
 log = logging.getLogger("polytc")
 log.addHandler(logging.NullHandler())
 if config.debug_stages() or config.time_passes():  # the user asked to see the stages
@@ -168,10 +169,23 @@ def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
     # is specialised: with constant sizes Pluto's bounding function takes a
     # distance as long as a row for a constant (softmax fused into a skewed,
     # 13x slower band); only code generation sees the constants.
-    stages["dependences"] = _logged("dependences", lambda: poly.dependences(parametric))
+    stages.update(scheduled(parametric, opts))
+    deps = stages["dependences"]
+    stages["tiled"], stages["c"] = tiled_code(
+        parametric, stages, opts,
+        lambda tiled, tile: to_c(stages["program"], tiled, parallel=opts.parallel,
+                                 fixed=dict(opts.sizes or ()),
+                                 keep_loop_order=tile is not None, deps=deps),
+        lambda function: function.source)
+    return stages
+
+
+def scheduled(program: Program, opts: Options) -> dict[str, Any]:
+    """The dependences and the schedule of ``program``."""
+    stages: dict[str, Any] = {}
+    stages["dependences"] = _logged("dependences", lambda: poly.dependences(program))
     stages["schedule"] = _logged("schedule", lambda: schedule(
-        parametric, stages["dependences"], opts))
-    stages["tiled"], stages["c"] = _tiled_c(parametric, stages, opts)
+        program, stages["dependences"], opts))
     return stages
 
 
@@ -188,25 +202,25 @@ MAX_C_LINES = 2_500
 MAX_UNROLLED = 256
 
 
-def _tiled_c(parametric: Program, stages: dict[str, Any],
-             opts: Options) -> tuple[isl.Schedule, CFunction]:
-    """The tiled schedule and its C, each rung of the ladder within the bounds
-    above, the last one without."""
+def tiled_code(parametric: Program, stages: dict[str, Any], opts: Options,
+               emit: Callable[[isl.Schedule, object], _Code],
+               text: Callable[[_Code], str]) -> tuple[isl.Schedule, _Code]:
+    """The tiled schedule and its code (``emit(tiled, tile)``, whose C is
+    ``text(code)``: the kernel's function, or a block of C input), each rung
+    of the ladder within the bounds above, the last one without."""
     deps = stages["dependences"]
     rungs = list(dict.fromkeys([(opts.tile, opts.unroll), (opts.tile, None), (None, None)]))
     for rung, (tile, unroll) in enumerate(rungs):
-        def attempt() -> tuple[isl.Schedule, CFunction]:
+        def attempt() -> tuple[isl.Schedule, _Code]:
             tiled = _logged("tile", lambda: tiling.tile_schedule(
                 parametric, stages["schedule"], deps.all,
                 tiling.TilingOptions(tile, unroll, opts.vectorize, opts.parallel, opts.pack)))
-            return tiled, _logged("to_c", lambda: to_c(
-                stages["program"], tiled, parallel=opts.parallel, fixed=dict(opts.sizes or ()),
-                keep_loop_order=tile is not None, deps=deps))
+            return tiled, _logged("to_c", lambda: emit(tiled, tile))
         if rung == len(rungs) - 1:
             return attempt()
         result = _bounded_transform(parametric.context.get_ctx(), attempt,
                                     TRANSFORM_OPERATIONS[min(rung, 1)])
-        why = _too_big(result[1].source) if result is not None else \
+        why = _too_big(text(result[1])) if result is not None else \
             "needs more isl work than allowed"
         if result is not None and why is None:
             return result
@@ -348,3 +362,4 @@ def _front_store(key: str, cfunction: CFunction, opts: Options) -> None:
         builder.atomic_write(path, json.dumps(dataclasses.asdict(cfunction)).encode())
     except OSError as error:  # a read-only cache is not fatal
         log.warning("could not write the compile cache at %s: %s", path, error)
+

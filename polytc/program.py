@@ -19,8 +19,12 @@ from polytc.isl_util import condition_text, extent_text
 # -- expression tree --------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Const:
+    """A literal; ``text``, when given, is its spelling in the source (C
+    input: ``1.0f``, ``0.33333``), which C code prints as written."""
+
     value: int | float | bool
     dtype: str
+    text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +57,8 @@ class Unary:
 @dataclass(frozen=True, slots=True)
 class Binary:
     """Arithmetic (``+ - * / %``, integer ``/`` floors), comparisons, ``&& ||``,
-    and ``min``/``max``."""
+    and ``min``/``max``; from C input also C's truncating integer division
+    and remainder (``/t``, ``%t``) and the bitwise ``& | ^ << >>``."""
 
     op: str
     lhs: "Expr"
@@ -129,6 +134,8 @@ def walk(expr: Expr) -> Iterator[Expr]:
 def to_text(expr: Expr) -> str:
     """TC-like text of an expression, for printing programs."""
     if isinstance(expr, Const):
+        if expr.text:
+            return expr.text
         return repr(expr.value) if not isinstance(expr.value, bool) else str(expr.value).lower()
     if isinstance(expr, Var):
         return expr.name
@@ -147,15 +154,26 @@ def to_text(expr: Expr) -> str:
     return f"{expr.dtype}({to_text(expr.arg)})"
 
 
+def statement_target_text(statement: "Statement") -> str:
+    """``C(i, j)``: the element a statement writes, as text."""
+    indices = ", ".join(to_text(index) for index in statement.write_indices)
+    return f"{statement.tensor}({indices})"
+
+
 # -- program ----------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Tensor:
     """A tensor of the program.
 
-    :ivar role: ``input``, ``output`` or ``temp`` (internal buffer).
+    :ivar role: ``input``, ``output`` or ``temp`` (internal buffer); from C
+        input also ``inout``: the caller's storage, read and updated in place.
     :ivar shape: one extent per dimension, an ``isl.PwAff`` on the size
         parameters (a constant extent is a constant PwAff).
     :ivar dims: for inputs, the size symbol or constant each dimension binds.
+    :ivar native: addressed as C declares it (``A[i][j]``, a scalar by its
+        name) rather than as a flat row-major buffer (``A[i * N + j]``):
+        arrays and scalars of C input, which polytc neither allocates nor
+        passes.
     """
 
     name: str
@@ -163,6 +181,7 @@ class Tensor:
     role: str
     shape: tuple[isl.PwAff, ...] = field(compare=False)
     dims: tuple[str | int, ...] = ()
+    native: bool = False
 
     @property
     def rank(self) -> int:
@@ -177,7 +196,12 @@ class Statement:
     :ivar kind: ``compute``; ``init`` for the identity fill of a ``!``
         reduction; ``fill`` for zero-filling elements no statement writes.
     :ivar iterators: the domain's dimensions: left-hand side indices, then
-        reduction indices.
+        reduction indices (C input: the enclosing loops, outermost first).
+    :ivar lhs: the written element's indices when each is an iterator
+        (``C(i, j)``); empty for a write through ``target``.
+    :ivar target: the written element's subscripts when they are not all
+        iterators (C input: ``x[k - i - 1]``, ``A[0][j]``); ``write`` is their
+        access relation.
     """
 
     name: str
@@ -190,6 +214,14 @@ class Statement:
     write: isl.Map = field(compare=False)
     kind: str = "compute"
     text: str = ""
+    target: tuple[Expr, ...] | None = None
+
+    @property
+    def write_indices(self) -> tuple[Expr, ...]:
+        """The written element's subscripts as expressions."""
+        if self.target is not None:
+            return self.target
+        return tuple(Var(i, "index") for i in self.lhs)
 
     @property
     def reads(self) -> tuple[Read, ...]:
@@ -242,16 +274,21 @@ class SizeCondition:
 
 @dataclass(frozen=True, slots=True)
 class Program:
-    """A lowered TC def.  ``params`` are the size symbols in signature order;
-    ``context`` constrains them (sizes are non-negative, constants fixed).
-    ``conditions`` are what the sizes must satisfy for every read to stay in
-    bounds (:attr:`precondition`); the generated C checks them at entry."""
+    """A lowered TC def or C region.  ``params`` are the size symbols in
+    signature order; ``context`` constrains them (sizes are non-negative,
+    constants fixed).  ``conditions`` are what the sizes must satisfy for
+    every read to stay in bounds (:attr:`precondition`); the generated C
+    checks them at entry.  ``order``, when given, is the original execution
+    order of the statements as a schedule tree (C input: the loop nest as
+    written, ``-i`` for a downward loop); without it the order is textual,
+    each statement in its own nest (:func:`polytc.poly.original_order`)."""
 
     name: str
     params: tuple[str, ...]
     tensors: tuple[Tensor, ...]
     statements: tuple[Statement, ...]
     context: isl.Set = field(compare=False)
+    order: isl.Schedule | None = field(default=None, compare=False)
     conditions: tuple[SizeCondition, ...] = field(default=(), compare=False)
 
     @property
@@ -314,7 +351,7 @@ class Program:
             shape = ", ".join(extent_text(extent) for extent in tensor.shape)
             lines.append(f"  {tensor.role} {tensor.dtype} {tensor.name}[{shape}]")
         for s in self.statements:
-            lhs = f"{s.tensor}({', '.join(s.lhs)})"
+            lhs = statement_target_text(s)
             op = "=" if s.op == "=" else f"{s.op}="
             lines.append(f"  {s.name}: {lhs} {op} {to_text(s.body)}")
             lines.append(f"      domain: {s.domain}")

@@ -271,12 +271,12 @@ def test_random_inputs_follow_shapes_dtypes_and_seed():
 
 @pytest.mark.parametrize("argv, phrase", [
     (["deps", "{path}", "--tile", "32"], "--tile does nothing for 'deps' (it is a flag of "
-     "'compile' and 'schedule' and 'run' and 'plot')"),
+     "'compile', 'schedule', 'run', 'opt' and 'plot')"),
     (["deps", "{path}", "--scheduler=isl"], "--scheduler does nothing for 'deps'"),
     (["schedule", "{path}", "--no-parallel"], "--no-parallel changes only the tree after "
      "tiling: add --tiled"),
     (["deps", "{path}", "--sizes", "M=3"], "--sizes does nothing for 'deps' (it is a flag "
-     "of 'run' and 'plot' and 'tune')"),
+     "of 'run', 'plot' and 'tune')"),
     (["compile", "{path}", "--frobnicate"], "unknown flag --frobnicate; 'polytc compile "
      "--help' lists the flags"),
     (["compile", "{path}", "another.tc"], "unexpected argument 'another.tc'"),

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import cgen
 import islpy as isl
@@ -37,7 +37,7 @@ from polytc.codegen_c.conditions import SizeCheck, c_check, size_checks
 from polytc.codegen_c.contract import (CONTRACT_PREFIX, buffer_extents, mark_contractions,
                                       split_contractions)
 from polytc.codegen_c.work import work_py
-from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr, literal
+from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr, literal, strip_parens
 from polytc.codegen_c.names import NameTable
 from polytc.codegen_c.pack import element_count, plan_packings
 from polytc.codegen_c.prelude import prelude
@@ -48,6 +48,8 @@ from polytc.tiling import marks
 from polytc.isl_util import map_list
 
 PARALLEL_MARK = marks.PARALLEL
+#: in ``Emitter.used`` when a parallel loop reads the thread count
+THREADS = "POLYTC_THREADS"
 MAX_PROMOTED_ELEMENTS = 1024  # a register block, not a cache tile
 # a footprint of more pieces is no box worth promoting (and its lexicographic
 # extrema took isl 70 s on fuzz seed 9127027578)
@@ -110,26 +112,40 @@ def to_c(program: ir.Program, schedule: isl.Schedule, *, parallel: bool = True,
     contracted temporary whose values would cross buffers (isl generated
     its mark more than once) is emitted again with its full buffer, and
     none is contracted when the dependences are not exact."""
+    emitter, loops = walk(program, schedule, parallel, deps,
+                          lambda: Emitter(program, fixed or {}, keep_loop_order))
+    return emitter.function(loops)
+
+
+def walk(program: ir.Program, schedule: isl.Schedule, parallel: bool,
+         deps: Dependences | None,
+         make: Callable[[], "Emitter"]) -> tuple["Emitter", cgen.Generable]:
+    """An emitter from ``make`` and the loop nest it printed for ``schedule``
+    (the C of :func:`to_c` and of :func:`polytc.codegen_c.block.to_c_block`):
+    a contracted temporary whose values would cross buffers (isl generated
+    its mark more than once) is printed again with its full buffer, none is
+    contracted when the dependences are not exact, and an isl failure that
+    grouping coscheduled statements avoids is retried with it."""
     if program.temporaries and deps is None:
         deps = dependences(program)
     excluded = frozenset(t.name for t in program.temporaries) \
         if deps is not None and not deps.exact else frozenset()
     grouped = False
     while True:
-        emitter = _Emitter(program, fixed or {}, keep_loop_order)
+        emitter = make()
         try:
             with _ast_grouping(program.context.get_ctx(), grouped):
-                function = emitter.emit(schedule, parallel, excluded)
+                loops = emitter.loops(schedule, parallel, excluded)
         except isl.Error as error:
             if "unknown divs" in str(error) and not grouped:
                 grouped = True  # an isl failure that grouping coscheduled statements avoids
                 continue
             raise PolytcInternalError("generating C", str(error)) from error
         if not emitter.contractions or deps is None:
-            return function
+            return emitter, loops
         split = split_contractions(program, deps.flow, emitter.contractions, emitter.copies)
         if not split:
-            return function
+            return emitter, loops
         excluded |= split  # those keep their full buffers
 
 
@@ -209,19 +225,37 @@ def _register_rows(node: isl.AstNode) -> int | None:
     return trips if 1 < trips <= MAX_UNROLLED_ROWS else None
 
 
-class _Emitter:
+@dataclass(frozen=True, slots=True)
+class CStyle:
+    """What differs between the C function of a kernel (the defaults) and a
+    loop nest spliced into the user's own C (:mod:`polytc.codegen_c.block`):
+    the prefix of loop iterators (``c0, c1, ...``) and what a failed
+    allocation does."""
+
+    iterator_prefix: str = "c"
+    on_alloc_failure: str = "return 2;"
+
+
+class Emitter:
+    """One program and schedule to C: :meth:`loops` walks isl's AST into
+    cgen, :meth:`storage` adds the buffers it needs; :meth:`emit` makes the
+    kernel function of them, :func:`polytc.codegen_c.block.to_c_block` a
+    block for the user's own C."""
+
     def __init__(self, program: ir.Program, fixed: dict[str, int],
-                 keep_loop_order: bool = False) -> None:
+                 keep_loop_order: bool = False, names: NameTable | None = None,
+                 style: CStyle = CStyle()) -> None:
         self.program = program
         self.fixed = fixed
         self.keep_loop_order = keep_loop_order
-        self.names = NameTable()
+        self.style = style
+        self.names = names if names is not None else NameTable()
         self.used: set[str] = set()
         for param in program.params:
             self.names(param)
         for tensor in program.tensors:
             self.names(tensor.name)
-        self.layouts = {t.name: Layout(self.names(t.name), self._extents(t))
+        self.layouts = {t.name: Layout(self.names(t.name), self._extents(t), t.native)
                         for t in program.tensors}
         self.body = BodyPrinter(self.names, self.layouts, self.used)
         self.statements = {s.name: s for s in program.statements}
@@ -249,61 +283,19 @@ class _Emitter:
         self.copies: dict[str, list[isl.UnionSet]] = {}
 
     def _extents(self, tensor: ir.Tensor) -> tuple[str, ...]:
+        if tensor.native:  # the extents of the caller's declaration
+            build = isl.AstBuild.from_context(self.program.context)
+            return tuple(ast_expr(build.expr_from_pw_aff(e), self.ast_name, "c", self.used)
+                         for e in tensor.shape)
         if tensor.role == "input":
             return tuple(self.names(d) if isinstance(d, str) else str(d) for d in tensor.dims)
         return tuple(f"polytc_{self.names(tensor.name)}_e{d}" for d in range(tensor.rank))
 
-    def emit(self, schedule: isl.Schedule, parallel: bool,
-             excluded: frozenset[str] = frozenset()) -> CFunction:
-        schedule, self.contractions = mark_contractions(self.program, schedule, excluded)
-        self.buffers = {name: buffer_extents(c, self.program.context)
-                        for name, c in self.contractions.items()}
-        self.body.contracted = {name: self._buffer_dims(c)
-                                for name, c in self.contractions.items()}
-        if parallel:
-            schedule = mark_parallel(schedule)
-        build = isl.AstBuild.from_context(self.program.context)
-        build, _before = build.set_before_each_mark(self._before_mark)
-        build, _after = build.set_after_each_mark(self._after_mark)
-        build, _leaves = build.set_at_each_domain(self._at_domain)
-        root = build.node_from_schedule(schedule)
-        loops = self.node(root, frozenset())
+    def function(self, loops: cgen.Generable) -> CFunction:
+        """The kernel function around ``loops`` (from :meth:`loops`)."""
         program = self.program
         function = "polytc_" + self.names.checked(program.name)
-        build_params = isl.AstBuild.from_context(program.context)
-        preamble: list[cgen.Generable] = [cgen.Line("int polytc_status = 0;")]
-        for position, param in enumerate(program.params):
-            if param in self.fixed:  # loop bounds are constants (isl prints them)
-                value = self.fixed[param]
-                preamble.append(cgen.Line(f"if (polytc_size{position} != {value}) return 3;"))
-                preamble.append(cgen.Line(f"int64_t {self.names(param)} = polytc_size{position};"))
-                preamble.append(cgen.Line(f"POLYTC_OPAQUE({self.names(param)});"))
-                self.used.add("POLYTC_OPAQUE")
-        check = c_check(program, self.ast_name, self.used)
-        if check is not None:  # before any allocation: the sizes break the reads
-            preamble.append(cgen.Line(check))
-        for tensor in program.tensors:
-            if tensor.role == "input":
-                continue
-            for d, extent in enumerate(tensor.shape):
-                text = ast_expr(build_params.expr_from_pw_aff(extent), self.ast_name, "c",
-                                self.used)
-                preamble.append(cgen.Line(f"const int64_t {self.layouts[tensor.name].extents[d]}"
-                                          f" = {text};"))
-        cleanup: list[cgen.Generable] = []
-        for tensor in program.temporaries:
-            ctype, name = dtypes.C_TYPES[tensor.dtype], self.layouts[tensor.name].c_name
-            count = " * ".join(f"(size_t){e}" for e in self.layouts[tensor.name].extents) or "1"
-            if tensor.name in self.contractions:
-                continue  # held in its loop nest, or a scoped buffer below
-            preamble.append(cgen.Line(
-                f"{ctype} *restrict {name} = ({ctype} *)malloc(sizeof({ctype}) * ({count}) + 64);"))
-            preamble.append(cgen.Line(f"if (!{name}) return 2;"))
-            cleanup.append(cgen.Line(f"free({name});"))
-        for name, (ctype, count) in self.scopes[0].items():
-            preamble.append(cgen.Line(f"{ctype} *restrict {name} = {_allocation(ctype, count)};"))
-            preamble.append(cgen.Line(f"if (!{name}) return 2;"))
-            cleanup.append(cgen.Line(f"free({name});"))
+        preamble, cleanup = self.storage()
         args: list[cgen.Declarator] = [
             cgen.Value("int64_t", f"polytc_size{n}" if p in self.fixed else self.names(p))
             for n, p in enumerate(program.params)]
@@ -326,6 +318,73 @@ class _Emitter:
                          tuple(self._arg(t) for t in program.inputs),
                          tuple(self._arg(t) for t in program.outputs), gathers=gathers,
                          checks=size_checks(program), work_py=work_py(program))
+
+    def loops(self, schedule: isl.Schedule, parallel: bool,
+              excluded: frozenset[str] = frozenset()) -> cgen.Generable:
+        """The loop nest of ``schedule`` (contractions but of ``excluded`` and
+        parallel loops marked first), as cgen; the storage it needs is then
+        planned."""
+        schedule, self.contractions = mark_contractions(self.program, schedule, excluded)
+        self.buffers = {name: buffer_extents(c, self.program.context)
+                        for name, c in self.contractions.items()}
+        self.body.contracted = {name: self._buffer_dims(c)
+                                for name, c in self.contractions.items()}
+        if parallel:
+            schedule = mark_parallel(schedule)
+        build = isl.AstBuild.from_context(self.program.context)
+        if self.style.iterator_prefix != "c":
+            depth = max((len(s.iterators) for s in self.program.statements), default=0)
+            names = isl.IdList.alloc(build.get_ctx(), 0)
+            for d in range(4 * depth + 16):  # tiling adds loops; isl names any beyond c<d>
+                names = names.add(isl.Id(f"{self.style.iterator_prefix}{d}",
+                                         context=build.get_ctx()))
+            build = build.set_iterators(names)
+        build, _before = build.set_before_each_mark(self._before_mark)
+        build, _after = build.set_after_each_mark(self._after_mark)
+        build, _leaves = build.set_at_each_domain(self._at_domain)
+        root = build.node_from_schedule(schedule)
+        return self.node(root, frozenset())
+
+    def storage(self) -> tuple[list[cgen.Generable], list[cgen.Generable]]:
+        """C before the loop nest (status, fixed sizes, extents, buffers of
+        the temporaries) and after it (frees); after :meth:`loops`."""
+        program = self.program
+        fail = self.style.on_alloc_failure
+        build_params = isl.AstBuild.from_context(program.context)
+        preamble: list[cgen.Generable] = [cgen.Line("int polytc_status = 0;")]
+        for position, param in enumerate(program.params):
+            if param in self.fixed:  # loop bounds are constants (isl prints them)
+                value = self.fixed[param]
+                preamble.append(cgen.Line(f"if (polytc_size{position} != {value}) return 3;"))
+                preamble.append(cgen.Line(f"int64_t {self.names(param)} = polytc_size{position};"))
+                preamble.append(cgen.Line(f"POLYTC_OPAQUE({self.names(param)});"))
+                self.used.add("POLYTC_OPAQUE")
+        check = c_check(program, self.ast_name, self.used)
+        if check is not None:  # before any allocation: the sizes break the reads
+            preamble.append(cgen.Line(check))
+        for tensor in program.tensors:
+            if tensor.role == "input" or tensor.native:
+                continue
+            for d, extent in enumerate(tensor.shape):
+                text = ast_expr(build_params.expr_from_pw_aff(extent), self.ast_name, "c",
+                                self.used)
+                preamble.append(cgen.Line(f"const int64_t {self.layouts[tensor.name].extents[d]}"
+                                          f" = {text};"))
+        cleanup: list[cgen.Generable] = []
+        for tensor in program.temporaries:
+            ctype, name = dtypes.C_TYPES[tensor.dtype], self.layouts[tensor.name].c_name
+            count = " * ".join(f"(size_t){e}" for e in self.layouts[tensor.name].extents) or "1"
+            if tensor.name in self.contractions:
+                continue  # held in its loop nest, or a scoped buffer below
+            preamble.append(cgen.Line(
+                f"{ctype} *restrict {name} = ({ctype} *)malloc(sizeof({ctype}) * ({count}) + 64);"))
+            preamble.append(cgen.Line(f"if (!{name}) {fail}"))
+            cleanup.append(cgen.Line(f"free({name});"))
+        for name, (ctype, count) in self.scopes[0].items():
+            preamble.append(cgen.Line(f"{ctype} *restrict {name} = {_allocation(ctype, count)};"))
+            preamble.append(cgen.Line(f"if (!{name}) {fail}"))
+            cleanup.append(cgen.Line(f"free({name});"))
+        return preamble, cleanup
 
     def _header(self, function: str) -> str:
         program = self.program
@@ -549,8 +608,11 @@ class _Emitter:
             space = build.get_schedule_space()
             n = space.dim(isl.dim_type.set)
             outer = space.get_dim_name(isl.dim_type.set, n - 1) if n else None
-            depth = int(outer[1:]) + 1 if outer and outer[1:].isdigit() else n
-            return node.set_annotation(isl.Id(f"c{depth + pragma[1]}", context=node.get_ctx()))
+            prefix = self.style.iterator_prefix
+            number = outer[len(prefix):] if outer and outer.startswith(prefix) else ""
+            depth = int(number) + 1 if number.isdigit() else n
+            return node.set_annotation(isl.Id(f"{prefix}{depth + pragma[1]}",
+                                              context=node.get_ctx()))
         if name.startswith(marks.PACK_PREFIX):
             return self._plan_packs(node, build, name[len(marks.PACK_PREFIX):])
         if name != marks.PROMOTE:
@@ -688,11 +750,12 @@ class _Emitter:
         body = self._scoped(scope, body)
         if degenerate:
             return cgen.Block([cgen.Line(f"const int64_t {iterator} = {init};"), body])
-        cond = _strip_parens(self.isl_expr(node.for_get_cond()))  # OpenMP wants `c0 < n`
+        cond = strip_parens(self.isl_expr(node.for_get_cond()))  # OpenMP wants `c0 < n`
         inc = self.isl_expr(node.for_get_inc())
         loop = cgen.For(_text(f"int64_t {iterator} = {init}"), _text(cond),
                         _text(f"{iterator} += {inc}"), _block(body))
         if marks.PARALLEL in pragmas:
+            self.used.add(THREADS)  # the clauses read polytc_nthreads
             simd = " simd" if marks.SIMD in pragmas else ""
             return cgen.Module([cgen.Pragma(f"omp parallel for{simd} num_threads(polytc_nthreads)"
                                             " if(polytc_nthreads > 1) schedule(static)"), loop])
@@ -713,7 +776,7 @@ class _Emitter:
             lines.append(cgen.Line(f"const int64_t {self.names(iterator)} = {value};"))
         planned = self.places.get(_annotation(node) or "")
         if planned is not None and self.in_force.get(statement.tensor) is planned[0]:
-            written = tuple(self.names(i) for i in statement.lhs)
+            written = tuple(self.body.index(i) for i in statement.write_indices)
             self.body.exact = {statement.tensor: (written, planned[1])}
         try:
             lines.append(cgen.Line(self.assignment(statement)))
@@ -723,8 +786,7 @@ class _Emitter:
 
     def assignment(self, statement: ir.Statement) -> str:
         tensor = self.program.tensor(statement.tensor)
-        target = self.body.access(statement.tensor, tuple(
-            ir.Var(i, "index") for i in statement.lhs))
+        target = self.body.access(statement.tensor, statement.write_indices)
         value = self.body.expr(statement.body)
         op = statement.op
         if op == "=":
@@ -814,18 +876,6 @@ def _nest(points: list[str], sizes: tuple[int | str, ...], statement: str) -> cg
 def _text(text: str) -> Any:
     """cgen takes C fragments as plain strings where its hints say Generable."""
     return text
-
-
-def _strip_parens(text: str) -> str:
-    """``(a < b)`` -> ``a < b`` when the parentheses enclose the whole text."""
-    if not (text.startswith("(") and text.endswith(")")):
-        return text
-    depth = 0
-    for position, char in enumerate(text):
-        depth += (char == "(") - (char == ")")
-        if depth == 0 and position < len(text) - 1:
-            return text
-    return text[1:-1]
 
 
 def _block(node: cgen.Generable) -> cgen.Generable:

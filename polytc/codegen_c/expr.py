@@ -71,17 +71,23 @@ _POSIX_DOUBLE = frozenset(("j0", "j1", "y0", "y1"))
 _HELPER_DOUBLE = {"erfinv": "POLYTC_ERFINV", "erfcx": "POLYTC_ERFCX",
                   "cyl_bessel_i0": "POLYTC_I0", "cyl_bessel_i1": "POLYTC_I1"}
 _NARROW = frozenset(("bool", "int8", "int16", "uint8", "uint16"))
+#: operators of C input printed as C's own (truncating integer ``/`` and ``%``)
+C_OPERATORS = {"/t": "/", "%t": "%", "&": "&", "|": "|", "^": "^", "<<": "<<", ">>": ">>"}
 
 
 @dataclass(frozen=True)
 class Layout:
-    """How a tensor is addressed in C: its name and its extents as C text."""
+    """How a tensor is addressed in C: its name and its extents as C text;
+    ``native``: as C declares it (``T[i][j]``, a scalar ``T``)."""
 
     c_name: str
     extents: tuple[str, ...]
+    native: bool = False
 
     def element(self, indices: list[str]) -> str:
-        """``T[offset]``, row-major."""
+        """``T[offset]``, row-major (native: ``T[i][j]``)."""
+        if self.native:
+            return self.c_name + "".join(f"[{strip_parens(text)}]" for text in indices)
         offset = ""
         for dim, text in enumerate(indices):
             offset = text if dim == 0 else f"({offset}) * {self.extents[dim]} + {text}"
@@ -198,9 +204,9 @@ class BodyPrinter:
 
     def expr(self, expr: ir.Expr) -> str:
         if isinstance(expr, ir.Const):
-            return literal(expr.value, expr.dtype)
+            return expr.text or literal(expr.value, expr.dtype)
         if isinstance(expr, ir.Var):
-            return f"((int32_t){self.name_of(expr.name)})"
+            return f"(({dtypes.C_TYPES.get(expr.dtype, 'int32_t')}){self.name_of(expr.name)})"
         if isinstance(expr, ir.Read):
             return self.access(expr.tensor, expr.indices)
         if isinstance(expr, ir.Cast):
@@ -226,6 +232,8 @@ class BodyPrinter:
                 return f"f{expr.op}{'f' if t == dtypes.FLOAT32 else ''}({a}, {b})"
             self.used.add(f"POLYTC_{expr.op.upper()}")
             return f"POLYTC_{expr.op.upper()}({a}, {b})"
+        if expr.op in C_OPERATORS:  # C input: C's own operator, as written
+            return f"({a} {C_OPERATORS[expr.op]} {b})"
         if expr.op in ("/", "%") and not dtypes.is_float(operand):
             unsigned = dtypes.is_unsigned(operand) or operand == dtypes.BOOL
             helper = {("/", False): "POLYTC_IDIV", ("%", False): "POLYTC_IMOD",
@@ -274,6 +282,18 @@ class BodyPrinter:
         if fn == "normcdfinv":
             return f"(({ctype})(1.4142135623730951 * POLYTC_ERFINV(2.0 * (double)({x}) - 1.0)))"
         raise PolytcInternalError("printing a builtin call", fn)
+
+
+def strip_parens(text: str) -> str:
+    """``(a + b)`` -> ``a + b`` when the parentheses enclose the whole text."""
+    if not (text.startswith("(") and text.endswith(")")):
+        return text
+    depth = 0
+    for position, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        if depth == 0 and position < len(text) - 1:
+            return text
+    return text[1:-1]
 
 
 def literal(value: int | float | bool, dtype: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import cffi
 import numpy as np
@@ -26,7 +26,14 @@ _libraries: dict[str, tuple[Any, Any]] = {}
 _libraries_lock = threading.Lock()
 
 
-def load(path: str, cfunction: CFunction) -> tuple[Any, Any]:
+class Loadable(Protocol):
+    """What :func:`load` needs of a C function: its cffi declaration."""
+
+    @property
+    def cdef(self) -> str: ...
+
+
+def load(path: str, cfunction: Loadable) -> tuple[Any, Any]:
     """``(ffi, library)`` for the library at ``path`` (loaded once per process):
     ``getattr(library, cfunction.function)`` is the kernel."""
     with _libraries_lock:
@@ -55,7 +62,46 @@ def load_checked(path: str, cfunction: CFunction) -> tuple[Any, Any]:  # (ffi, l
         raise CompileError(f"cannot load the compiled kernel {path}: {error}") from error
 
 
-class Kernel:
+class StageViews:
+    """A kernel's stages, by name (``program``, ``dependences``,
+    ``schedule``, ``tiled``), as attributes; a class provides ``_stage``."""
+
+    def _stage(self, name: str) -> Any:  # pragma: no cover - every user overrides it
+        raise NotImplementedError
+
+    @property
+    def program(self) -> Any:
+        """The lowered :class:`~polytc.program.Program` (isl domains, accesses)."""
+        return self._stage("program")
+
+    @property
+    def dependences(self) -> Any:
+        return self._stage("dependences")
+
+    @property
+    def schedule(self) -> Any:
+        """The scheduler's isl schedule tree (before tiling: see
+        :attr:`tiled_schedule`); its text reads back as ``schedule=``."""
+        return self._stage("schedule")
+
+    @property
+    def tiled_schedule(self) -> Any:
+        """The schedule after tiling, register tiling and marks: what the C follows."""
+        return self._stage("tiled")
+
+    @property
+    def schedule_map(self) -> Any:
+        """The schedule as an isl union map (statement instance -> time)."""
+        return self.schedule.get_map()
+
+    @property
+    def schedule_summary(self) -> Any:
+        """Bands, permutability, parallel members and fused groups, readable."""
+        from polytc.poly.summary import summarize
+        return summarize(self.schedule, self.program)
+
+
+class Kernel(StageViews):
     """A compiled TC def.  Call it with numpy arrays (positionally in declared
     order, or by name); it returns the output, or a tuple of outputs in
     return-list order.
@@ -104,37 +150,6 @@ class Kernel:
         if self._stages is None:
             self._stages = self._stages_factory()
         return self._stages[name]
-
-    @property
-    def program(self) -> Any:
-        """The lowered :class:`~polytc.program.Program` (isl domains, accesses)."""
-        return self._stage("program")
-
-    @property
-    def dependences(self) -> Any:
-        return self._stage("dependences")
-
-    @property
-    def schedule(self) -> Any:
-        """The scheduler's isl schedule tree (before tiling: see
-        :attr:`tiled_schedule`); its text reads back as ``schedule=``."""
-        return self._stage("schedule")
-
-    @property
-    def tiled_schedule(self) -> Any:
-        """The schedule after tiling, register tiling and marks: what the C follows."""
-        return self._stage("tiled")
-
-    @property
-    def schedule_map(self) -> Any:
-        """The schedule as an isl union map (statement instance -> time)."""
-        return self.schedule.get_map()
-
-    @property
-    def schedule_summary(self) -> Any:
-        """Bands, permutability, parallel members and fused groups, readable."""
-        from polytc.poly.summary import summarize
-        return summarize(self.schedule, self.program)
 
     @property
     def output_extents(self) -> dict[str, tuple[str, ...]]:

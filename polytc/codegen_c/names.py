@@ -86,3 +86,14 @@ def _is_math_function(name: str) -> bool:
     from polytc.frontend.builtins import BUILTINS
     base = name[:-1] if name.endswith(("f", "l")) else name
     return name in BUILTINS or base in BUILTINS or name in ("fabs", "fabsf", "min", "max")
+
+
+class VerbatimNames(NameTable):
+    """User names kept as they are: in C input they name the user's own
+    variables, which generated code must reach unchanged (the caller
+    chooses generated names that no user name takes)."""
+
+    def __call__(self, name: str) -> str:
+        if not _IDENTIFIER.match(name):
+            raise PolytcInternalError("naming C identifiers", f"{name!r} is not an identifier")
+        return name

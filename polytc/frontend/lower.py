@@ -77,7 +77,7 @@ def _lower(definition: ast.Def, source: str, default_dtype: str) -> ir.Program:
     statements = [s for s in fills if s is not None] + statements
     ordered = _ordered_tensors(tensors, sig)
     return ir.Program(definition.name.name, params, ordered, tuple(statements), context,
-                      conditions)
+                      conditions=conditions)
 
 
 def _check_declared_extents(info: TensorInfo, extents: tuple[isl.PwAff, ...],

@@ -69,8 +69,14 @@ class Dependences:
 
 
 def original_order(program: Program) -> isl.UnionMap:
-    """The textual execution order as a schedule map: statement ``k`` with
-    iterators ``(i, j, ...)`` runs at ``[k, i, j, ..., 0, ...]``."""
+    """The original execution order as a schedule map.  A program with an
+    ``order`` tree (C input) runs as that tree says: its map, sequence
+    positions as constant dimensions and a downward loop as ``-i``
+    (``S1[i, j] -> [1, i, 1, -j]``).  Otherwise the order is textual:
+    statement ``k`` with iterators ``(i, j, ...)`` runs at
+    ``[k, i, j, ..., 0, ...]``."""
+    if program.order is not None:
+        return program.order.get_map().intersect_domain(program.domain())
     depth = max((len(s.iterators) for s in program.statements), default=0)
     result = isl.UnionMap.empty(program.context.get_space())
     for position, statement in enumerate(program.statements):

@@ -1,5 +1,7 @@
 """The identity schedule: statements in textual order, each in its own loop
-nest over its iterators (left-hand side indices, then reduction indices).
+nest over its iterators (left-hand side indices, then reduction indices);
+for a program with an original ``order`` tree (C input), that tree: the
+loop nest as written.
 
 Band members are marked coincident where no dependence is carried: that is
 what code generation turns into ``omp parallel for``.
@@ -17,6 +19,8 @@ def identity_schedule(program: Program, deps: Dependences) -> isl.Schedule:
     """A schedule tree: a sequence of one filter per statement, each with a
     band ``S[i, j, ...] -> [i, j, ...]`` whose members carry their
     parallelism."""
+    if program.order is not None:
+        return _marked_order(program.order, deps)
     domain = program.domain()
     schedule = isl.Schedule.from_domain(domain)
     if len(program.statements) == 0:
@@ -34,6 +38,26 @@ def identity_schedule(program: Program, deps: Dependences) -> isl.Schedule:
             node = node.band_member_set_coincident(member, flag)
         node = node.parent().parent()
     return node.get_schedule()
+
+
+def _marked_order(order: isl.Schedule, deps: Dependences) -> isl.Schedule:
+    """``order`` with each band member marked coincident when no dependence
+    between instances below the band is carried by it."""
+    def mark(node: isl.ScheduleNode) -> isl.ScheduleNode:
+        if node.get_type() != isl.schedule_node_type.band:
+            return node
+        inside = node.get_domain()
+        related = deps.all.intersect_domain(inside).intersect_range(inside)
+        prefix = node.get_prefix_schedule_union_map()
+        related = related.intersect(prefix.apply_range(prefix.reverse()))
+        partial = node.band_get_partial_schedule()
+        for member in range(node.band_n_member()):
+            values = isl.UnionMap.from_union_pw_aff(partial.get_at(member))
+            same = values.apply_range(values.reverse())
+            node = node.band_member_set_coincident(member, related.is_subset(same))
+            related = related.intersect(same)
+        return node
+    return order.map_schedule_node_bottom_up(mark)
 
 
 def _band(statement: Statement) -> isl.MultiUnionPwAff:

@@ -33,8 +33,7 @@ from typing import Iterable, Union
 import islpy as isl
 
 from polytc.isl_util import set_list
-
-from polytc.program import Program, Statement, to_text
+from polytc.program import Program, Statement, statement_target_text, to_text
 
 _NODE = isl.schedule_node_type
 _SIMPLE = re.compile(r"^(?P<domain>[^:;{}]*?) -> \[\((?P<expr>[^:;{}]*)\)\]$")
@@ -328,7 +327,7 @@ def _nest(node: isl.ScheduleNode, indent: int, key: _Key, texts: dict[str, str],
 def statement_text(statement: Statement) -> str:
     """``C(i, j) += (A(i, k) * B(k, j))``: the statement as TC-like text."""
     op = "=" if statement.op == "=" else f"{statement.op}="
-    return f"{statement.tensor}({', '.join(statement.lhs)}) {op} {to_text(statement.body)}"
+    return f"{statement_target_text(statement)} {op} {to_text(statement.body)}"
 
 
 def _nest_label(band: BandSummary, member: int) -> str:

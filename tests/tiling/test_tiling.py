@@ -181,9 +181,9 @@ def test_pack_buffers_of_one_tensor_share_only_compatible_layouts() -> None:
     """Packs of one tensor in one allocation scope share a buffer grown to
     the largest constant count; a pack sized by the tensor's extents that
     differs takes a second buffer instead of failing."""
-    from polytc.codegen_c.emit import _Emitter
+    from polytc.codegen_c.emit import Emitter
 
-    emitter = _Emitter(to_program(MATMUL), {})
+    emitter = Emitter(to_program(MATMUL), {})
     assert emitter._pack_buffer("polytc_B_pack", "1024") == ("polytc_B_pack", "1024")
     emitter.scopes[-1]["polytc_B_pack"] = ("float", "1024")
     assert emitter._pack_buffer("polytc_B_pack", "4096") == ("polytc_B_pack", "4096")

@@ -1,0 +1,386 @@
+"""PolyBench/C through polytc's C frontend: correctness and speed in one run.
+
+    python benchmarks/polybench.py --polybench /tmp/polybench \\
+        [--size LARGE] [--check MINI,SMALL] [--threads 1,2] [--only gemm,lu] [--repeat 3]
+
+``--polybench`` is a PolyBench/C 4.2.1 tree (not part of polytc: fetch one,
+e.g. the MatthiasJReisinger/PolyBenchC-4.2.1 mirror); every kernel of its
+``utilities/benchmark_list`` (or those ``--only`` names) is:
+
+* checked: built with PolyBench's own flags (``-I utilities
+  -D<SIZE>_DATASET -DPOLYBENCH_DUMP_ARRAYS``) and ``-O3 -ffp-contract=off``
+  against ``utilities/polybench.c``; the dumps of polytc's rewrite (``polytc
+  opt``), of Pluto's polycc (``--tile --parallel``, when ``$PLUTO_POLYCC``
+  names one) and of Polly (``clang -O3 -mllvm -polly``, when clang has
+  Polly; against clang's own build) are compared with the original's (``cmp``)
+  at each ``--check`` size, on each thread count;
+* timed at ``--size`` with ``-O3 -march=native -DPOLYBENCH_TIME``: the
+  original with gcc on one thread (the baseline of every ratio), Polly,
+  polycc's and polytc's code on each thread count (OpenMP), the median of
+  ``--repeat`` runs of PolyBench's own timer.
+
+It prints each kernel's speedups over gcc, their geometric means and a
+pass/FAIL line per target of issue #13.  Machines are shared and noisy:
+read ratios measured in the same run, never figures from another run.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+CHECK_FLAGS = ("-O3", "-ffp-contract=off")
+TIME_FLAGS = ("-O3", "-march=native")
+_SECONDS = re.compile(r"^\s*(\d+\.\d+)\s*$", re.M)
+
+
+@dataclass
+class Kernel:
+    name: str
+    path: Path          # the kernel's .c
+    suite: Path         # the PolyBench tree
+
+
+@dataclass
+class Result:
+    kernel: Kernel
+    problems: list[str] = field(default_factory=list)      # failed checks, by variant
+    checked: dict[str, bool] = field(default_factory=dict)  # variant -> all dumps identical
+    seconds: dict[str, float] = field(default_factory=dict)  # "gcc", "polytc@2", ...
+    opt_seconds: float = 0.0
+    parallel: bool = False
+
+
+@dataclass(frozen=True)
+class Tools:
+    gcc: str
+    clang_polly: str | None
+    polycc: str | None
+
+
+# -- tools ---------------------------------------------------------------------
+def detect_tools() -> Tools:
+    gcc = shutil.which("gcc") or shutil.which("cc") or "cc"
+    polly = None
+    for clang in ("clang", "clang-14", "clang-15", "clang-16", "clang-17", "clang-18"):
+        path = shutil.which(clang)
+        if path and _compiles(path, ["-O3", "-mllvm", "-polly"]):
+            polly = path
+            break
+    polycc = os.environ.get("PLUTO_POLYCC")
+    return Tools(gcc, polly, polycc if polycc and os.path.exists(polycc) else None)
+
+
+def _compiles(cc: str, flags: list[str]) -> bool:
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "probe.c"
+        source.write_text("int main(void) { return 0; }\n")
+        return subprocess.run([cc, *flags, str(source), "-o", str(Path(tmp) / "probe")],
+                              capture_output=True).returncode == 0
+
+
+# -- building and running ---------------------------------------------------------
+def build(cc: str, source: Path, kernel: Kernel, size: str, flags: tuple[str, ...],
+          extra: list[str], out: Path) -> str | None:
+    """Compile ``source`` with PolyBench's harness into ``out``; None, or the error."""
+    utilities = kernel.suite / "utilities"
+    libraries = [f for f in extra if f.startswith("-l")]
+    command = [cc, *flags, *(f for f in extra if not f.startswith("-l")), f"-I{utilities}",
+               f"-I{kernel.path.parent}", f"-D{size}_DATASET", str(utilities / "polybench.c"),
+               str(source), "-o", str(out), *libraries, "-lm"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    return None if result.returncode == 0 else result.stderr[-2000:]
+
+
+def run(exe: Path, threads: int) -> tuple[str, str]:
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    result = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=3600)
+    return result.stdout, result.stderr
+
+
+def polytc_source(kernel: Kernel, size: str, defines: list[str], out: Path) -> float:
+    """``polytc opt`` of the kernel into ``out``; returns the seconds it took."""
+    from polytc import transform_c
+    start = time.perf_counter()
+    text = transform_c(kernel.path, include_dirs=[kernel.suite / "utilities"],
+                       defines=[f"{size}_DATASET", *defines])
+    elapsed = time.perf_counter() - start
+    out.write_text(text)
+    return elapsed
+
+
+def polycc_source(tools: Tools, kernel: Kernel, work: Path) -> Path | str:
+    """Pluto's ``polycc --tile --parallel`` output, or its error."""
+    assert tools.polycc is not None
+    scratch = work / f"pluto-{kernel.name}"
+    scratch.mkdir(exist_ok=True)
+    local = scratch / kernel.path.name
+    shutil.copy(kernel.path, local)
+    out = scratch / f"{kernel.name}.pluto.c"
+    result = subprocess.run([tools.polycc, "--tile", "--parallel", local.name, "-o", out.name],
+                            capture_output=True, text=True, cwd=scratch, timeout=600)
+    if result.returncode != 0 or not out.exists():
+        return (result.stderr or result.stdout)[-500:] or "polycc failed"
+    return out
+
+
+# -- checking ---------------------------------------------------------------------
+def check(kernel: Kernel, tools: Tools, sizes: list[str], threads: list[int], work: Path,
+          result: Result, pluto: Path | str | None) -> None:
+    """Compare the dumps of every variant with the original's, at each size."""
+    for size in sizes:
+        base = work / f"{kernel.name}-{size}"
+        reference = _dump(tools.gcc, kernel.path, kernel, size, [], base.with_suffix(".orig"), 1)
+        rewritten = base.with_suffix(".polytc.c")
+        try:
+            elapsed = polytc_source(kernel, size, ["POLYBENCH_DUMP_ARRAYS"], rewritten)
+            result.opt_seconds = max(result.opt_seconds, elapsed)
+        except Exception as error:  # noqa: BLE001 - a failure is a result here
+            _fail(result, "polytc", f"{size}: {type(error).__name__}: {error}")
+            continue
+        for t in threads:
+            _compare(result, "polytc", f"{size} {t} thread(s)", reference,
+                     _dump(tools.gcc, rewritten, kernel, size, ["-fopenmp"],
+                           base.with_suffix(".polytc"), t))
+        if isinstance(pluto, Path):
+            for t in threads:
+                _compare(result, "pluto", f"{size} {t} thread(s)", reference,
+                         _dump(tools.gcc, pluto, kernel, size, ["-fopenmp"],
+                               base.with_suffix(".pluto"), t))
+        if tools.clang_polly:
+            clang = _dump(tools.clang_polly, kernel.path, kernel, size, [],
+                          base.with_suffix(".clang"), 1)
+            _compare(result, "polly", size, clang,
+                     _dump(tools.clang_polly, kernel.path, kernel, size,
+                           ["-mllvm", "-polly"], base.with_suffix(".polly"), 1))
+
+
+def _dump(cc: str, source: Path, kernel: Kernel, size: str, extra: list[str], exe: Path,
+          threads: int) -> str:
+    if not exe.exists():
+        error = build(cc, source, kernel, size, CHECK_FLAGS,
+                      extra + ["-DPOLYBENCH_DUMP_ARRAYS"], exe)
+        if error is not None:
+            return f"build failed: {error}"
+    return run(exe, threads)[1]
+
+
+def _compare(result: Result, variant: str, where: str, want: str, got: str) -> None:
+    same = got == want and not want.startswith("build failed")
+    result.checked[variant] = result.checked.get(variant, True) and same
+    if not same:
+        detail = got[:300] if got.startswith("build failed") else "dumps differ"
+        _fail(result, variant, f"{where}: {detail}")
+
+
+def _fail(result: Result, variant: str, message: str) -> None:
+    result.checked[variant] = False
+    result.problems.append(f"{variant} {message}")
+
+
+# -- timing -----------------------------------------------------------------------
+def timed(cc: str, source: Path, kernel: Kernel, size: str, extra: list[str], exe: Path,
+          threads: int, repeat: int) -> float | None:
+    if not exe.exists():
+        if build(cc, source, kernel, size, TIME_FLAGS, extra + ["-DPOLYBENCH_TIME"], exe):
+            return None
+    times = []
+    for _ in range(repeat):
+        found = _SECONDS.findall(run(exe, threads)[0])
+        if not found:
+            return None
+        times.append(float(found[-1]))
+    return statistics.median(times)
+
+
+def measure(kernel: Kernel, tools: Tools, size: str, threads: list[int], repeat: int,
+            work: Path, result: Result, pluto: Path | str | None) -> None:
+    base = work / f"{kernel.name}-{size}-time"
+    seconds = result.seconds
+    gcc = timed(tools.gcc, kernel.path, kernel, size, [], base.with_suffix(".gcc"), 1, repeat)
+    if gcc is not None:
+        seconds["gcc"] = gcc
+    rewritten = base.with_suffix(".polytc.c")
+    try:
+        result.opt_seconds = max(result.opt_seconds,
+                                 polytc_source(kernel, size, ["POLYBENCH_TIME"], rewritten))
+    except Exception as error:  # noqa: BLE001
+        _fail(result, "polytc", f"{size}: {type(error).__name__}: {error}")
+        return
+    result.parallel = "omp parallel for" in rewritten.read_text()
+    for t in threads:
+        _store(seconds, f"polytc@{t}", timed(tools.gcc, rewritten, kernel, size, ["-fopenmp"],
+                                             base.with_suffix(".polytc"), t, repeat))
+        if isinstance(pluto, Path):
+            _store(seconds, f"pluto@{t}", timed(tools.gcc, pluto, kernel, size, ["-fopenmp"],
+                                                base.with_suffix(".pluto"), t, repeat))
+    if tools.clang_polly:
+        _store(seconds, "polly@1", timed(tools.clang_polly, kernel.path, kernel, size,
+                                         ["-mllvm", "-polly"], base.with_suffix(".polly"), 1,
+                                         repeat))
+        if max(threads) > 1:
+            _store(seconds, f"polly@{max(threads)}", timed(
+                tools.clang_polly, kernel.path, kernel, size,
+                ["-mllvm", "-polly", "-mllvm", "-polly-parallel", "-lgomp"],
+                base.with_suffix(".pollypar"), max(threads), repeat))
+
+
+def _store(seconds: dict[str, float], key: str, value: float | None) -> None:
+    if value is not None:
+        seconds[key] = value
+
+
+# -- report -----------------------------------------------------------------------
+def columns(results: list[Result]) -> list[str]:
+    keys = sorted({k for r in results for k in r.seconds if k != "gcc"},
+                  key=lambda k: (k.split("@")[0] != "polytc", k))
+    return keys
+
+
+def speedup(result: Result, key: str) -> float | None:
+    gcc, other = result.seconds.get("gcc"), result.seconds.get(key)
+    if not gcc or not other:
+        return None
+    return gcc / other
+
+
+def geomean(values: list[float]) -> float | None:
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else None
+
+
+def print_table(results: list[Result], size: str) -> None:
+    keys = columns(results)
+    print(f"\nPolyBench at {size}: speedup over gcc -O3 -march=native on one thread "
+          "(ratios of the same run)")
+    header = f"{'kernel':<16}{'check':<7}{'gcc s':>10}" + "".join(f"{k:>11}" for k in keys) \
+        + f"{'opt s':>8}"
+    print(header)
+    for r in results:
+        check = "ok" if r.checked and all(r.checked.values()) else "FAIL"
+        gcc = r.seconds.get("gcc")
+        cells = "".join(f"{_ratio(speedup(r, k)):>11}" for k in keys)
+        print(f"{r.kernel.name:<16}{check:<7}{(f'{gcc:.4f}' if gcc else '-'):>10}{cells}"
+              f"{r.opt_seconds:>8.2f}")
+    means = "".join(f"{_ratio(geomean([s for r in results if (s := speedup(r, k))])):>11}"
+                    for k in keys)
+    print(f"{'geomean':<16}{'':<7}{'':>10}{means}")
+    for r in results:
+        for problem in r.problems:
+            print(f"  {r.kernel.name}: {problem}")
+
+
+def _ratio(value: float | None) -> str:
+    return f"{value:.2f}x" if value is not None else "-"
+
+
+def targets(results: list[Result], threads: list[int], suite_size: int) -> list[tuple[bool, str]]:
+    """(passed, text) per target of issue #13 this run can judge."""
+    lines = []
+    correct = [r for r in results if r.checked.get("polytc")]
+    lines.append((len(correct) == suite_size and len(results) == suite_size,
+                  f"bit-identical dumps at the check sizes, threads {threads}: "
+                  f"{len(correct)}/{suite_size} kernels"))
+    one = [s for r in results if (s := speedup(r, "polytc@1"))]
+    mean = geomean(one)
+    if mean is not None:
+        rivals = {k: geomean([s for r in results if (s := speedup(r, k))])
+                  for k in ("pluto@1", "polly@1")}
+        beaten = all(v is None or mean > v for v in rivals.values())
+        named = ", ".join(f"{k.split('@')[0]} {_ratio(v)}" for k, v in rivals.items() if v)
+        lines.append((mean >= 2.0 and beaten, f"1 thread: geometric mean {_ratio(mean)} >= "
+                      f"2.0x and above Pluto's and Polly's ({named or 'not measured'})"))
+        slow = [f"{r.kernel.name} {_ratio(s)}" for r in results
+                if (s := speedup(r, "polytc@1")) is not None and s < 0.9]
+        lines.append((not slow, "1 thread: no kernel below 0.9x gcc"
+                      + (f" (below: {', '.join(slow)})" if slow else "")))
+    two = geomean([s for r in results if (s := speedup(r, "polytc@2"))])
+    if two is not None:
+        lines.append((two >= 3.0, f"2 threads: geometric mean {_ratio(two)} >= 3.0x "
+                      "gcc's 1-thread time"))
+        scaling = [f"{r.kernel.name} {_ratio(r.seconds['polytc@1'] / r.seconds['polytc@2'])}"
+                   for r in results if r.parallel and "polytc@1" in r.seconds
+                   and "polytc@2" in r.seconds
+                   and r.seconds["polytc@1"] / r.seconds["polytc@2"] < 1.8]
+        lines.append((not scaling, "2 threads: >= 1.8x polytc's own 1-thread time on every "
+                      "kernel with a parallel loop" + (f" (below: {', '.join(scaling)})"
+                                                      if scaling else "")))
+    slowest = max((r.opt_seconds for r in results), default=0.0)
+    lines.append((slowest < 2.0, f"polytc opt under 2 s per file (slowest {slowest:.2f} s)"))
+    return lines
+
+
+# -- driver -----------------------------------------------------------------------
+def kernels(suite: Path, only: list[str] | None) -> list[Kernel]:
+    listed = (suite / "utilities" / "benchmark_list").read_text().split()
+    found = [Kernel(Path(p).stem, (suite / p).resolve(), suite) for p in listed]
+    if only:
+        unknown = set(only) - {k.name for k in found}
+        if unknown:
+            raise SystemExit(f"--only: no kernel named {', '.join(sorted(unknown))}")
+        found = [k for k in found if k.name in only]
+    return found
+
+
+def run_suite(suite: Path, size: str, check_sizes: list[str], threads: list[int],
+              only: list[str] | None, repeat: int, tools: Tools | None = None
+              ) -> tuple[list[Result], Tools]:
+    tools = tools or detect_tools()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="polytc-polybench-") as tmp:
+        work = Path(tmp)
+        for kernel in kernels(suite, only):
+            result = Result(kernel)
+            pluto = polycc_source(tools, kernel, work) if tools.polycc else None
+            if isinstance(pluto, str):
+                _fail(result, "pluto", f"polycc: {pluto}")
+            check(kernel, tools, check_sizes, threads, work, result, pluto)
+            if size != "none":
+                measure(kernel, tools, size, threads, repeat, work, result, pluto)
+            print(f"{kernel.name}: " + ("ok" if all(result.checked.values()) else
+                                        "; ".join(result.problems)), flush=True)
+            results.append(result)
+    return results, tools
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--polybench", required=True, type=Path, help="a PolyBench/C tree")
+    parser.add_argument("--size", default="LARGE", help="dataset of the timings (MINI ... "
+                        "EXTRALARGE; 'none': no timing)")
+    parser.add_argument("--check", default="MINI,SMALL", help="datasets of the dump checks")
+    parser.add_argument("--threads", default="1,2", help="thread counts (default 1,2)")
+    parser.add_argument("--only", help="kernels to run, by name (default: all)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per variant")
+    args = parser.parse_args(argv)
+    threads = [int(t) for t in args.threads.split(",")]
+    only = args.only.split(",") if args.only else None
+    results, tools = run_suite(args.polybench, args.size, args.check.split(","), threads, only,
+                               args.repeat)
+    print(f"\ntools: gcc {tools.gcc}; Polly {tools.clang_polly or 'not installed'}; "
+          f"polycc {tools.polycc or 'not set (PLUTO_POLYCC)'}")
+    if args.size != "none":
+        print_table(results, args.size)
+    suite_size = len(kernels(args.polybench, only))
+    print()
+    failed = False
+    for passed, text in targets(results, threads, suite_size):
+        print(f"{'pass' if passed else 'FAIL'}: {text}")
+        failed |= not passed and text.startswith("bit-identical")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,2 @@
+/* polytc's stub <inttypes.h>. */
+#include <stdint.h>

@@ -1,0 +1,2 @@
+/* polytc's stub <string.h>. */
+#include <stddef.h>

@@ -1,0 +1,36 @@
+"""polytc's rewrite of our C kernels computes what the original computes,
+bit for bit (both built with -O3 -ffp-contract=off), at sizes that are not
+multiples of any tile, on 1 and 2 threads, under several option sets."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import polytc
+from c_kernels import CASES, CCase
+from c_runner import HERE, build, run
+
+OPTIONS = {
+    "default": {},
+    "tile8": {"tile": 8},
+}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("c_kernels")
+
+
+@pytest.mark.parametrize("options", list(OPTIONS), ids=list(OPTIONS))
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_rewrite_computes_the_original_bits(case: CCase, options: str, workdir: Path) -> None:
+    original = build(case.source, workdir, openmp=False)
+    rewritten = polytc.transform_c(case.source, include_dirs=[HERE], filename=f"{case.id}.c",
+                                   **OPTIONS[options])
+    assert "#pragma scop" not in rewritten
+    optimised = build(rewritten, workdir)
+    for sizes in case.sizes:
+        expected = run(original, sizes)
+        for threads in (1, 2):
+            assert run(optimised, sizes, threads) == expected, (sizes, threads, rewritten)

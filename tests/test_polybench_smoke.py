@@ -1,0 +1,52 @@
+"""Smoke test of benchmarks/polybench.py on polytc's PolyBench-shaped
+stand-in (benchmarks/polybench_smoke): dumps checked, every variant timed
+once, table and target lines printed.  Polly and Pluto take part when they
+are installed (clang with Polly; $PLUTO_POLYCC); no timing is asserted."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def polybench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("polytc_bench_polybench",
+                                                  BENCHMARKS / "polybench.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_smoke_run_checks_and_times_every_variant(polybench: ModuleType,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    status = polybench.main(["--polybench", str(BENCHMARKS / "polybench_smoke"),
+                             "--size", "MINI", "--check", "MINI", "--repeat", "1"])
+    printed = capsys.readouterr().out
+    assert status == 0, printed
+    assert "mm: ok" in printed and "smooth: ok" in printed
+    assert "pass: bit-identical dumps at the check sizes, threads [1, 2]: 2/2 kernels" in printed
+    table = printed[printed.index("PolyBench at MINI"):]
+    assert "polytc@1" in table and "polytc@2" in table and "geomean" in table
+    assert "polytc opt under 2 s per file" in printed
+    if "Polly not installed" not in printed:
+        assert "polly@1" in table
+    if "polycc not set" not in printed:
+        assert "pluto@1" in table
+
+
+def test_a_wrong_rewrite_is_reported(polybench: ModuleType) -> None:
+    result = polybench.Result(polybench.Kernel("k", Path("k.c"), Path(".")))
+    polybench._compare(result, "polytc", "MINI 2 thread(s)", "1 2 3", "1 2 4")
+    assert result.checked == {"polytc": False}
+    assert result.problems == ["polytc MINI 2 thread(s): dumps differ"]
+    lines = polybench.targets([result], [1, 2], 30)
+    assert lines[0] == (False, "bit-identical dumps at the check sizes, threads [1, 2]: "
+                               "0/30 kernels")
