@@ -26,7 +26,8 @@ from polytc import config, dtypes, errors
 from polytc import frontend, poly, tiling
 from polytc.codegen_c import build as builder
 from polytc.codegen_c.conditions import SizeCheck
-from polytc.codegen_c.emit import CFunction, TensorArg, to_c
+from polytc.codegen_c.cfunction import CFunction, TensorArg
+from polytc.codegen_c.emit import to_c
 from polytc.codegen_c.kernel import Kernel
 from polytc.errors import CompilerNotFoundError, OptionError, PolytcError, PolytcInternalError
 from polytc.isl_util import over_budget, within_budget

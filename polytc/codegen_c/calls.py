@@ -14,7 +14,7 @@ import numpy as np
 
 from polytc import config, dtypes
 from polytc.codegen_c import conditions
-from polytc.codegen_c.emit import CFunction, TensorArg
+from polytc.codegen_c.cfunction import CFunction, TensorArg
 from polytc.codegen_c.work import MIN_PARALLEL_WORK
 from polytc.errors import ArgumentError, KernelRuntimeError, PolytcError
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from polytc import dtypes
-from polytc.codegen_c.emit import CFunction, TensorArg
+from polytc.codegen_c.cfunction import CFunction, TensorArg
 from polytc.codegen_c.names import NameTable
 from polytc.errors import OptionError, PolytcInternalError
 

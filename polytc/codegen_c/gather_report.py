@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from polytc.codegen_c.emit import CFunction
+from polytc.codegen_c.cfunction import CFunction
 
 
 def explain(cfunction: CFunction, ffi: Any, lib: Any, arrays: Mapping[str, Any]) -> str:

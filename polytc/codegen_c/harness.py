@@ -22,7 +22,7 @@ sizes break the kernel's condition, which the message prints).
 from __future__ import annotations
 
 from polytc import dtypes
-from polytc.codegen_c.emit import CFunction, TensorArg
+from polytc.codegen_c.cfunction import CFunction, TensorArg
 from polytc.codegen_c.export import input_extents, output_extents, py_to_c
 from polytc.codegen_c.work import MIN_PARALLEL_WORK
 

@@ -18,7 +18,7 @@ import numpy as np
 from polytc import config, dtypes
 from polytc.codegen_c.calls import CallPlan, check_threads, fast_path, raise_status
 from polytc.codegen_c import gather_report
-from polytc.codegen_c.emit import CFunction
+from polytc.codegen_c.cfunction import CFunction
 from polytc.errors import ArgumentError, CompileError, PolytcError
 
 _FLOAT32 = np.dtype(np.float32)

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from polytc.codegen_c.emit import CFunction
+from polytc.codegen_c.cfunction import CFunction
 from polytc.testing.workers import Worker
 
 #: failure kinds of a trial (TVM's measure error taxonomy, reduced)

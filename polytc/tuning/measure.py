@@ -33,7 +33,7 @@ from typing import Any, Callable
 import numpy as np
 
 from polytc import dtypes
-from polytc.codegen_c.emit import CFunction
+from polytc.codegen_c.cfunction import CFunction
 from polytc.testing.workers import Worker
 from polytc.tuning.build import (CRASH, RUN_ERROR, RUN_TIMEOUT, WRONG_ANSWER, ignore_interrupts,
                                  outcome)

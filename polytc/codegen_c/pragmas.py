@@ -1,0 +1,80 @@
+"""Schedule marks and AST nodes that become pragmas.
+
+``parallel`` marks go above the outermost band with a coincident member
+(:func:`mark_parallel`); a mark's annotation names the loop its pragma
+belongs to (:func:`annotation`, :func:`pragma_mark`); a small constant loop
+around a ``simd`` loop is a register block's rows, which gcc is asked to
+unroll (:func:`register_rows`).
+"""
+from __future__ import annotations
+
+import islpy as isl
+
+from polytc.tiling import marks
+
+PARALLEL_MARK = marks.PARALLEL
+MAX_UNROLLED_ROWS = 16
+
+
+def mark_parallel(schedule: isl.Schedule) -> isl.Schedule:
+    """Insert a ``parallel`` mark above each band with a coincident member
+    that is not already inside a parallel loop; a mark for the band's member
+    ``k > 0`` is named ``parallel+k``.  Bands are not split: isl's AST
+    generation of the inner part of a split tiled band can take hours where
+    the whole band takes a second (fuzz seed 20240826)."""
+    root = schedule.get_root()
+    return _mark_subtree(root).get_schedule()
+
+
+def _mark_subtree(node: isl.ScheduleNode) -> isl.ScheduleNode:
+    if node.get_type() == isl.schedule_node_type.band:
+        flags = [node.band_member_get_coincident(i) for i in range(node.band_n_member())]
+        if any(flags):
+            first = flags.index(True)
+            name = PARALLEL_MARK if first == 0 else f"{PARALLEL_MARK}+{first}"
+            return node.insert_mark(isl.Id(name, context=node.get_ctx()))
+    for position in range(node.n_children()):
+        node = _mark_subtree(node.child(position)).parent()
+    return node
+
+
+def pragma_mark(name: str) -> tuple[str, int] | None:
+    """(pragma, band member) of a ``parallel``/``simd`` mark name, else None."""
+    base, _, member = name.partition("+")
+    if base not in (marks.PARALLEL, marks.SIMD) or not (member or "0").isdigit():
+        return None
+    return base, int(member or 0)
+
+
+def register_rows(node: isl.AstNode) -> int | None:
+    """The trip count of a loop from 0 to a small constant whose body is a
+    ``simd`` loop: the rows of a register block, which gcc must unroll to
+    keep the block in registers (with the sizes specialised it kept the loop
+    and gemm ran 3x slower), else None."""
+    body = node.for_get_body()
+    if body.get_type() != isl.ast_node_type.mark or body.mark_get_id().get_name() != marks.SIMD:
+        return None
+    init, cond, inc = node.for_get_init(), node.for_get_cond(), node.for_get_inc()
+    if init.get_type() != isl.ast_expr_type.int or inc.get_type() != isl.ast_expr_type.int \
+            or init.get_val().to_python() != 0 or inc.get_val().to_python() != 1 \
+            or cond.get_type() != isl.ast_expr_type.op or cond.get_op_n_arg() != 2:
+        return None
+    bound = cond.get_op_arg(1)
+    if bound.get_type() != isl.ast_expr_type.int:
+        return None
+    last = int(bound.get_val().to_python())
+    kind = cond.get_op_type()
+    if kind == isl.ast_expr_op_type.le:
+        trips = last + 1
+    elif kind == isl.ast_expr_op_type.lt:
+        trips = last
+    else:
+        return None
+    return trips if 1 < trips <= MAX_UNROLLED_ROWS else None
+
+
+def annotation(node: isl.AstNode) -> str | None:
+    try:
+        return node.get_annotation().get_name()
+    except isl.Error:  # no annotation
+        return None
