@@ -68,6 +68,15 @@ CASES: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = [
       "inputs": [["A", "float32", ["K", 3], "float"], ["B", "float32", ["N"], "float"],
                  ["C", "float32", ["N", "M"], "float"], ["X", "int32", ["L", "N"], "index:N"]]},
      {"scheduler": "isl", "fuse": "smart", "parallel": True}),
+    *[(9129027872, "statements that never run (empty domains) broke the schedule tree",
+       {"text": "def g(float(3, N, N) A, float(N) B, float(N, N) C, int32(N) X) -> (T0) {\n"
+                "    T0(i, j) +=! B(2*i) + A(j + l, k - 1, l - 2) + float(int32(C(i - 2, l / 2)"
+                " * 4.0) % 3)\n}",
+        "sizes": {"N": 5},
+        "inputs": [["A", "float32", [3, "N", "N"], "float"], ["B", "float32", ["N"], "float"],
+                   ["C", "float32", ["N", "N"], "float"], ["X", "int32", ["N"], "index:N"]]},
+       options) for options in ({"scheduler": "identity", "parallel": False},
+                                {"scheduler": "pluto", "fuse": "none", "parallel": False})],
 ]
 
 

@@ -30,7 +30,7 @@ def identity_schedule(program: Program, deps: Dependences) -> isl.Schedule:
         filters = filters.add(isl.UnionSet.from_set(statement.domain))
     node = schedule.get_root().child(0).insert_sequence(filters)
     for position, statement in enumerate(program.statements):
-        if not statement.iterators:
+        if not statement.iterators or statement.domain.is_empty():  # nothing to schedule
             continue
         node = node.child(position).child(0)
         node = node.insert_partial_schedule(_band(statement))

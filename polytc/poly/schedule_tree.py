@@ -74,9 +74,10 @@ def _build(node: isl.ScheduleNode, program: Program, statements: list[str],
         if not _degenerate(levels[k], statements):
             members.append(levels[k])
         k += 1
-    if not members:
+    running = [s for s in statements if not program.statement(s).domain.is_empty()]
+    if not members or not running:  # statements that never run have no loops
         return _build(node, program, statements, levels, k)
-    node = node.insert_partial_schedule(_partial(program, statements, members))
+    node = node.insert_partial_schedule(_partial(program, running, members))
     node = node.band_set_permutable(1 if len(members) > 1 else 0)
     for position, level in enumerate(members):
         node = node.band_member_set_coincident(position, level.coincident(statements))
