@@ -56,6 +56,7 @@ class PolytcInternalError(PolytcError):
 
     def __init__(self, stage: str, message: str) -> None:
         self.stage = stage
+        self.detail = message
         super().__init__(f"internal error while {stage}: {message} "
                          "(this is a polytc bug, please report it)")
 

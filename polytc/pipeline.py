@@ -27,7 +27,7 @@ from polytc import frontend, poly, tiling
 from polytc.codegen_c import build as builder
 from polytc.codegen_c.conditions import SizeCheck
 from polytc.codegen_c.cfunction import CFunction, TensorArg
-from polytc.codegen_c.emit import to_c
+from polytc.codegen_c.emit import AstBuildError, to_c
 from polytc.codegen_c.kernel import Kernel
 from polytc.errors import CompilerNotFoundError, OptionError, PolytcError, PolytcInternalError
 from polytc.isl_util import over_budget, within_budget
@@ -219,10 +219,13 @@ def tiled_code(parametric: Program, stages: dict[str, Any], opts: Options,
             return tiled, _logged("to_c", lambda: emit(tiled, tile))
         if rung == len(rungs) - 1:
             return attempt()
-        result = _bounded_transform(parametric.context.get_ctx(), attempt,
-                                    TRANSFORM_OPERATIONS[min(rung, 1)])
-        why = _too_big(text(result[1])) if result is not None else \
-            "needs more isl work than allowed"
+        try:
+            result = _bounded_transform(parametric.context.get_ctx(), attempt,
+                                        TRANSFORM_OPERATIONS[min(rung, 1)])
+            why = _too_big(text(result[1])) if result is not None else \
+                "needs more isl work than allowed"
+        except AstBuildError as error:
+            result, why = None, f"could not be built by isl ({error.detail})"
         if result is not None and why is None:
             return result
         warnings.warn(errors.TransformFallbackWarning(

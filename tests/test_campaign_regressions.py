@@ -158,3 +158,30 @@ def test_tiling_past_its_bounds_falls_back_with_a_warning(monkeypatch: pytest.Mo
     rng = np.random.default_rng(0)
     A, B = rng.random((33, 17), np.float32), rng.random((17, 29), np.float32)
     np.testing.assert_allclose(kernel(A, B), A @ B, rtol=1e-5)
+
+
+def test_an_ast_isl_cannot_build_falls_back_to_a_simpler_tiling(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """isl failed to build the AST of a register-tiled tree of fuzz seed
+    9129028104 ('cannot handle void expression'): the kernel is made again
+    with less tiling, with a warning, not refused as an internal error."""
+    import importlib
+
+    import numpy as np
+
+    import polytc
+    from polytc.errors import TransformFallbackWarning
+    emit = importlib.import_module("polytc.codegen_c.emit")
+    original = emit.Emitter.loops
+    failed: list[bool] = []
+
+    def fails_once(self: object, *args: object, **kwargs: object) -> object:
+        if not failed:
+            failed.append(True)
+            raise emit.AstBuildError("generating C", "cannot handle void expression")
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(emit.Emitter, "loops", fails_once)
+    with pytest.warns(TransformFallbackWarning, match="could not be built by isl"):
+        kernel = polytc.compile("C(i,j) +=! A(i,k) * B(k,j)", cache=False)
+    A = np.ones((5, 3), np.float32)
+    np.testing.assert_allclose(kernel(A, A.T.copy()), A @ A.T)

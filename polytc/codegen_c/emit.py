@@ -97,7 +97,7 @@ def walk(program: ir.Program, schedule: isl.Schedule, parallel: bool,
             if "unknown divs" in str(error) and not grouped:
                 grouped = True  # an isl failure that grouping coscheduled statements avoids
                 continue
-            raise PolytcInternalError("generating C", str(error)) from error
+            raise AstBuildError("generating C", str(error)) from error
         if not emitter.contractions or deps is None:
             return emitter, loops
         split = split_contractions(program, deps.flow, emitter.contractions, emitter.copies)
@@ -122,6 +122,12 @@ def _ast_grouping(ctx: isl.Context, grouped: bool) -> Iterator[None]:
         ctx.set_ast_build_group_coscheduled(saved)
 
 
+
+
+class AstBuildError(PolytcInternalError):
+    """isl could not build the AST of a schedule (``cannot handle void
+    expression`` on a register-tiled tree of fuzz seed 9129028104): the
+    pipeline tries a simpler tiling before calling it a bug."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,4 +439,4 @@ class Emitter(StorageEmitter, PromotionEmitter):
                 f"if (polytc_v {compare} {target}) {target} = polytc_v; }}")
 
 
-__all__ = ["CFunction", "TensorArg", "to_c", "mark_parallel", "literal"]
+__all__ = ["CFunction", "TensorArg", "to_c", "mark_parallel", "literal", "AstBuildError"]
