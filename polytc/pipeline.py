@@ -331,9 +331,11 @@ def _front_lock(key: str, opts: Options) -> ContextManager[None]:
 
 
 def _front_lookup(key: str, opts: Options) -> CFunction | None:
+    if not opts.cache:  # cache=False: made afresh, neither memory nor disk
+        return None
     if key in _front_memory:
         return _front_memory[key]
-    if not (opts.cache and config.cache_enabled()):
+    if not config.cache_enabled():
         return None
     path = builder.cache_root() / "front" / key[:2] / f"{key}.json"
     try:
@@ -358,8 +360,10 @@ def _cfunction(data: dict[str, Any]) -> CFunction:
 
 
 def _front_store(key: str, cfunction: CFunction, opts: Options) -> None:
+    if not opts.cache:
+        return
     _front_memory[key] = cfunction
-    if not (opts.cache and config.cache_enabled()):
+    if not config.cache_enabled():
         return
     path = builder.cache_root() / "front" / key[:2] / f"{key}.json"
     try:

@@ -399,8 +399,8 @@ class Emitter(StorageEmitter, PromotionEmitter):
                                             " if(polytc_nthreads > 1) schedule(static)"), loop])
         if marks.SIMD in pragmas:
             return cgen.Module([cgen.Pragma("omp simd"), loop])
-        rows = register_rows(node)
-        if rows is not None:
+        rows = register_rows(node) if self.body.promoted else None
+        if rows is not None:  # a register block's rows: unrolled, the block stays in registers
             return cgen.Module([cgen.Pragma(f"GCC unroll {rows}"), loop])
         return loop
 
