@@ -101,6 +101,14 @@ class StageViews:
         return summarize(self.schedule, self.program)
 
 
+    @property
+    def tiled_summary(self) -> Any:
+        """:attr:`schedule_summary` of the tiled schedule: the tile loops
+        (a time-tiled stencil's wavefront), the point loops, which is parallel."""
+        from polytc.poly.summary import summarize
+        return summarize(self.tiled_schedule, self.program)
+
+
 class Kernel(StageViews):
     """A compiled TC def.  Call it with numpy arrays (positionally in declared
     order, or by name); it returns the output, or a tuple of outputs in

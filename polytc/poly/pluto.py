@@ -207,6 +207,8 @@ class _Scheduler:
         active = list(self.deps)  # the dependences unsatisfied at the band's start
         base = self.baseproblem([(self.farkas(d.relation), d) for d in active])
         found = 0
+        carried_so_far = False  # a band whose loops already carry (a time loop) has no
+        # parallel loops for a parallelism cut to keep: it tiles, with wavefronts
         snapshot = self.snapshot()
         while not all(self.fullrank(s) for s in self.statements) or (found == 0 and self.deps):
             row = self.solve(base)
@@ -218,7 +220,7 @@ class _Scheduler:
             if self.fuse == "smart" and self.splittable() and self.fusion_skews(row, active):
                 self.restore(snapshot)  # fusing costs a skew: this band fuses nothing
                 return self.cut_sccs()
-            if found > 0 and self.fuse == "smart":
+            if found > 0 and self.fuse == "smart" and not carried_so_far:
                 position = self.parallelism_cut(row)
                 if position is not None:
                     return self.cut(position)  # the band ends; its loops stay parallel
@@ -228,6 +230,7 @@ class _Scheduler:
             if not adds_rank and not carriers:
                 break  # a row that neither adds a loop nor carries a dependence is useless
             self.append(Level(row, band, carriers))
+            carried_so_far = carried_so_far or bool(carriers)
             found += 1
             if all(self.fullrank(s) for s in self.statements):
                 break

@@ -101,6 +101,17 @@ def gathers(node: isl.ScheduleNode, program: Program, member: int,
     return False
 
 
+def skewed(node: isl.ScheduleNode) -> bool:
+    """Whether some member of the band is, for some statement, a combination
+    of two iterators or more (a skew: ``2t + i`` in a time-iterated stencil)."""
+    for member in members(node):
+        for piece in map_list(member):
+            rows = _affine_rows(piece)
+            if rows is not None and any(sum(1 for c in row if c) > 1 for row in rows):
+                return True
+    return False
+
+
 def _member_iterators(node: isl.ScheduleNode, program: Program,
                       member: int) -> list[tuple[Statement, int]]:
     """The band's statements whose schedule along ``member`` is a single

@@ -95,6 +95,20 @@ def cache_tile_sizes(roles: list[str], element_bytes: int,
     return tuple(side for _ in roles)
 
 
+def time_tile_sizes(n_members: int, element_bytes: int,
+                    caches: Caches | None = None) -> tuple[int, ...]:
+    """Tile sizes of a skewed time band (time first, then space, the last
+    member stride-1): TIME_HEIGHT steps, a long innermost row, and square
+    sides between them."""
+    caches = caches or machine_caches()
+    inner = _power_of_two_side(caches.l1, element_bytes, 64, 512) ** 2 // 8
+    middle = 32
+    return (TIME_HEIGHT,) + (middle,) * (n_members - 2) + (max(64, min(512, inner)),)
+
+
+TIME_HEIGHT = 16
+
+
 @functools.lru_cache(maxsize=1)
 def vector_registers() -> tuple[int, int]:
     """(count, bytes) of the machine's vector registers: AVX-512's 32 x 64

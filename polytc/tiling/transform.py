@@ -60,7 +60,8 @@ from polytc.tiling import bands, marks
 from polytc.isl_util import operation_budget
 from polytc.poly.bands import with_true_coincidence
 from polytc.poly.legality import respects
-from polytc.tiling.model import OUTER, REDUCTION, VECTOR, cache_tile_sizes, register_block
+from polytc.tiling.model import (OUTER, REDUCTION, VECTOR, cache_tile_sizes, register_block,
+                                 time_tile_sizes)
 from polytc.tiling.panels import panel_fusion
 
 
@@ -145,6 +146,8 @@ class _TilingPass:
     def band(self, node: isl.ScheduleNode) -> isl.ScheduleNode:
         """Returns the node at ``node``'s position (the outermost new band)."""
         parallel = bands.parallel_at_band(node, self.deps)
+        if not parallel[0] and bands.skewed(node):
+            return self.time_band(node)
         strides = bands.stride_one_counts(node, self.program)
         order, roles = _order_members(parallel, strides)
         if VECTOR in roles:
@@ -189,8 +192,29 @@ class _TilingPass:
             node = bands.skew_first(node)  # wavefront of the tile loops
         return node
 
+    def time_band(self, node: isl.ScheduleNode) -> isl.ScheduleNode:
+        """A skewed band whose outer member carries (a time loop around a
+        stencil's sweeps): tiled in the band's order, time included, with
+        the tile sizes of :func:`time_tile_sizes`; the tiles run along
+        wavefronts (the first tile loop skewed by the second, which is then
+        parallel), and the innermost point loop is generated apart for each
+        combination of the statements it runs (isl's ``separate``), so that
+        the full tiles' loops have no guards and vectorize.  No register
+        tiling: every member carries."""
+        n = node.band_n_member()
+        sizes = self.cache_sizes(list(range(n)), [REDUCTION] * n, time=True)
+        for level in sizes:
+            node = node.band_tile(_multi_val(node, list(level))).child(0)
+        if sizes:
+            node = node.band_member_set_ast_loop_type(n - 1, isl.ast_loop_type.separate)
+        for _ in sizes:
+            node = node.parent()
+        if self.options.parallel and sizes:
+            node = bands.skew_first(node)
+        return node
+
     def cache_sizes(self, order: list[int], roles: list[str], blocks: list[int] | None = None,
-                    reduces: bool = False) -> list[tuple[int, ...]]:
+                    reduces: bool = False, time: bool = False) -> list[tuple[int, ...]]:
         """Tile sizes per level, outermost level first, per member in the new
         ``order``.  A user's tuple lists the band's members as the scheduler
         printed them (outermost first); a short one repeats its last size.
@@ -199,6 +223,8 @@ class _TilingPass:
         tile, n = self.options.tile, len(order)
         if tile is None:
             return []
+        if tile == "auto" and time:
+            return [time_tile_sizes(n, self.element_bytes)]
         if tile == "auto":
             sizes = cache_tile_sizes(roles, self.element_bytes, reduces_below=reduces)
             if blocks is not None:

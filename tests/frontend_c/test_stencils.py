@@ -1,0 +1,100 @@
+"""Time-iterated stencils (issue #14): scheduled with a skewed permutable
+band that holds the time loop, tiled across time and space, run along
+wavefronts of tiles, and bit-identical to the original on 1 and 2 threads
+at sizes no tile divides (one step on the smallest domain, thin domains)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import polytc
+from c_runner import HERE, build, run
+from stencil_kernels import STENCIL_CASES, SWEEPS_2D, IN_PLACE_2D
+from c_kernels import CCase
+
+OPTIONS = {
+    "default": {},
+    "tile-3-5-7": {"tile": (3, 5, 7)},
+    "two-levels": {"tile": [(8, 16, 32), (2, 4, 8)]},
+}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("stencils")
+
+
+@pytest.mark.parametrize("options", list(OPTIONS), ids=list(OPTIONS))
+@pytest.mark.parametrize("case", STENCIL_CASES, ids=[c.id for c in STENCIL_CASES])
+def test_time_tiled_stencils_compute_the_original_bits(case: CCase, options: str,
+                                                       workdir: Path) -> None:
+    original = build(case.source, workdir, openmp=False)
+    rewritten = polytc.transform_c(case.source, include_dirs=[HERE], filename=f"{case.id}.c",
+                                   **OPTIONS[options])
+    optimised = build(rewritten, workdir)
+    for sizes in case.sizes:
+        expected = run(original, sizes)
+        for threads in (1, 2):
+            assert run(optimised, sizes, threads) == expected, (sizes, threads, rewritten)
+
+
+def _kernel(source: str, **options: object) -> polytc.Kernel:
+    return polytc.compile_c(source, include_dirs=[HERE], cache=False, **options)
+
+
+def test_the_time_loop_is_in_a_skewed_permutable_band() -> None:
+    summary = str(_kernel(SWEEPS_2D).schedule_summary)
+    first = summary.splitlines()[0]
+    assert "3 members, permutable" in first, summary
+    assert "S0[s, y, x] -> [s, 2s + y, 2s + x]" in summary, summary
+    assert "S1[s, y, x] -> [s, 1 + 2s + y, 1 + 2s + x]" in summary, summary
+
+
+def test_an_in_place_stencil_is_skewed_in_both_space_dimensions() -> None:
+    summary = str(_kernel(IN_PLACE_2D).schedule_summary)
+    assert "3 members, permutable" in summary, summary
+    assert "S0[s, y, x] -> [s, s + y, s + y + x]" in summary, summary
+
+
+def test_time_tiles_run_along_wavefronts_in_parallel() -> None:
+    kernel = _kernel(SWEEPS_2D, tile=(4, 8, 16))
+    tiled = str(kernel.tiled_summary)
+    first = tiled.splitlines()[0]
+    assert "parallel: #1" in first, tiled  # the second tile loop, along the wavefront c0
+    # the first tile loop is the wavefront: time tile + space tile
+    assert "S0[s, y, x] -> [3s + y - (s) mod 4 - (2s + y) mod 8," in tiled, tiled
+    source = kernel.c_source
+    assert source.index("c0 += 4") < source.index("omp parallel for") < source.index("c1 += 8")
+    assert "c2 += 16" in source
+
+
+def test_default_time_tiles_come_from_the_cache_model() -> None:
+    from polytc.tiling.model import time_tile_sizes
+    sizes = time_tile_sizes(3, 8)
+    source = _kernel(SWEEPS_2D).c_source
+    assert f"c0 += {sizes[0]}" in source and f"c2 += {sizes[2]}" in source, (sizes, source)
+
+
+def _loop_bodies(source: str, header: str) -> list[str]:
+    """The brace-balanced body of each loop whose header starts with ``header``."""
+    bodies = []
+    for part in source.split(header)[1:]:
+        start = part.index("{")
+        depth = 0
+        for end, char in enumerate(part[start:], start):
+            depth += {"{": 1, "}": -1}.get(char, 0)
+            if depth == 0:
+                bodies.append(part[start:end + 1])
+                break
+    return bodies
+
+
+def test_full_tiles_have_unguarded_inner_loops() -> None:
+    """isl's ``separate`` on the innermost point loop: in full tiles both
+    statements run in one loop without a guard (it vectorizes)."""
+    source = _kernel(SWEEPS_2D, tile=(4, 8, 64)).c_source
+    bodies = _loop_bodies(source, "for (int64_t c5")
+    unguarded = [body for body in bodies
+                 if "Q[y][x] =" in body and "P[y][x] =" in body and "if (" not in body]
+    assert len(bodies) >= 2 and unguarded, source
