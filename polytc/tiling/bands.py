@@ -112,6 +112,30 @@ def skewed(node: isl.ScheduleNode) -> bool:
     return False
 
 
+def innermost_space_member(node: isl.ScheduleNode, program: Program) -> int:
+    """For a skewed time band (member 0 the time loop): the member after the
+    first that most accesses' last subscript moves along, counting only the
+    iterators the time member does not use (``t + j`` rather than ``t + i``
+    for ``E[i][j]`` in fdtd-2d; ties: the later member)."""
+    rows = {m: {piece.get_tuple_name(isl.dim_type.in_): _affine_rows(piece)
+                for piece in map_list(member)} for m, member in enumerate(members(node))}
+    scores = [0] * node.band_n_member()
+    for statement in program.statements:
+        time = rows[0].get(statement.name)
+        if not time:
+            continue
+        for access in [read.access for read in statement.reads] + [statement.write]:
+            subscripts = _affine_rows(access)
+            if not subscripts:
+                continue
+            moving = {d for d, c in enumerate(subscripts[-1]) if c and not time[0][d]}
+            for m in range(1, node.band_n_member()):
+                row = rows[m].get(statement.name)
+                if row and any(row[0][d] for d in moving):
+                    scores[m] += 1
+    return max(reversed(range(1, node.band_n_member())), key=lambda m: scores[m])
+
+
 def _member_iterators(node: isl.ScheduleNode, program: Program,
                       member: int) -> list[tuple[Statement, int]]:
     """The band's statements whose schedule along ``member`` is a single

@@ -57,9 +57,10 @@ import islpy as isl
 from polytc import dtypes
 from polytc.program import Program
 from polytc.tiling import bands, marks
-from polytc.isl_util import operation_budget
+from polytc.isl_util import map_list, operation_budget
 from polytc.poly.bands import with_true_coincidence
 from polytc.poly.legality import respects
+from polytc.poly.schedule_tree import padded
 from polytc.tiling.model import (OUTER, REDUCTION, VECTOR, cache_tile_sizes, register_block,
                                  time_tile_sizes)
 from polytc.tiling.panels import panel_fusion
@@ -199,15 +200,27 @@ class _TilingPass:
         wavefronts (the first tile loop skewed by the second, which is then
         parallel), and the innermost point loop is generated apart for each
         combination of the statements it runs (isl's ``separate``), so that
-        the full tiles' loops have no guards and vectorize.  No register
-        tiling: every member carries."""
+        the full tiles' loops have no guards and vectorize: it carries
+        dependences, but from a statement to a later one of the body only
+        (checked: :func:`_lanes_respect`), so it gets a ``simd`` mark.  No
+        register tiling: every member carries."""
         n = node.band_n_member()
-        sizes = self.cache_sizes(list(range(n)), [REDUCTION] * n, time=True)
+        inner = bands.innermost_space_member(node, self.program)
+        order = [m for m in range(n) if m != inner] + [inner]  # the band is permutable
+        node = bands.permute(node, order)
+        node = _in_program_order(node, self.program)
+        sizes = self.cache_sizes(order, [REDUCTION] * n, time=True)
         for level in sizes:
             node = node.band_tile(_multi_val(node, list(level))).child(0)
+        depth = len(sizes)
         if sizes:
-            node = node.band_member_set_ast_loop_type(n - 1, isl.ast_loop_type.separate)
-        for _ in sizes:
+            if n > 1:
+                node = node.band_split(n - 1).child(0)
+                depth += 1
+            node = node.band_member_set_ast_loop_type(0, isl.ast_loop_type.separate)
+            if self.options.vectorize and _lanes_respect(node, self.deps):
+                node = node.insert_mark(isl.Id(marks.SIMD, context=node.get_ctx()))
+        for _ in range(depth):
             node = node.parent()
         if self.options.parallel and sizes:
             node = bands.skew_first(node)
@@ -316,6 +329,54 @@ class _TilingPass:
         if rows_inside:
             node = _unroll_full_blocks_only(node, factors[:-2] + [factors[-1], factors[-2]])
         return _mark_promotions(node, self.deps)
+
+
+def _in_program_order(node: isl.ScheduleNode, program: Program) -> isl.ScheduleNode:
+    """The band at ``node`` with its statements, where it is the last level
+    (a leaf below), in a sequence in program order: every dependence is
+    carried by the band, so any order of one band point is legal, and isl
+    would otherwise pick one (jacobi-2d's second sweep first, which makes
+    its dependences on the first run backwards in a vector of the inner loop)."""
+    if node.child(0).get_type() != isl.schedule_node_type.leaf:
+        return node
+    domain = node.get_domain()
+    parts = [domain.extract_set(s.domain.get_space()) for s in program.statements]
+    parts = [part for part in parts if not part.is_empty()]
+    if len(parts) < 2:
+        return node
+    filters = isl.UnionSetList.alloc(node.get_ctx(), len(parts))
+    for part in parts:
+        filters = filters.add(isl.UnionSet.from_set(part))
+    return node.child(0).insert_sequence(filters).parent()
+
+
+def _lanes_respect(node: isl.ScheduleNode, deps: isl.UnionMap) -> bool:
+    """Whether vectorizing the one-member band at ``node`` respects ``deps``:
+    a vector runs each statement of the body for all its lanes before the
+    next statement, which is legal when the order with the member moved
+    below everything under it (the loop distributed over the body) runs
+    every dependence forward, and no statement depends on itself across
+    iterations of the member (a vector reads all its lanes before it writes
+    any: seidel-2d's ``A[i][j - 1]``)."""
+    prefix = node.get_prefix_schedule_union_map()
+    member = node.band_get_partial_schedule_union_map()
+    outer = prefix.range_product(member)
+    for dep in map_list(deps):
+        if dep.get_tuple_name(isl.dim_type.in_) != dep.get_tuple_name(isl.dim_type.out):
+            continue
+        pairs = isl.UnionMap.from_map(dep).intersect(prefix.apply_range(prefix.reverse()))
+        if not pairs.is_subset(outer.apply_range(outer.reverse())):
+            return False  # a self-dependence carried by the member
+
+    below = padded(node.child(0).get_subtree_schedule_union_map()) \
+        if node.child(0).get_type() != isl.schedule_node_type.leaf else None
+    order = prefix if below is None else prefix.flat_range_product(below)
+    order = order.flat_range_product(member)
+    if len({m.dim(isl.dim_type.out) for m in map_list(order)}) > 1:
+        return False
+    ahead = order.lex_lt_union_map(order)
+    pending = deps.intersect_domain(order.domain()).intersect_range(order.domain())
+    return pending.is_subset(ahead)
 
 
 def _order_members(parallel: list[bool], strides: list[int]) -> tuple[list[int], list[str]]:
