@@ -19,6 +19,7 @@ from typing import Any, Sequence
 from pycparser import c_ast
 
 from polytc import __version__
+from polytc.codegen_c.emit import GCC_NO_LDIST
 from polytc.codegen_c import build as builder
 from polytc.codegen_c.block import helper_definitions, to_c_block
 from polytc.codegen_c.ckernel import CKernel, entry_point
@@ -248,7 +249,7 @@ def compile_c(source: CSource, function: str | None = None, *, defines: Sequence
     params = signature(unit, regions[0].function)
     text, stages = rewrite(unit, regions, opts, reassociate)
     entry = entry_point(function, params)
-    translation = text + entry.source
+    translation = GCC_NO_LDIST + "\n" + text + entry.source  # as for TC kernels (emit.py)
     library: str | PolytcError
     try:
         chain = builder.toolchain(builder.env_flags() + ("-ffp-contract=off",)
