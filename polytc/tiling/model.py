@@ -95,8 +95,8 @@ def cache_tile_sizes(roles: list[str], element_bytes: int,
     return tuple(side for _ in roles)
 
 
-def time_tile_sizes(n_members: int, element_bytes: int,
-                    caches: Caches | None = None) -> tuple[int, ...]:
+def time_tile_sizes(n_members: int, element_bytes: int, caches: Caches | None = None,
+                    vector_inner: bool = True) -> tuple[int, ...]:
     """Tile sizes of a skewed time band (time first, then space, the last
     member stride-1): TIME_HEIGHT steps, SPACE_SIDE along the outer space
     members, and along the inner one the elements of a quarter of the L1
@@ -104,7 +104,13 @@ def time_tile_sizes(n_members: int, element_bytes: int,
     Small sides leave each wavefront many tiles to run in parallel: a heat-3d
     of 120^3 with sides of 32 had three tiles per wavefront and ran no
     faster on two threads; with 16 it ran 1.2x faster (jacobi-2d 1300^2:
-    1.8x); one thread lost nothing (both 1.5-2x gcc)."""
+    1.8x); one thread lost nothing (both 1.5-2x gcc).  Where the inner loop
+    cannot be vectorized (a statement that depends on itself along it:
+    seidel-2d), a long row buys nothing and cubes of SEQUENTIAL_SIDE keep
+    the tile's planes in cache (seidel-2d 1000^2 x 40: 1.3x gcc with 32^3,
+    1.0x with 16 x 16 x 1024)."""
+    if not vector_inner:
+        return (SEQUENTIAL_SIDE,) * n_members
     caches = caches or machine_caches()
     inner = 2 ** int(math.log2(max(1, caches.l1 // (4 * element_bytes))))
     inner = max(64, min(1024, inner))
@@ -113,6 +119,7 @@ def time_tile_sizes(n_members: int, element_bytes: int,
 
 TIME_HEIGHT = 16
 SPACE_SIDE = 16
+SEQUENTIAL_SIDE = 32
 
 
 @functools.lru_cache(maxsize=1)

@@ -209,7 +209,8 @@ class _TilingPass:
         order = [m for m in range(n) if m != inner] + [inner]  # the band is permutable
         node = bands.permute(node, order)
         node = _in_program_order(node, self.program)
-        sizes = self.cache_sizes(order, [REDUCTION] * n, time=True)
+        vector_inner = n > 1 and _lanes_respect(node.band_split(n - 1).child(0), self.deps)
+        sizes = self.cache_sizes(order, [REDUCTION] * n, time=True, vector_inner=vector_inner)
         for level in sizes:
             node = node.band_tile(_multi_val(node, list(level))).child(0)
         depth = len(sizes)
@@ -227,7 +228,8 @@ class _TilingPass:
         return node
 
     def cache_sizes(self, order: list[int], roles: list[str], blocks: list[int] | None = None,
-                    reduces: bool = False, time: bool = False) -> list[tuple[int, ...]]:
+                    reduces: bool = False, time: bool = False,
+                    vector_inner: bool = True) -> list[tuple[int, ...]]:
         """Tile sizes per level, outermost level first, per member in the new
         ``order``.  A user's tuple lists the band's members as the scheduler
         printed them (outermost first); a short one repeats its last size.
@@ -237,7 +239,7 @@ class _TilingPass:
         if tile is None:
             return []
         if tile == "auto" and time:
-            return [time_tile_sizes(n, self.element_bytes)]
+            return [time_tile_sizes(n, self.element_bytes, vector_inner=vector_inner)]
         if tile == "auto":
             sizes = cache_tile_sizes(roles, self.element_bytes, reduces_below=reduces)
             if blocks is not None:

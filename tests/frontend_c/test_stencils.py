@@ -70,10 +70,16 @@ def test_time_tiles_run_along_wavefronts_in_parallel() -> None:
 
 
 def test_default_time_tiles_come_from_the_cache_model() -> None:
+    """A vectorizable inner loop gets a long row; an in-place stencil's (it
+    depends on itself along the row) gets cubes."""
     from polytc.tiling.model import time_tile_sizes
-    sizes = time_tile_sizes(3, 8)
-    source = _kernel(SWEEPS_2D).c_source
-    assert f"c0 += {sizes[0]}" in source and f"c2 += {sizes[2]}" in source, (sizes, source)
+    for text, vector in ((SWEEPS_2D, True), (IN_PLACE_2D, False)):
+        sizes = time_tile_sizes(3, 8, vector_inner=vector)
+        source = _kernel(text).c_source
+        assert all(f"c{m} += {size}" in source for m, size in enumerate(sizes)), (sizes, source)
+        assert ("omp simd" in source) == vector, source
+    assert time_tile_sizes(3, 8, vector_inner=False) == (32, 32, 32)
+    assert time_tile_sizes(3, 8)[-1] > time_tile_sizes(3, 8)[1]
 
 
 def _loop_bodies(source: str, header: str) -> list[str]:
