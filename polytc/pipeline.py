@@ -208,10 +208,20 @@ def tiled_code(parametric: Program, stages: dict[str, Any], opts: Options,
                text: Callable[[_Code], str]) -> tuple[isl.Schedule, _Code]:
     """The tiled schedule and its code (``emit(tiled, tile)``, whose C is
     ``text(code)``: the kernel's function, or a block of C input), each rung
-    of the ladder within the bounds above, the last one without."""
+    of the ladder within the bounds above, the last one without.  Where the
+    schedule is a scheduler's (not the user's, not the original order), the
+    last rung is the program's original order, untiled: even untiled, a
+    scheduler's loops can be too much C (fuzz seed 9131028130: Pluto with
+    fuse='max', 12,720 lines that took gcc 44 s, after 13 s of isl)."""
     deps = stages["dependences"]
-    rungs = list(dict.fromkeys([(opts.tile, opts.unroll), (opts.tile, None), (None, None)]))
-    for rung, (tile, unroll) in enumerate(rungs):
+    rungs: list[tuple[object, object, bool]] = list(dict.fromkeys(
+        [(opts.tile, opts.unroll, False), (opts.tile, None, False), (None, None, False)]))
+    if opts.schedule is None and opts.scheduler != "identity":
+        rungs.append((None, None, True))
+    for rung, (tile, unroll, original) in enumerate(rungs):
+        if original:
+            stages["schedule"] = poly.identity_schedule(parametric, deps)
+
         def attempt() -> tuple[isl.Schedule, _Code]:
             tiled = _logged("tile", lambda: tiling.tile_schedule(
                 parametric, stages["schedule"], deps.all,
@@ -228,10 +238,12 @@ def tiled_code(parametric: Program, stages: dict[str, Any], opts: Options,
             result, why = None, f"could not be built by isl ({error.detail})"
         if result is not None and why is None:
             return result
+        following = rungs[rung + 1]
+        then = "following the program's original order, untiled" if following[2] else \
+            f"trying tile={following[0]!r}, unroll={following[1]!r}"
         warnings.warn(errors.TransformFallbackWarning(
             f"[{errors.TransformFallbackWarning.id}] with tile={tile!r}, unroll={unroll!r} the "
-            f"kernel {why}; trying tile={rungs[rung + 1][0]!r}, unroll={rungs[rung + 1][1]!r}"),
-            stacklevel=2)
+            f"kernel {why}; {then}"), stacklevel=2)
     raise PolytcInternalError("tiling", "no rung of the ladder")  # pragma: no cover
 
 

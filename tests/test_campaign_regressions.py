@@ -214,3 +214,47 @@ def test_gcc_does_not_redistribute_our_loops() -> None:
     first, expected = fused(*arrays), reference(*arrays)  # each kernel's first call
     for got, want in zip(first, expected):
         np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_a_schedule_too_big_even_untiled_falls_back_to_the_original_order(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fuzz seed 9131028130 (Pluto, fuse='max'): even untiled, the fused
+    loops were 12,720 lines of C (gcc 44 s).  Past every rung the kernel
+    follows the program's original order, untiled, with a warning, and its
+    schedule says so."""
+    import importlib
+
+    import numpy as np
+
+    import polytc
+    from polytc.errors import TransformFallbackWarning
+    pipeline = importlib.import_module("polytc.pipeline")
+    monkeypatch.setattr(pipeline, "MAX_C_LINES", 1)
+    text = "def f(float(N) A) -> (B, C) { B(i) = A(i) + 1.0\n C(i) = B(i) * 2.0 }"
+    with pytest.warns(TransformFallbackWarning, match="following the program's original order"):
+        kernel = polytc.compile(text, cache=False)
+    assert str(kernel.schedule) == str(polytc.compile(text, scheduler="identity", tile=None,
+                                                      cache=False).schedule)
+    A = np.arange(5, dtype=np.float32)
+    B, C = kernel(A)
+    np.testing.assert_allclose(C, 2 * (A + 1))
+
+
+def test_a_window_isl_cannot_bound_in_time_keeps_the_whole_dimension(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fuzz seed 9131028081: bounding a temporary's window over a tiled time
+    band took isl minutes.  A window that takes longer than WINDOW_SECONDS
+    (here: any that is not simple) is the whole dimension."""
+    import importlib
+
+    import numpy as np
+
+    import polytc
+    contraction = importlib.import_module("polytc.poly.contraction")
+    monkeypatch.setattr(contraction, "SIMPLE_PIECE_PAIRS", 0)
+    monkeypatch.setattr(contraction, "WINDOW_SECONDS", 0.0)
+    text = ("def f(float(N, M) A) -> (C) { T(i, j) = A(i, j) * 2.0\n"
+            "C(i, j) = T(i, j) + 1.0 }")
+    kernel = polytc.compile(text, cache=False)
+    A = np.arange(35, dtype=np.float32).reshape(5, 7)
+    np.testing.assert_allclose(kernel(A), A * 2 + 1)

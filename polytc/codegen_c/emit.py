@@ -38,7 +38,8 @@ from polytc.codegen_c.contract import (CONTRACT_PREFIX, buffer_extents, mark_con
                                       split_contractions)
 from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr, literal, strip_parens
 from polytc.codegen_c.names import NameTable
-from polytc.codegen_c.pragmas import annotation, mark_parallel, pragma_mark, register_rows
+from polytc.codegen_c.pragmas import (annotation, mark_parallel, pragma_mark, register_rows,
+                                      trip_count)
 from polytc.codegen_c.prelude import prelude
 from polytc.codegen_c.promote import PromotionEmitter
 from polytc.codegen_c.storage import PackedTile, StorageEmitter, c_block, c_text
@@ -191,6 +192,7 @@ class Emitter(StorageEmitter, PromotionEmitter):
         # the innermost enclosing parallel loop (private to a thread);
         # C name -> (C element type, element count)
         self.scopes: list[dict[str, tuple[str, str]]] = [{}]
+        self.loops_around = 0  # sequential loops around the node being emitted
         self.packs: dict[str, tuple[PackedTile, ...]] = {}
         # per contracted temporary, the instances each copy of its mark runs
         self.copies: dict[str, list[isl.UnionSet]] = {}
@@ -389,10 +391,13 @@ class Emitter(StorageEmitter, PromotionEmitter):
         threaded = marks.PARALLEL in pragmas and not degenerate
         if threaded:
             self.scopes.append({})
+        around = self.loops_around
+        self.loops_around += not degenerate
         try:
             body = self.node(node.for_get_body(), inner)
         finally:
             scope = self.scopes.pop() if threaded else {}
+            self.loops_around = around
         body = self._scoped(scope, body)
         if degenerate:
             return cgen.Block([cgen.Line(f"const int64_t {iterator} = {init};"), body])
@@ -403,8 +408,21 @@ class Emitter(StorageEmitter, PromotionEmitter):
         if marks.PARALLEL in pragmas:
             self.used.add(THREADS)  # the clauses read polytc_nthreads
             simd = " simd" if marks.SIMD in pragmas else ""
-            return cgen.Module([cgen.Pragma(f"omp parallel for{simd} num_threads(polytc_nthreads)"
-                                            " if(polytc_nthreads > 1) schedule(static)"), loop])
+            threads = cgen.Module([cgen.Pragma(f"omp parallel for{simd} num_threads("
+                                               "polytc_nthreads) if(polytc_nthreads > 1) "
+                                               "schedule(static)"), loop])
+            if not around:
+                return threads
+            # inside a sequential loop (a wavefront, durbin's k): OpenMP's
+            # runtime is entered at every iteration even under if(0), which
+            # made durbin 2x slower than gcc on one thread; one thread skips it
+            plain = cgen.Module([cgen.Pragma("omp simd"), loop]) if simd else loop
+            trips = trip_count(node, self.isl_expr)
+            if trips is not None:
+                self.used.add("POLYTC_MIN_PARALLEL_TRIPS")
+            worth = "polytc_nthreads > 1" if trips is None else \
+                f"polytc_nthreads > 1 && {trips} >= POLYTC_MIN_PARALLEL_TRIPS"
+            return cgen.If(c_text(worth), cgen.Block([threads]), cgen.Block([plain]))
         if marks.SIMD in pragmas:
             return cgen.Module([cgen.Pragma("omp simd"), loop])
         rows = register_rows(node) if self.body.promoted else None

@@ -8,6 +8,8 @@ unroll (:func:`register_rows`).
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import islpy as isl
 
 from polytc.tiling import marks
@@ -71,6 +73,36 @@ def register_rows(node: isl.AstNode) -> int | None:
     else:
         return None
     return trips if 1 < trips <= MAX_UNROLLED_ROWS else None
+
+
+def trip_count(node: isl.AstNode, text: Callable[[isl.AstExpr], str]) -> str | None:
+    """The C expression of the trip count of the loop at ``node`` when its
+    body holds no loop (a loop of statements), else None."""
+    if _holds_loop(node.for_get_body()):
+        return None
+    cond = node.for_get_cond()
+    if cond.get_type() != isl.ast_expr_type.op or cond.get_op_n_arg() != 2:
+        return None
+    kind = cond.get_op_type()
+    if kind not in (isl.ast_expr_op_type.le, isl.ast_expr_op_type.lt):
+        return None
+    extra = " + 1" if kind == isl.ast_expr_op_type.le else ""
+    return f"({text(cond.get_op_arg(1))}) - ({text(node.for_get_init())}){extra}"
+
+
+def _holds_loop(node: isl.AstNode) -> bool:
+    kind = node.get_type()
+    if kind == getattr(isl.ast_node_type, "for_"):
+        return True
+    if kind == isl.ast_node_type.block:
+        children = node.block_get_children()
+        return any(_holds_loop(children.get_at(k)) for k in range(children.n_ast_node()))
+    if kind == getattr(isl.ast_node_type, "if_"):
+        return _holds_loop(node.if_get_then_node()) or (
+            node.if_has_else_node() and _holds_loop(node.if_get_else_node()))
+    if kind == isl.ast_node_type.mark:
+        return _holds_loop(node.mark_get_node())
+    return False
 
 
 def annotation(node: isl.AstNode) -> str | None:

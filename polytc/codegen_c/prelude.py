@@ -13,11 +13,22 @@ HEADER = """\
 #include <math.h>
 """
 
+#: iterations below which a parallel loop that holds no loop and runs inside
+#: a sequential one stays on one thread: its work is a few operations per
+#: iteration, less than the fork and join of a parallel region (durbin's
+#: loops of at most 2,000 iterations ran 2.7x slower on two threads)
+MIN_PARALLEL_TRIPS = 16384
+
 HELPERS: dict[str, str] = {
     "POLYTC_FLOORD": """\
 static inline int64_t POLYTC_FLOORD(int64_t a, int64_t b)
 { int64_t q = a / b; return (q * b != a && ((a < 0) != (b < 0))) ? q - 1 : q; }""",
     "POLYTC_MIN": "#define POLYTC_MIN(a, b) ((a) < (b) ? (a) : (b))",
+    # MIN_PARALLEL_TRIPS, which -DPOLYTC_MIN_PARALLEL_TRIPS=... overrides
+    "POLYTC_MIN_PARALLEL_TRIPS": f"""\
+#ifndef POLYTC_MIN_PARALLEL_TRIPS
+#define POLYTC_MIN_PARALLEL_TRIPS {MIN_PARALLEL_TRIPS}
+#endif""",
     "POLYTC_MAX": "#define POLYTC_MAX(a, b) ((a) > (b) ? (a) : (b))",
     # a specialised size, hidden from the optimiser where it is a stride:
     # gcc turned known strides into permutes (4,092 vpermt2ps in an MLP layer)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import islpy as isl
 
+from polytc.poly.child import in_child
 from polytc.isl_util import extend, extent_text, map_list, simplify
 from polytc.poly.dependences import original_order
 from polytc.program import Program
@@ -164,7 +165,8 @@ def _contract(program: Program, tensor: str, leaves: dict[str, list[Leaf]],
                            False, tuple(users))
     accesses = _single_map(reads.union(writes).apply_domain(_prefix(mine, depth)))
     ranges = [_index_range(accesses, k, len(full)) for k in range(len(full))]
-    windows = [_window(lo, hi, program.context) for lo, hi in ranges]
+    windows = [_bounded_window(lo, hi, program.context, full[k])
+               for k, (lo, hi) in enumerate(ranges)]
     kept = tuple(k for k, w in enumerate(windows) if not _at_most_one(w, program.context))
     private = any(leaf.coincident[i] for leaf in mine for i in range(depth))
     return Contraction(tensor, depth, kept, tuple(full[k] for k in kept),
@@ -222,6 +224,28 @@ def _index_range(accesses: isl.Map, k: int, rank: int) -> tuple[isl.PwAff, isl.P
     m = accesses.project_out(isl.dim_type.out, k + 1, rank - k - 1)
     m = m.project_out(isl.dim_type.out, 0, k)
     return m.lexmin_pw_multi_aff().get_pw_aff(0), m.lexmax_pw_multi_aff().get_pw_aff(0)
+
+
+#: an index's lowest and highest value in one iteration with more pairs of
+#: pieces than this, or longer texts than SIMPLE_TEXT, have their window
+#: computed in a child process limited to WINDOW_SECONDS, past which the
+#: window is the whole dimension (isl's maximum over pieces with divisions of
+#: a tiled time band ran for minutes on fuzz seed 9131028081)
+SIMPLE_PIECE_PAIRS = 4
+SIMPLE_TEXT = 2_000
+WINDOW_SECONDS = 2.0
+
+
+def _bounded_window(lo: isl.PwAff, hi: isl.PwAff, context: isl.Set,
+                    whole: isl.PwAff) -> isl.PwAff:
+    """:func:`_window`, or ``whole`` (the dimension's extent: no contraction
+    along it) where isl takes longer than WINDOW_SECONDS."""
+    if lo.n_piece() * hi.n_piece() <= SIMPLE_PIECE_PAIRS \
+            and len(str(lo)) + len(str(hi)) <= SIMPLE_TEXT:
+        return _window(lo, hi, context)
+    text = in_child(lambda: str(_window(lo, hi, context)), WINDOW_SECONDS,
+                    "bounding a temporary's window")
+    return whole if text is None else isl.PwAff(text, context=context.get_ctx())
 
 
 def _window(lo: isl.PwAff, hi: isl.PwAff, context: isl.Set) -> isl.PwAff:

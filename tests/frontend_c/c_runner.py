@@ -23,15 +23,23 @@ def compiler() -> str:
     return cc
 
 
-def build(source: str, directory: Path, openmp: bool = True) -> Path:
+#: rewrites are built with this: every loop polytc made parallel runs in
+#: parallel on 2 threads, however few its iterations (the tests' sizes are small)
+PARALLEL_ALWAYS = ("-DPOLYTC_MIN_PARALLEL_TRIPS=0",)
+
+
+def build(source: str, directory: Path, openmp: bool = True,
+          extra: tuple[str, ...] = ()) -> Path:
     """``source`` compiled into an executable under ``directory`` (one per text)."""
-    key = hashlib.sha256(source.encode() + bytes(openmp)).hexdigest()[:16]
+    key = hashlib.sha256(source.encode() + bytes(openmp) + " ".join(extra).encode()
+                         ).hexdigest()[:16]
     exe = directory / f"prog_{key}"
     if exe.exists():
         return exe
     path = directory / f"prog_{key}.c"
     path.write_text(source)
-    command = [compiler(), *FLAGS, *(["-fopenmp"] if openmp else []), f"-I{HERE}", str(path),
+    command = [compiler(), *FLAGS, *extra, *(["-fopenmp"] if openmp else []), f"-I{HERE}",
+               str(path),
                "-o", str(exe), "-lm"]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, f"{' '.join(command)}\n{result.stderr}\n{source}"

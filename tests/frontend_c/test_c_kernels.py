@@ -9,7 +9,7 @@ import pytest
 
 import polytc
 from c_kernels import CASES, CCase
-from c_runner import HERE, build, run
+from c_runner import HERE, PARALLEL_ALWAYS, build, run
 
 OPTIONS = {
     "default": {},
@@ -29,7 +29,7 @@ def test_rewrite_computes_the_original_bits(case: CCase, options: str, workdir: 
     rewritten = polytc.transform_c(case.source, include_dirs=[HERE], filename=f"{case.id}.c",
                                    **OPTIONS[options])
     assert "#pragma scop" not in rewritten
-    optimised = build(rewritten, workdir)
+    optimised = build(rewritten, workdir, extra=PARALLEL_ALWAYS)
     for sizes in case.sizes:
         expected = run(original, sizes)
         for threads in (1, 2):

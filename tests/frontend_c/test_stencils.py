@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import polytc
-from c_runner import HERE, build, run
+from c_runner import HERE, PARALLEL_ALWAYS, build, run
 from stencil_kernels import STENCIL_CASES, SWEEPS_2D, IN_PLACE_2D
 from c_kernels import CCase
 
@@ -32,7 +32,7 @@ def test_time_tiled_stencils_compute_the_original_bits(case: CCase, options: str
     original = build(case.source, workdir, openmp=False)
     rewritten = polytc.transform_c(case.source, include_dirs=[HERE], filename=f"{case.id}.c",
                                    **OPTIONS[options])
-    optimised = build(rewritten, workdir)
+    optimised = build(rewritten, workdir, extra=PARALLEL_ALWAYS)
     for sizes in case.sizes:
         expected = run(original, sizes)
         for threads in (1, 2):
@@ -104,3 +104,21 @@ def test_full_tiles_have_unguarded_inner_loops() -> None:
     unguarded = [body for body in bodies
                  if "Q[y][x] =" in body and "P[y][x] =" in body and "if (" not in body]
     assert len(bodies) >= 2 and unguarded, source
+
+
+def test_parallel_loops_in_a_sequential_loop_skip_openmp_on_one_thread() -> None:
+    """A parallel loop inside a sequential one enters OpenMP only on several
+    threads (under if(0) the runtime is still entered at every iteration:
+    durbin ran 2x slower than gcc on one thread); a loop of statements only
+    also needs POLYTC_MIN_PARALLEL_TRIPS iterations (a fork and join per
+    time step cost more than its work); a wavefront's loop of tiles does not."""
+    from stencil_kernels import SWEEPS_1D
+    per_step = polytc.transform_c(SWEEPS_1D, include_dirs=[HERE], filename="s.c",
+                                  scheduler="identity", tile=None)
+    assert per_step.count("if (polytc_nthreads > 1 && ") == 2, per_step
+    assert "POLYTC_MIN_PARALLEL_TRIPS" in per_step.split("void kernel")[0]  # defined, -D overrides
+    one_thread = _loop_bodies(per_step, "else\n")  # the blocks after each else
+    assert len(one_thread) == 2 and all("omp parallel" not in b and "for (" in b
+                                        for b in one_thread), per_step
+    tiled = polytc.transform_c(SWEEPS_2D, include_dirs=[HERE], filename="t.c")
+    assert "if (polytc_nthreads > 1)\n" in tiled and "POLYTC_MIN_PARALLEL_TRIPS" not in tiled
