@@ -258,3 +258,23 @@ def test_a_window_isl_cannot_bound_in_time_keeps_the_whole_dimension(
     kernel = polytc.compile(text, cache=False)
     A = np.arange(35, dtype=np.float32).reshape(5, 7)
     np.testing.assert_allclose(kernel(A), A * 2 + 1)
+
+
+def test_a_coalescing_isl_refuses_leaves_the_relation_as_it_is() -> None:
+    """Fuzz seed 9131029833: isl's coalescing of a kind of dependence failed
+    ("original tableau does not correspond to original basic map");
+    coalescing is a simplification, so the relation is kept as it is."""
+    import islpy as isl
+
+    from polytc.isl_util import coalesced
+    relation = isl.UnionMap("[N] -> { S[i] -> T[i + 1] : 0 <= i < N; S[i] -> T[i + 1] : i = N }")
+
+    class Refusing:
+        def coalesce(self) -> object:
+            raise isl.Error("original tableau does not correspond to original basic map")
+
+        def get_ctx(self) -> isl.Context:
+            return relation.get_ctx()
+    refusing = Refusing()
+    assert coalesced(refusing) is refusing  # type: ignore[type-var]
+    assert coalesced(relation).is_equal(relation)

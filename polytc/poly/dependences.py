@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import islpy as isl
 
-from polytc.isl_util import map_list, within_budget
+from polytc.isl_util import coalesced, map_list, within_budget
 from polytc.program import Program, Statement
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ class Dependences:
 
     @property
     def all(self) -> isl.UnionMap:
-        return self.flow.union(self.anti).union(self.output).coalesce()
+        return coalesced(self.flow.union(self.anti).union(self.output))
 
     def between(self, source: str, target: str) -> isl.UnionMap:
         """All dependences from statement ``source`` to statement ``target``."""
@@ -125,7 +125,7 @@ def dependences(program: Program) -> Dependences:
             exact = False
             found = _approximate(sink, source, order, ctx)
         kinds.append(found)
-    flow, anti, output = (kind.coalesce() for kind in kinds)
+    flow, anti, output = (coalesced(kind) for kind in kinds)
     return Dependences(flow, anti, output, exact)
 
 
@@ -146,7 +146,7 @@ def _approximate(sink: isl.UnionMap, source: isl.UnionMap, order: isl.UnionMap,
 def _without_locals(union: isl.UnionMap) -> isl.UnionMap:
     result = isl.UnionMap.empty(union.get_space())
     for piece in map_list(union):
-        result = result.union(isl.UnionMap.from_map(piece.remove_divs().coalesce()))
+        result = result.union(isl.UnionMap.from_map(coalesced(piece.remove_divs())))
     return result
 
 
