@@ -224,7 +224,7 @@ class _TilingPass:
         for _ in range(depth):
             node = node.parent()
         if self.options.parallel and sizes:
-            node = bands.skew_first(node)
+            node = bands.skew_first(node, sizes[0])
         return node
 
     def cache_sizes(self, order: list[int], roles: list[str], blocks: list[int] | None = None,
