@@ -2,6 +2,7 @@
 
     python benchmarks/polybench.py --polybench /tmp/polybench \\
         [--size LARGE] [--check MINI,SMALL] [--threads 1,2] [--only gemm,lu] [--repeat 3]
+        [--variant diamond:time_tiling=diamond]...
 
 ``--polybench`` is a PolyBench/C 4.2.1 tree (not part of polytc: fetch one,
 e.g. the MatthiasJReisinger/PolyBenchC-4.2.1 mirror); every kernel of its
@@ -19,6 +20,10 @@ e.g. the MatthiasJReisinger/PolyBenchC-4.2.1 mirror); every kernel of its
   polycc's and polytc's code on each thread count (OpenMP), the median of
   ``--repeat`` runs of PolyBench's own timer.
 
+``--variant NAME:OPTION=VALUE,...`` adds a polytc rewrite with those
+options (:func:`polytc.transform_c`'s keywords), checked and timed like the
+default one in columns ``NAME@1``, ``NAME@2``.
+
 It prints each kernel's speedups over gcc, their geometric means and a
 pass/FAIL line per target of issue #13.  Machines are shared and noisy:
 read ratios measured in the same run, never figures from another run.
@@ -26,6 +31,7 @@ read ratios measured in the same run, never figures from another run.
 from __future__ import annotations
 
 import argparse
+import ast
 import math
 import os
 import re
@@ -111,12 +117,33 @@ def run(exe: Path, threads: int) -> tuple[str, str]:
     return result.stdout, result.stderr
 
 
-def polytc_source(kernel: Kernel, size: str, defines: list[str], out: Path) -> float:
+#: polytc's rewrites by column name: transform_c's options (the default first)
+Variants = dict[str, dict[str, object]]
+DEFAULT_VARIANTS: Variants = {"polytc": {}}
+
+
+def variant_option(text: str) -> tuple[str, dict[str, object]]:
+    """``NAME:OPTION=VALUE,...`` (values as Python literals, else strings)."""
+    name, _, settings = text.partition(":")
+    if not name or not settings or "@" in name:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME:OPTION=VALUE,...")
+    options: dict[str, object] = {}
+    for setting in settings.split(","):
+        key, _, value = setting.partition("=")
+        try:
+            options[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            options[key.strip()] = value.strip()
+    return name, options
+
+
+def polytc_source(kernel: Kernel, size: str, defines: list[str], out: Path,
+                  options: dict[str, object] | None = None) -> float:
     """``polytc opt`` of the kernel into ``out``; returns the seconds it took."""
     from polytc import transform_c
     start = time.perf_counter()
     text = transform_c(kernel.path, include_dirs=[kernel.suite / "utilities"],
-                       defines=[f"{size}_DATASET", *defines])
+                       defines=[f"{size}_DATASET", *defines], **(options or {}))
     elapsed = time.perf_counter() - start
     out.write_text(text)
     return elapsed
@@ -139,22 +166,26 @@ def polycc_source(tools: Tools, kernel: Kernel, work: Path) -> Path | str:
 
 # -- checking ---------------------------------------------------------------------
 def check(kernel: Kernel, tools: Tools, sizes: list[str], threads: list[int], work: Path,
-          result: Result, pluto: Path | str | None) -> None:
+          result: Result, pluto: Path | str | None,
+          variants: Variants = DEFAULT_VARIANTS) -> None:
     """Compare the dumps of every variant with the original's, at each size."""
     for size in sizes:
         base = work / f"{kernel.name}-{size}"
         reference = _dump(tools.gcc, kernel.path, kernel, size, [], base.with_suffix(".orig"), 1)
-        rewritten = base.with_suffix(".polytc.c")
-        try:
-            elapsed = polytc_source(kernel, size, ["POLYBENCH_DUMP_ARRAYS"], rewritten)
-            result.opt_seconds = max(result.opt_seconds, elapsed)
-        except Exception as error:  # noqa: BLE001 - a failure is a result here
-            _fail(result, "polytc", f"{size}: {type(error).__name__}: {error}")
-            continue
-        for t in threads:
-            _compare(result, "polytc", f"{size} {t} thread(s)", reference,
-                     _dump(tools.gcc, rewritten, kernel, size, ["-fopenmp"],
-                           base.with_suffix(".polytc"), t))
+        for name, options in variants.items():
+            rewritten = base.with_suffix(f".{name}.c")
+            try:
+                elapsed = polytc_source(kernel, size, ["POLYBENCH_DUMP_ARRAYS"], rewritten,
+                                        options)
+                if name == "polytc":
+                    result.opt_seconds = max(result.opt_seconds, elapsed)
+            except Exception as error:  # noqa: BLE001 - a failure is a result here
+                _fail(result, name, f"{size}: {type(error).__name__}: {error}")
+                continue
+            for t in threads:
+                _compare(result, name, f"{size} {t} thread(s)", reference,
+                         _dump(tools.gcc, rewritten, kernel, size, ["-fopenmp"],
+                               base.with_suffix(f".{name}"), t))
         if isinstance(pluto, Path):
             for t in threads:
                 _compare(result, "pluto", f"{size} {t} thread(s)", reference,
@@ -207,23 +238,30 @@ def timed(cc: str, source: Path, kernel: Kernel, size: str, extra: list[str], ex
 
 
 def measure(kernel: Kernel, tools: Tools, size: str, threads: list[int], repeat: int,
-            work: Path, result: Result, pluto: Path | str | None) -> None:
+            work: Path, result: Result, pluto: Path | str | None,
+            variants: Variants = DEFAULT_VARIANTS) -> None:
     base = work / f"{kernel.name}-{size}-time"
     seconds = result.seconds
     gcc = timed(tools.gcc, kernel.path, kernel, size, [], base.with_suffix(".gcc"), 1, repeat)
     if gcc is not None:
         seconds["gcc"] = gcc
-    rewritten = base.with_suffix(".polytc.c")
-    try:
-        result.opt_seconds = max(result.opt_seconds,
-                                 polytc_source(kernel, size, ["POLYBENCH_TIME"], rewritten))
-    except Exception as error:  # noqa: BLE001
-        _fail(result, "polytc", f"{size}: {type(error).__name__}: {error}")
-        return
-    result.parallel = "omp parallel for" in rewritten.read_text()
+    rewrites = {}
+    for name, options in variants.items():
+        rewritten = base.with_suffix(f".{name}.c")
+        try:
+            elapsed = polytc_source(kernel, size, ["POLYBENCH_TIME"], rewritten, options)
+        except Exception as error:  # noqa: BLE001
+            _fail(result, name, f"{size}: {type(error).__name__}: {error}")
+            continue
+        rewrites[name] = rewritten
+        if name == "polytc":
+            result.opt_seconds = max(result.opt_seconds, elapsed)
+            result.parallel = "omp parallel for" in rewritten.read_text()
     for t in threads:
-        _store(seconds, f"polytc@{t}", timed(tools.gcc, rewritten, kernel, size, ["-fopenmp"],
-                                             base.with_suffix(".polytc"), t, repeat))
+        for name, rewritten in rewrites.items():
+            _store(seconds, f"{name}@{t}", timed(tools.gcc, rewritten, kernel, size,
+                                                 ["-fopenmp"], base.with_suffix(f".{name}"),
+                                                 t, repeat))
         if isinstance(pluto, Path):
             _store(seconds, f"pluto@{t}", timed(tools.gcc, pluto, kernel, size, ["-fopenmp"],
                                                 base.with_suffix(".pluto"), t, repeat))
@@ -335,8 +373,8 @@ def kernels(suite: Path, only: list[str] | None) -> list[Kernel]:
 
 
 def run_suite(suite: Path, size: str, check_sizes: list[str], threads: list[int],
-              only: list[str] | None, repeat: int, tools: Tools | None = None
-              ) -> tuple[list[Result], Tools]:
+              only: list[str] | None, repeat: int, tools: Tools | None = None,
+              variants: Variants = DEFAULT_VARIANTS) -> tuple[list[Result], Tools]:
     tools = tools or detect_tools()
     results = []
     with tempfile.TemporaryDirectory(prefix="polytc-polybench-") as tmp:
@@ -346,9 +384,9 @@ def run_suite(suite: Path, size: str, check_sizes: list[str], threads: list[int]
             pluto = polycc_source(tools, kernel, work) if tools.polycc else None
             if isinstance(pluto, str):
                 _fail(result, "pluto", f"polycc: {pluto}")
-            check(kernel, tools, check_sizes, threads, work, result, pluto)
+            check(kernel, tools, check_sizes, threads, work, result, pluto, variants)
             if size != "none":
-                measure(kernel, tools, size, threads, repeat, work, result, pluto)
+                measure(kernel, tools, size, threads, repeat, work, result, pluto, variants)
             print(f"{kernel.name}: " + ("ok" if all(result.checked.values()) else
                                         "; ".join(result.problems)), flush=True)
             results.append(result)
@@ -364,11 +402,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", default="1,2", help="thread counts (default 1,2)")
     parser.add_argument("--only", help="kernels to run, by name (default: all)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per variant")
+    parser.add_argument("--variant", type=variant_option, action="append", default=[],
+                        metavar="NAME:OPTION=VALUE,...", help="another polytc rewrite, with "
+                        "these transform_c options (e.g. diamond:time_tiling=diamond)")
     args = parser.parse_args(argv)
     threads = [int(t) for t in args.threads.split(",")]
     only = args.only.split(",") if args.only else None
+    variants = {**DEFAULT_VARIANTS, **dict(args.variant)}
     results, tools = run_suite(args.polybench, args.size, args.check.split(","), threads, only,
-                               args.repeat)
+                               args.repeat, variants=variants)
     print(f"\ntools: gcc {tools.gcc}; Polly {tools.clang_polly or 'not installed'}; "
           f"polycc {tools.polycc or 'not set (PLUTO_POLYCC)'}")
     if args.size != "none":
@@ -379,6 +421,12 @@ def main(argv: list[str] | None = None) -> int:
     for passed, text in targets(results, threads, suite_size):
         print(f"{'pass' if passed else 'FAIL'}: {text}")
         failed |= not passed and text.startswith("bit-identical")
+    for name in variants:
+        if name != "polytc":
+            wrong = [r.kernel.name for r in results if not r.checked.get(name, False)]
+            print(f"{'FAIL' if wrong else 'pass'}: variant {name} bit-identical "
+                  f"({len(results) - len(wrong)}/{len(results)} kernels)")
+            failed |= bool(wrong)
     return 1 if failed else 0
 
 

@@ -221,6 +221,7 @@ def header(unit: Unit, region: Region, opts: Options, reassociate: bool) -> str:
     tile = "auto" if opts.tile == "auto" else opts.tile
     settings = (f"scheduler={opts.scheduler} fuse={opts.fuse} tile={tile} unroll={opts.unroll} "
                 f"vectorize={opts.vectorize} parallel={opts.parallel} "
+                f"time_tiling={opts.time_tiling} "
                 f"reassociate={reassociate}")
     flags = " ".join(unit.flags) or "(none)"
     return comment(f"polytc {__version__}: lines {first}-{last} of {unit.source.name} "

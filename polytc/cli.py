@@ -28,7 +28,7 @@ import polytc
 from polytc import cli_c, cli_commands as commands
 from polytc import config
 from polytc.errors import PolytcError
-from polytc.options import FUSION, SCHEDULERS
+from polytc.options import FUSION, SCHEDULERS, TIME_TILINGS
 from polytc.plot.command import add_plot_command
 from polytc.tuning.command import add_tune_command
 
@@ -203,6 +203,9 @@ def _codegen_flags() -> argparse.ArgumentParser:
     common.add_argument("--no-parallel", action="store_true",
                         help="no OpenMP parallel loops")
     common.add_argument("--no-vectorize", action="store_true", help="no 'omp simd' loops")
+    common.add_argument("--time-tiling", choices=TIME_TILINGS, default="wavefront",
+                        help="a time-iterated stencil's tiles: wavefront (default) or diamond "
+                        "(all start at once, where dependences allow)")
     return common
 
 

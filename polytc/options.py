@@ -21,6 +21,7 @@ SizesOption = Union[Mapping[str, int], Sequence[tuple[str, int]], None]
 SCHEDULERS = ("pluto", "isl", "identity")
 MAX_UNROLL = 256
 FUSION = ("smart", "max", "none")
+TIME_TILINGS = ("wavefront", "diamond")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +49,12 @@ class Options:
         reduction, with register promotion): ``"auto"``, ``None``, or a tuple
         of factors for the jammed point loops, outermost first.
     :ivar vectorize: ``omp simd`` on parallel stride-1 innermost loops.
+    :ivar time_tiling: how a time-iterated stencil's tiles run (a band whose
+        outer member carries every dependence): ``"wavefront"`` (tiles of
+        time and space, a parallel loop along each wavefront) or
+        ``"diamond"`` (diamond tiles that start at once along the first
+        time steps, where the dependences allow; see
+        :mod:`polytc.tiling.diamond`).
     :ivar pack: copy the tiles that a register-tiled band's vector loop loads
         into contiguous buffers (see :mod:`polytc.tiling.transform`).
     :ivar specialize: bake the call's sizes into the C as constants (one
@@ -70,6 +77,7 @@ class Options:
     tile: object = "auto"
     unroll: object = "auto"
     vectorize: bool = True
+    time_tiling: str = "wavefront"
     pack: bool = True
     specialize: bool = False
     threads: int | None = None
@@ -119,6 +127,9 @@ class Options:
             raise OptionError(f"tuned={self.tuned!r}: give True, False or 'any-machine'")
         if self.threads is not None:
             object.__setattr__(self, "threads", int(self.threads))
+        if self.time_tiling not in TIME_TILINGS:
+            raise OptionError(f"time_tiling={self.time_tiling!r}: choose one of "
+                              f"{', '.join(TIME_TILINGS)}")
         if self.scheduler not in SCHEDULERS:
             raise OptionError(f"scheduler {self.scheduler!r} is not available; "
                              f"choose one of {', '.join(SCHEDULERS)}")

@@ -50,8 +50,8 @@ _front_memory: dict[str, CFunction] = {}
 def compile(text: str, entry: str | None = None, *,  # noqa: A001
             dtype: DtypeOption = None, scheduler: str = "pluto", fuse: FuseOption = "smart",
             schedule: ScheduleOption = None, parallel: bool = True, tile: TileOption = "auto",
-            unroll: UnrollOption = "auto", vectorize: bool = True, pack: bool = True,
-            specialize: bool = False, threads: int | None = None, sizes: SizesOption = None,
+            unroll: UnrollOption = "auto", vectorize: bool = True,
+            time_tiling: str = "wavefront", pack: bool = True, specialize: bool = False, threads: int | None = None, sizes: SizesOption = None,
             cache: bool = True, tuned: bool | str = True, **unknown: Any) -> Kernel:
     """Compile TC ``text`` (one or more defs, or bare statements) to a :class:`Kernel`.
 
@@ -69,6 +69,8 @@ def compile(text: str, entry: str | None = None, *,  # noqa: A001
         member, or a list of tuples for several levels.
     :arg unroll: register blocks: ``"auto"``, None, or factors ``(rows, width)``.
     :arg vectorize: ``omp simd`` on parallel stride-1 innermost loops.
+    :arg time_tiling: a time-iterated stencil's tiles: ``"wavefront"`` or
+        ``"diamond"`` (they all start at once, where dependences allow).
     :arg pack: copy the tiles a vector loop streams into contiguous buffers.
     :arg specialize: compile one kernel per shape, sizes as constants.
     :arg threads: default thread count of calls (else ``OMP_NUM_THREADS``); a
@@ -86,7 +88,8 @@ def compile(text: str, entry: str | None = None, *,  # noqa: A001
     # the options, by name (the keyword arguments above; `unknown` holds misspellings)
     given: dict[str, Any] = dict(
         dtype=dtype, scheduler=scheduler, fuse=fuse, schedule=schedule, parallel=parallel,
-        tile=tile, unroll=unroll, vectorize=vectorize, pack=pack, specialize=specialize,
+        tile=tile, unroll=unroll, vectorize=vectorize, time_tiling=time_tiling, pack=pack,
+        specialize=specialize,
         threads=threads, sizes=sizes, cache=cache, tuned=tuned)
     opts = options_from({**given, **unknown})
     options = {**given, "schedule": opts.schedule}  # isl text: picklable
@@ -225,7 +228,8 @@ def tiled_code(parametric: Program, stages: dict[str, Any], opts: Options,
         def attempt() -> tuple[isl.Schedule, _Code]:
             tiled = _logged("tile", lambda: tiling.tile_schedule(
                 parametric, stages["schedule"], deps.all,
-                tiling.TilingOptions(tile, unroll, opts.vectorize, opts.parallel, opts.pack)))
+                tiling.TilingOptions(tile, unroll, opts.vectorize, opts.parallel, opts.pack,
+                                     opts.time_tiling)))
             return tiled, _logged("to_c", lambda: emit(tiled, tile))
         if rung == len(rungs) - 1:
             return attempt()

@@ -96,7 +96,7 @@ def cache_tile_sizes(roles: list[str], element_bytes: int,
 
 
 def time_tile_sizes(n_members: int, element_bytes: int, caches: Caches | None = None,
-                    vector_inner: bool = True) -> tuple[int, ...]:
+                    vector_inner: bool = True, diamond: bool = False) -> tuple[int, ...]:
     """Tile sizes of a skewed time band (time first, then space, the last
     member stride-1): TIME_HEIGHT steps, SPACE_SIDE along the outer space
     members, and along the inner one the elements of a quarter of the L1
@@ -108,13 +108,18 @@ def time_tile_sizes(n_members: int, element_bytes: int, caches: Caches | None = 
     cannot be vectorized (a statement that depends on itself along it:
     seidel-2d), a long row buys nothing and cubes of SEQUENTIAL_SIDE keep
     the tile's planes in cache (seidel-2d 1000^2 x 40: 1.3x gcc with 32^3,
-    1.0x with 16 x 16 x 1024)."""
+    1.0x with 16 x 16 x 1024).  ``diamond``: the time member's tiles run
+    along the mirror of the first space member (:mod:`polytc.tiling.diamond`)
+    and get that member's size, so that the tiles of a time step all start
+    together."""
     if not vector_inner:
-        return (SEQUENTIAL_SIDE,) * n_members
-    caches = caches or machine_caches()
-    inner = 2 ** int(math.log2(max(1, caches.l1 // (4 * element_bytes))))
-    inner = max(64, min(1024, inner))
-    return (TIME_HEIGHT,) + (SPACE_SIDE,) * (n_members - 2) + (inner,)
+        sizes = (SEQUENTIAL_SIDE,) * n_members
+    else:
+        caches = caches or machine_caches()
+        inner = 2 ** int(math.log2(max(1, caches.l1 // (4 * element_bytes))))
+        inner = max(64, min(1024, inner))
+        sizes = (TIME_HEIGHT,) + (SPACE_SIDE,) * (n_members - 2) + (inner,)
+    return sizes[1:2] + sizes[1:] if diamond and n_members > 1 else sizes
 
 
 TIME_HEIGHT = 16

@@ -42,7 +42,7 @@ log = logging.getLogger("polytc.tuning")
 VERSION = 1
 #: the options a tuning record sets; giving any of them to compile() skips records
 TUNED_FIELDS = ("scheduler", "fuse", "schedule", "tile", "unroll", "vectorize", "parallel",
-                "pack")
+                "pack", "time_tiling")
 _DEFAULTS = Options()
 _index: dict[str, tuple[float, int, list[dict[str, Any]]]] = {}
 

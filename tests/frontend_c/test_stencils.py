@@ -17,6 +17,9 @@ OPTIONS = {
     "default": {},
     "tile-3-5-7": {"tile": (3, 5, 7)},
     "two-levels": {"tile": [(8, 16, 32), (2, 4, 8)]},
+    "diamond": {"time_tiling": "diamond"},
+    "diamond-5-5-7": {"time_tiling": "diamond", "tile": (5, 5, 7)},
+    "diamond-two-levels": {"time_tiling": "diamond", "tile": [(8, 8, 32), (2, 4, 8)]},
 }
 
 
@@ -93,13 +96,15 @@ def _loop_bodies(source: str, header: str) -> list[str]:
 
 
 def test_full_tiles_have_unguarded_inner_loops() -> None:
-    """isl's ``separate`` on the innermost point loop: in full tiles both
-    statements run in one loop without a guard (it vectorizes)."""
+    """The innermost point loop is distributed over the statements (a fused
+    loop's vector loads wait on the stores just before them) and generated
+    apart for full rows (isl's ``separate``): each statement has a loop
+    without a guard (it vectorizes), and no loop runs both."""
     source = _kernel(SWEEPS_2D, tile=(4, 8, 64)).c_source
     bodies = _loop_bodies(source, "for (int64_t c5")
-    unguarded = [body for body in bodies
-                 if "Q[y][x] =" in body and "P[y][x] =" in body and "if (" not in body]
-    assert len(bodies) >= 2 and unguarded, source
+    assert not [body for body in bodies if "Q[y][x] =" in body and "P[y][x] =" in body]
+    for statement in ("Q[y][x] =", "P[y][x] =", ):
+        assert [body for body in bodies if statement in body and "if (" not in body], source
 
 
 def test_parallel_loops_in_a_sequential_loop_skip_openmp_on_one_thread() -> None:
@@ -118,3 +123,55 @@ def test_parallel_loops_in_a_sequential_loop_skip_openmp_on_one_thread() -> None
                                         for b in one_thread), per_step
     tiled = polytc.transform_c(SWEEPS_2D, include_dirs=[HERE], filename="t.c")
     assert "if (polytc_nthreads > 1)\n" in tiled and "POLYTC_MIN_PARALLEL_TRIPS" not in tiled
+
+
+def test_diamond_tiles_start_together() -> None:
+    """``time_tiling="diamond"``: the time tile loop runs along the mirror of
+    the first space member (2s - y against 2s + y, with per-statement
+    shifts), so the wavefront number floor((2s - y)/8) + floor((2s + y)/8)
+    is about s/2 along a time step: every tile of the first steps starts at
+    once.  The point loops keep the band's own members."""
+    kernel = _kernel(SWEEPS_2D, tile=(8, 8, 16), time_tiling="diamond")
+    tiled = str(kernel.tiled_summary)
+    assert "S0[s, y, x] -> [floor((2s - y)/8) + floor((2s + y)/8)," in tiled, tiled
+    assert "S1[s, y, x] -> [floor((1 + 2s - y)/8) + floor((1 + 2s + y)/8)," in tiled, tiled
+    assert "parallel: #1" in tiled.splitlines()[0], tiled
+    assert "S0[s, y, x] -> [s, 2s + y]" in tiled, tiled  # the point band, unchanged
+    assert "omp parallel for" in kernel.c_source
+
+
+def test_diamonds_need_a_mirror_the_dependences_allow() -> None:
+    """An in-place stencil that reads its row's new value (``A[y - 1][x]``
+    of the same step) has no mirror: its tiles keep their wavefront, and
+    the result its bits."""
+    from polytc.tiling import diamond
+    from stencil_kernels import IN_PLACE_2D
+    kernel = _kernel(IN_PLACE_2D, time_tiling="diamond")
+    node = kernel.schedule.get_root().child(0)
+    while node.get_type() != node.get_type().band:
+        node = node.child(0)
+    assert diamond.mirror(node, kernel.dependences.all) is None
+    assert str(kernel.tiled_summary) == str(_kernel(IN_PLACE_2D).tiled_summary)
+
+
+def test_diamond_sizes_give_time_the_space_side() -> None:
+    from polytc.tiling.model import time_tile_sizes
+    assert time_tile_sizes(3, 8, diamond=True) == time_tile_sizes(3, 8)  # 16, 16, row
+    row = time_tile_sizes(2, 8)[-1]
+    assert time_tile_sizes(2, 8, diamond=True) == (row, row)
+
+
+def test_time_tiling_is_checked_and_on_the_command_line(tmp_path: Path) -> None:
+    from polytc.cli import main
+    with pytest.raises(polytc.errors.OptionError, match="time_tiling='rhombus'"):
+        polytc.Options(time_tiling="rhombus")
+    path = tmp_path / "sweeps.c"
+    path.write_text(SWEEPS_2D)
+    out = tmp_path / "out.c"
+    assert main(["opt", str(path), "-I", str(HERE), "-o", str(out), "--time-tiling", "diamond",
+                 "--tile", "8,8,16", "--no-cache"]) == 0
+    assert "time_tiling=diamond" in out.read_text()
+    assert "floor" not in out.read_text() and "c0 += 1" in out.read_text()
+    wavefront = polytc.transform_c(path, include_dirs=[HERE], tile=(8, 8, 16))
+    assert "time_tiling=wavefront" in wavefront
+    assert out.read_text().replace("diamond", "wavefront") != wavefront
