@@ -113,10 +113,19 @@ class Layout:
 #: dependence; the price is a hyperplane the hull may forbid.
 LARGE_PIECE = 16
 MAX_INEQUALITIES = 64
-#: the cone of a hull with more inequalities than LARGE_PIECE is computed in
-#: a child process limited to FARKAS_SECONDS (isl's operation budget does
-#: not count that work)
+#: the cone of a piece (or hull) with more inequalities than CHILD_PIECE is
+#: computed in a child process limited to FARKAS_SECONDS (isl's operation
+#: budget does not count that work; fuzz seed 9134028348: one piece of 16
+#: inequalities over 10 dimensions took 132 s; PolyBench's 533 cones, 6 of
+#: them past 12 inequalities, take 1 ms at most)
+CHILD_PIECE = 12
 FARKAS_SECONDS = 5.0
+#: a dependence that is large only with its redundant constraints (the
+#: context's ``n >= 0`` took a seidel-2d dependence past LARGE_PIECE, and the
+#: hull forbade its skew ``t + i``) gets its exact cone without them, in a
+#: child limited to REDUCED_SECONDS, else the hull (fuzz seed 9134028348:
+#: such exact cones took 160 s in all)
+REDUCED_SECONDS = 1.0
 
 
 class FarkasTimeout(ScheduleError):
@@ -130,15 +139,33 @@ def farkas(relation: isl.Map, params: tuple[str, ...]) -> list[Form]:
     order ``params``).
 
     :raises FarkasTimeout: the cone took longer than :data:`FARKAS_SECONDS`."""
-    points = relation.wrap()  # (without its redundant constraints seidel-2d's skew t + i
-    # was found, but fuzz seed 9134028348's exact cones then took minutes: not yet)
-    sizes = [_inequalities(piece) for piece in points.get_basic_sets()]
-    if sizes and (max(sizes) > LARGE_PIECE or sum(sizes) > MAX_INEQUALITIES):
+    points = relation.wrap()
+    if _too_large(points):
+        reduced = _without_redundancies(points)
+        if not _too_large(reduced):
+            forms = _forms_in_child(relation, reduced, REDUCED_SECONDS, required=False)
+            if forms is not None:
+                return _remap_params(forms, relation, params)
         points = isl.Set.from_basic_set(points.remove_divs().simple_hull())
-        sizes = [_inequalities(piece) for piece in points.get_basic_sets()]
-    large = bool(sizes) and max(sizes) > LARGE_PIECE
-    forms = _forms_in_child(relation, points) if large else _forms(points)
+    sizes = [_inequalities(piece) for piece in points.get_basic_sets()]
+    large = bool(sizes) and max(sizes) > CHILD_PIECE
+    forms = _forms_in_child(relation, points, FARKAS_SECONDS) if large else _forms(points)
+    assert forms is not None
     return _remap_params(forms, relation, params)
+
+
+def _too_large(points: isl.Set) -> bool:
+    sizes = [_inequalities(piece) for piece in points.get_basic_sets()]
+    return bool(sizes) and (max(sizes) > LARGE_PIECE or sum(sizes) > MAX_INEQUALITIES)
+
+
+def _without_redundancies(points: isl.Set) -> isl.Set:
+    """``points`` with each piece's redundant constraints dropped."""
+    pieces = [piece.remove_redundancies() for piece in points.get_basic_sets()]
+    result = isl.Set.empty(points.get_space())
+    for piece in pieces:
+        result = result.union(isl.Set.from_basic_set(piece))
+    return result
 
 
 def _forms(points: isl.Set) -> list[Form]:
@@ -158,16 +185,20 @@ def _inequalities(piece: isl.BasicSet) -> int:
     return sum(1 for c in piece.get_constraints() if not c.is_equality())
 
 
-def _forms_in_child(relation: isl.Map, points: isl.Set) -> list[Form]:
-    """:func:`_forms` of ``points`` (``relation`` or its hull) computed in a
-    forked child, killed after :data:`FARKAS_SECONDS`."""
-    text = in_child(lambda: json.dumps(_forms(points)), FARKAS_SECONDS,
+def _forms_in_child(relation: isl.Map, points: isl.Set, seconds: float,
+                    required: bool = True) -> list[Form] | None:
+    """:func:`_forms` of ``points`` (``relation``, reduced, or its hull)
+    computed in a forked child, killed after ``seconds``: then None, or
+    where ``required``, :class:`FarkasTimeout`."""
+    text = in_child(lambda: json.dumps(_forms(points)), seconds,
                     "linearising a dependence (Farkas)")
+    if text is None and not required:
+        return None
     if text is None:
         source = relation.get_tuple_name(isl.dim_type.in_)
         target = relation.get_tuple_name(isl.dim_type.out)
         raise FarkasTimeout(f"linearising the dependence {source} -> {target} (Farkas) took "
-                            f"more than {FARKAS_SECONDS:.0f} s")
+                            f"more than {seconds:.0f} s")
     return [(tuple(c), k, bool(e)) for c, k, e in json.loads(text)]
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import polytc
 from c_runner import HERE, PARALLEL_ALWAYS, build, run
-from stencil_kernels import STENCIL_CASES, SWEEPS_2D
+from stencil_kernels import STENCIL_CASES, SWEEPS_2D, IN_PLACE_2D
 from c_kernels import CCase
 
 OPTIONS = {
@@ -54,6 +54,14 @@ def test_the_time_loop_is_in_a_skewed_permutable_band() -> None:
     assert "S1[s, y, x] -> [s, 1 + 2s + y, 1 + 2s + x]" in summary, summary
 
 
+def test_an_in_place_stencil_is_skewed_in_both_space_dimensions() -> None:
+    """seidel-2d's shape: its dependences are large only with the context's
+    redundant constraints; without them their exact cones allow ``s + y``."""
+    summary = str(_kernel(IN_PLACE_2D).schedule_summary)
+    assert "3 members, permutable" in summary, summary
+    assert "S0[s, y, x] -> [s, s + y, s + y + x]" in summary, summary
+
+
 def test_time_tiles_run_along_wavefronts_in_parallel() -> None:
     kernel = _kernel(SWEEPS_2D, tile=(4, 8, 16))
     tiled = str(kernel.tiled_summary)
@@ -70,7 +78,7 @@ def test_default_time_tiles_come_from_the_cache_model() -> None:
     """A vectorizable inner loop gets a long row; an in-place stencil's (it
     depends on itself along the row) gets cubes."""
     from polytc.tiling.model import time_tile_sizes
-    for text, vector in ((SWEEPS_2D, True),):
+    for text, vector in ((SWEEPS_2D, True), (IN_PLACE_2D, False)):
         sizes = time_tile_sizes(3, 8, vector_inner=vector)
         kernel = _kernel(text)
         source = kernel.c_source
@@ -145,7 +153,6 @@ def test_diamonds_need_a_mirror_the_dependences_allow() -> None:
     of the same step) has no mirror: its tiles keep their wavefront, and
     the result its bits."""
     from polytc.tiling import diamond
-    from stencil_kernels import IN_PLACE_2D
     kernel = _kernel(IN_PLACE_2D, time_tiling="diamond")
     node = kernel.schedule.get_root().child(0)
     while node.get_type() != node.get_type().band:

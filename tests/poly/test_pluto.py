@@ -152,7 +152,7 @@ def test_large_dependences_are_linearised_in_a_bounded_child(monkeypatch):
         pytest.skip("no fork on this platform")
     relation = isl.Map("[N] -> { S[i, j] -> T[i, k] : 0 <= i < N and 0 <= j < k < N }")
     direct = module.farkas(relation, ("N",))
-    monkeypatch.setattr(module, "LARGE_PIECE", 0)
+    monkeypatch.setattr(module, "CHILD_PIECE", 0)
     assert module.farkas(relation, ("N",)) == direct
     monkeypatch.setattr(module, "FARKAS_SECONDS", 0.0)
     with pytest.raises(ScheduleError, match="S -> T.*Farkas"):
