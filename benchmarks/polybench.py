@@ -128,13 +128,24 @@ def variant_option(text: str) -> tuple[str, dict[str, object]]:
     if not name or not settings or "@" in name:
         raise argparse.ArgumentTypeError(f"{text!r}: expected NAME:OPTION=VALUE,...")
     options: dict[str, object] = {}
-    for setting in settings.split(","):
+    for setting in _top_level_split(settings):
         key, _, value = setting.partition("=")
         try:
             options[key.strip()] = ast.literal_eval(value.strip())
         except (ValueError, SyntaxError):
             options[key.strip()] = value.strip()
     return name, options
+
+
+def _top_level_split(text: str) -> list[str]:
+    """``text`` split at the commas outside brackets and parentheses."""
+    parts, depth, start = [], 0, 0
+    for position, char in enumerate(text):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(text[start:position])
+            start = position + 1
+    return parts + [text[start:]]
 
 
 def polytc_source(kernel: Kernel, size: str, defines: list[str], out: Path,

@@ -50,3 +50,17 @@ def test_a_wrong_rewrite_is_reported(polybench: ModuleType) -> None:
     lines = polybench.targets([result], [1, 2], 30)
     assert lines[0] == (False, "bit-identical dumps at the check sizes, threads [1, 2]: "
                                "0/30 kernels")
+
+
+def test_a_variant_is_checked_and_timed_in_its_own_columns(
+        polybench: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+    assert polybench.variant_option("d:time_tiling=diamond,tile=[(8, 8), (2, 2)],unroll=None") \
+        == ("d", {"time_tiling": "diamond", "tile": [(8, 8), (2, 2)], "unroll": None})
+    status = polybench.main(["--polybench", str(BENCHMARKS / "polybench_smoke"), "--only",
+                             "smooth", "--size", "MINI", "--check", "MINI", "--repeat", "1",
+                             "--threads", "1", "--variant", "flat:tile=None"])
+    printed = capsys.readouterr().out
+    assert status == 0, printed
+    table = printed[printed.index("PolyBench at MINI"):]
+    assert "flat@1" in table and "polytc@1" in table
+    assert "pass: variant flat bit-identical (1/1 kernels)" in printed
