@@ -31,7 +31,6 @@ read ratios measured in the same run, never figures from another run.
 from __future__ import annotations
 
 import argparse
-import ast
 import math
 import os
 import re
@@ -45,8 +44,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _path in (ROOT, ROOT / "benchmarks"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from variants import DEFAULT_VARIANTS, Variants, add_variant_flag, variant_option  # noqa: E402,F401
 
 CHECK_FLAGS = ("-O3", "-ffp-contract=off")
 TIME_FLAGS = ("-O3", "-march=native")
@@ -115,37 +117,6 @@ def run(exe: Path, threads: int) -> tuple[str, str]:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     result = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=3600)
     return result.stdout, result.stderr
-
-
-#: polytc's rewrites by column name: transform_c's options (the default first)
-Variants = dict[str, dict[str, object]]
-DEFAULT_VARIANTS: Variants = {"polytc": {}}
-
-
-def variant_option(text: str) -> tuple[str, dict[str, object]]:
-    """``NAME:OPTION=VALUE,...`` (values as Python literals, else strings)."""
-    name, _, settings = text.partition(":")
-    if not name or not settings or "@" in name:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME:OPTION=VALUE,...")
-    options: dict[str, object] = {}
-    for setting in _top_level_split(settings):
-        key, _, value = setting.partition("=")
-        try:
-            options[key.strip()] = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError):
-            options[key.strip()] = value.strip()
-    return name, options
-
-
-def _top_level_split(text: str) -> list[str]:
-    """``text`` split at the commas outside brackets and parentheses."""
-    parts, depth, start = [], 0, 0
-    for position, char in enumerate(text):
-        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            parts.append(text[start:position])
-            start = position + 1
-    return parts + [text[start:]]
 
 
 def polytc_source(kernel: Kernel, size: str, defines: list[str], out: Path,
@@ -413,9 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", default="1,2", help="thread counts (default 1,2)")
     parser.add_argument("--only", help="kernels to run, by name (default: all)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per variant")
-    parser.add_argument("--variant", type=variant_option, action="append", default=[],
-                        metavar="NAME:OPTION=VALUE,...", help="another polytc rewrite, with "
-                        "these transform_c options (e.g. diamond:time_tiling=diamond)")
+    add_variant_flag(parser)
     args = parser.parse_args(argv)
     threads = [int(t) for t in args.threads.split(",")]
     only = args.only.split(",") if args.only else None

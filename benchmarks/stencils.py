@@ -1,6 +1,7 @@
 """Time-iterated stencils through polytc's C frontend: time tiling, checked and timed.
 
     python benchmarks/stencils.py [--quick] [--threads 1,2] [--repeat 3] [--only jacobi-2d]
+        [--variant diamond:time_tiling=diamond]...
 
 Five stencils of our own (issue #14), each a C program below: a ``void
 kernel(...)`` whose ``#pragma scop`` region polytc rewrites, and a ``main(T,
@@ -12,6 +13,8 @@ Every variant is built with ``-O3 -march=native -ffp-contract=off``:
 * ``polytc@T``: ``polytc.transform_c`` (default options) under ``-fopenmp``,
   at each ``--threads`` count (``OMP_NUM_THREADS``); its checksum must equal
   the original's bit for bit (time tiling reorders no operation of a point);
+  each ``--variant NAME:OPTION=VALUE,...`` adds ``NAME@T``, built and
+  checked the same way with those options;
 * ``numba@T`` (when numba is installed): a per-step version, ``prange`` over
   the outer space loop (the wavefront ``2i + j`` for in-place seidel-2d), one
   call per step from a jitted time loop, at the largest thread count, timed
@@ -41,8 +44,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _path in (ROOT, ROOT / "benchmarks"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from variants import DEFAULT_VARIANTS, Variants, add_variant_flag  # noqa: E402
 
 FLAGS = ("-O3", "-march=native", "-ffp-contract=off")
 _SECONDS = re.compile(r"^seconds (\S+)$", re.M)
@@ -441,35 +447,39 @@ def timed(result: Result, variant: str, exe: Path, threads: int, repeat: int) ->
     result.seconds[variant] = best
 
 
-def polytc_source(stencil: Stencil, out: Path) -> str | None:
+def polytc_source(stencil: Stencil, out: Path, options: dict[str, object] | None = None
+                  ) -> str | None:
     """polytc's rewrite (default options) into ``out``; None, or the error."""
     from polytc import transform_c
     try:
-        out.write_text(transform_c(stencil.source(), filename=f"{stencil.name}.c"))
+        out.write_text(transform_c(stencil.source(), filename=f"{stencil.name}.c",
+                                   **(options or {})))
     except Exception as error:  # noqa: BLE001 - a failure is a result here
         return f"{type(error).__name__}: {error}"
     return None
 
 
 def measure(stencil: Stencil, sizes: Sizes, cc: str, threads: list[int], repeat: int,
-            work: Path) -> Result:
+            work: Path, variants: Variants = DEFAULT_VARIANTS) -> Result:
     """Build, run and check the C variants of one stencil."""
     result = Result(stencil, sizes)
-    original, rewritten = work / f"{stencil.name}.c", work / f"{stencil.name}.polytc.c"
+    original = work / f"{stencil.name}.c"
     original.write_text(stencil.source())
     error = build(cc, original, [], work / f"{stencil.name}.gcc")
     if error:
         result.problems.append(f"build failed (gcc): {error}")
         return result
     timed(result, "gcc", work / f"{stencil.name}.gcc", 1, repeat)
-    error = polytc_source(stencil, rewritten) or build(cc, rewritten, ["-fopenmp"],
-                                                       work / f"{stencil.name}.polytc")
-    if error:
-        result.problems.append(f"build failed (polytc): {error}")
-        return result
-    for t in threads:
-        if result.checksum is not None:
-            timed(result, f"polytc@{t}", work / f"{stencil.name}.polytc", t, repeat)
+    for name, options in variants.items():
+        rewritten, exe = work / f"{stencil.name}.{name}.c", work / f"{stencil.name}.{name}"
+        error = polytc_source(stencil, rewritten, options) \
+            or build(cc, rewritten, ["-fopenmp"], exe)
+        if error:
+            result.problems.append(f"build failed ({name}): {error}")
+            continue
+        for t in threads:
+            if result.checksum is not None:
+                timed(result, f"{name}@{t}", exe, t, repeat)
     return result
 
 
@@ -503,9 +513,10 @@ def _sizes(sizes: Sizes) -> str:
     return " ".join(f"{k}={v}" for k, v in sizes.items())
 
 
-def print_table(results: list[Result], threads: list[int], numba_column: str | None) -> None:
+def print_table(results: list[Result], threads: list[int], numba_column: str | None,
+                variants: Variants = DEFAULT_VARIANTS) -> None:
     """One row per kernel: check, gcc's seconds and GF/s, speedups over gcc."""
-    keys = [f"polytc@{t}" for t in threads] + [numba_column or "numba"]
+    keys = [f"{name}@{t}" for name in variants for t in threads] + [numba_column or "numba"]
     print("\nstencils: speedup over gcc -O3 -march=native on one thread "
           "(ratios of the same run)")
     print(f"{'kernel':<11}{'sizes':<23}{'flop/pt':>8}  {'check':<9}{'gcc s':>9}{'GF/s':>7}"
@@ -560,7 +571,8 @@ def select(only: str | None) -> list[Stencil]:
 
 
 def run_all(stencils: list[Stencil], quick: bool, threads: list[int], repeat: int,
-            cc: str, numba: Any | None) -> tuple[list[Result], str | None]:
+            cc: str, numba: Any | None, variants: Variants = DEFAULT_VARIANTS
+            ) -> tuple[list[Result], str | None]:
     """Every stencil's result, and the numba column's name (None: numba not run)."""
     column = None
     if numba is not None:
@@ -572,7 +584,7 @@ def run_all(stencils: list[Stencil], quick: bool, threads: list[int], repeat: in
     with tempfile.TemporaryDirectory(prefix="polytc-stencils-") as tmp:
         for stencil in stencils:
             result = measure(stencil, stencil.quick if quick else stencil.sizes, cc, threads,
-                             repeat, Path(tmp))
+                             repeat, Path(tmp), variants)
             if column is not None:
                 measure_numba(result, jitted[stencil.name], column, repeat)
             print(f"{stencil.name}: " + ("; ".join(result.problems) or "ok"), flush=True)
@@ -586,15 +598,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", default="1,2", help="thread counts (default 1,2)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per variant")
     parser.add_argument("--only", help="kernels to run, by name (default: all)")
+    add_variant_flag(parser)
     args = parser.parse_args(argv)
+    variants = {**DEFAULT_VARIANTS, **dict(args.variant)}
     threads = sorted({int(t) for t in args.threads.split(",")})
     cc = compiler()
     if cc is None:
         print("no C compiler (gcc or cc)")
         return 1
     numba = load_numba()
-    results, column = run_all(select(args.only), args.quick, threads, args.repeat, cc, numba)
-    print_table(results, threads, column)
+    results, column = run_all(select(args.only), args.quick, threads, args.repeat, cc, numba,
+                              variants)
+    print_table(results, threads, column, variants)
     print(f"\nflop/pt: flops per point update; GF/s: gcc's; numba: "
           f"{'numba ' + numba.__version__ if numba is not None else 'not installed (-)'}\n")
     for passed, text in targets(results, threads, column):

@@ -51,3 +51,13 @@ def test_a_wrong_checksum_is_a_mismatch(stencils: ModuleType, tmp_path: Path) ->
     stencils.timed(result, "polytc@2", fake, 2, 1)
     assert result.problems == ["MISMATCH polytc@2: checksum 0x1.8p+1 != gcc's 0x1p+1"]
     assert "polytc@2" not in result.seconds
+
+
+def test_a_variant_gets_its_columns_and_its_check(stencils: ModuleType,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    status = stencils.main(["--quick", "--repeat", "1", "--threads", "1", "--only", "jacobi-1d",
+                            "--variant", "diamond:time_tiling=diamond"])
+    printed = capsys.readouterr().out
+    assert status == 0 and "jacobi-1d: ok" in printed, printed
+    table = printed[printed.index("stencils: speedup over gcc"):]
+    assert "polytc@1" in table and "diamond@1" in table
