@@ -21,7 +21,7 @@ SizesOption = Union[Mapping[str, int], Sequence[tuple[str, int]], None]
 SCHEDULERS = ("pluto", "isl", "identity")
 MAX_UNROLL = 256
 FUSION = ("smart", "max", "none")
-TIME_TILINGS = ("wavefront", "diamond")
+TIME_TILINGS = ("auto", "wavefront", "diamond")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,7 +54,8 @@ class Options:
         time and space, a parallel loop along each wavefront) or
         ``"diamond"`` (diamond tiles that start at once along the first
         time steps, where the dependences allow; see
-        :mod:`polytc.tiling.diamond`).
+        :mod:`polytc.tiling.diamond`); ``"auto"``: diamonds for bands of one
+        space dimension or three and more, wavefronts for two, as measured.
     :ivar pack: copy the tiles that a register-tiled band's vector loop loads
         into contiguous buffers (see :mod:`polytc.tiling.transform`).
     :ivar specialize: bake the call's sizes into the C as constants (one
@@ -77,7 +78,7 @@ class Options:
     tile: object = "auto"
     unroll: object = "auto"
     vectorize: bool = True
-    time_tiling: str = "wavefront"
+    time_tiling: str = "auto"
     pack: bool = True
     specialize: bool = False
     threads: int | None = None

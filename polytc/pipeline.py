@@ -51,7 +51,8 @@ def compile(text: str, entry: str | None = None, *,  # noqa: A001
             dtype: DtypeOption = None, scheduler: str = "pluto", fuse: FuseOption = "smart",
             schedule: ScheduleOption = None, parallel: bool = True, tile: TileOption = "auto",
             unroll: UnrollOption = "auto", vectorize: bool = True,
-            time_tiling: str = "wavefront", pack: bool = True, specialize: bool = False, threads: int | None = None, sizes: SizesOption = None,
+            time_tiling: str = "auto", pack: bool = True, specialize: bool = False,
+            threads: int | None = None, sizes: SizesOption = None,
             cache: bool = True, tuned: bool | str = True, **unknown: Any) -> Kernel:
     """Compile TC ``text`` (one or more defs, or bare statements) to a :class:`Kernel`.
 
@@ -69,8 +70,9 @@ def compile(text: str, entry: str | None = None, *,  # noqa: A001
         member, or a list of tuples for several levels.
     :arg unroll: register blocks: ``"auto"``, None, or factors ``(rows, width)``.
     :arg vectorize: ``omp simd`` on parallel stride-1 innermost loops.
-    :arg time_tiling: a time-iterated stencil's tiles: ``"wavefront"`` or
-        ``"diamond"`` (they all start at once, where dependences allow).
+    :arg time_tiling: a time-iterated stencil's tiles: ``"auto"``,
+        ``"wavefront"`` or ``"diamond"`` (they all start at once, where
+        dependences allow).
     :arg pack: copy the tiles a vector loop streams into contiguous buffers.
     :arg specialize: compile one kernel per shape, sizes as constants.
     :arg threads: default thread count of calls (else ``OMP_NUM_THREADS``); a

@@ -31,8 +31,26 @@ import islpy as isl
 
 from polytc.isl_util import map_list
 
-#: largest time factor ``b`` tried (jacobi-1d as Pluto skews it needs 3)
+#: largest time factor ``b`` tried (jacobi-1d as polytc skews it needs 4)
 MAX_FACTOR = 8
+
+
+def wanted(time_tiling: str, members: int) -> bool:
+    """Whether a time band of ``members`` members gets diamonds under the
+    option ``time_tiling``.  ``"auto"``: for one space dimension or three
+    and more, where they measured faster; wavefronts for two.  Measured on
+    this 2-core machine (1 / 2 threads, x gcc -O3): PolyBench LARGE heat-3d
+    1.48x / 2.82x diamonds against 1.48x / 2.25x wavefronts, jacobi-1d
+    1.42x / 1.80x against 1.15x / 1.44x, jacobi-2d 2.07x / 4.43x against
+    2.32x / 4.99x, fdtd-2d 1.72x / 3.23x against 1.89x / 4.18x;
+    benchmarks/stencils.py heat-3d 1.43x / 2.30x against 1.36x / 2.02x,
+    jacobi-1d N=400000 1.26x / 2.40x against 1.50x / 1.56x.  Diamonds of a
+    two-dimensional band are half as tall as its wavefront tiles, and its
+    wavefronts hold many tiles; a 1-D band's wavefront tiles are thin, a
+    3-D band's wavefronts hold few tiles and start one after another."""
+    if time_tiling == "auto":
+        return members != 3
+    return time_tiling == "diamond"
 
 
 def mirror(node: isl.ScheduleNode, deps: isl.UnionMap) -> isl.UnionPwAff | None:

@@ -81,7 +81,7 @@ class TilingOptions:
     vectorize: bool = True
     parallel: bool = True
     pack: bool = True
-    time_tiling: str = "wavefront"
+    time_tiling: str = "auto"
 
 
 def tile_schedule(program: Program, schedule: isl.Schedule, deps: isl.UnionMap,
@@ -212,7 +212,7 @@ class _TilingPass:
         node = _in_program_order(node, self.program)
         vector_inner = n > 1 and _lanes_respect(node.band_split(n - 1).child(0), self.deps)
         mirror = diamond.mirror(node, self.deps) if n > 1 and self.options.tile is not None \
-            and self.options.time_tiling == "diamond" else None
+            and diamond.wanted(self.options.time_tiling, n) else None
         sizes = self.cache_sizes(order, [REDUCTION] * n, time=True, vector_inner=vector_inner,
                                  diamond=mirror is not None)
         for level, level_sizes in enumerate(sizes):

@@ -17,6 +17,8 @@ OPTIONS = {
     "default": {},
     "tile-3-5-7": {"tile": (3, 5, 7)},
     "two-levels": {"tile": [(8, 16, 32), (2, 4, 8)]},
+    "wavefront": {"time_tiling": "wavefront"},
+    "wavefront-3-5-7": {"time_tiling": "wavefront", "tile": (3, 5, 7)},
     "diamond": {"time_tiling": "diamond"},
     "diamond-5-5-7": {"time_tiling": "diamond", "tile": (5, 5, 7)},
     "diamond-two-levels": {"time_tiling": "diamond", "tile": [(8, 8, 32), (2, 4, 8)]},
@@ -179,6 +181,18 @@ def test_time_tiling_is_checked_and_on_the_command_line(tmp_path: Path) -> None:
                  "--tile", "8,8,16", "--no-cache"]) == 0
     assert "time_tiling=diamond" in out.read_text()
     assert "floor" not in out.read_text() and "c0 += 1" in out.read_text()
-    wavefront = polytc.transform_c(path, include_dirs=[HERE], tile=(8, 8, 16))
+    wavefront = polytc.transform_c(path, include_dirs=[HERE], tile=(8, 8, 16),
+                                   time_tiling="wavefront")
     assert "time_tiling=wavefront" in wavefront
     assert out.read_text().replace("diamond", "wavefront") != wavefront
+
+
+@pytest.mark.parametrize("text, diamonds", [("SWEEPS_1D", True), ("SWEEPS_2D", False),
+                                            ("SWEEPS_3D", True)])
+def test_auto_picks_diamonds_for_one_or_three_space_dimensions(text: str,
+                                                               diamonds: bool) -> None:
+    import stencil_kernels
+    source = getattr(stencil_kernels, text)
+    auto = str(_kernel(source).tiled_summary)
+    assert (auto == str(_kernel(source, time_tiling="diamond").tiled_summary)) == diamonds
+    assert (auto == str(_kernel(source, time_tiling="wavefront").tiled_summary)) != diamonds
