@@ -57,12 +57,13 @@ THREADS = "POLYTC_THREADS"
 #: of fuzz seed 9129030118's fused loop in the wrong order: a read of a
 #: temporary before its write, wrong on a kernel's first call) nor, when
 #: tiled, interchange them
-GCC_NO_LDIST = """#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize ("no-tree-loop-distribution")
-#endif"""
-_KEEP_LOOP_ORDER = """#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize ("no-tree-loop-distribution", "no-loop-interchange")
-#endif"""
+def _gcc_only(pragma: str) -> str:
+    return f"#if defined(__GNUC__) && !defined(__clang__)\n{pragma}\n#endif"
+
+
+GCC_NO_LDIST = _gcc_only('#pragma GCC optimize ("no-tree-loop-distribution")')
+_KEEP_LOOP_ORDER = _gcc_only(
+    '#pragma GCC optimize ("no-tree-loop-distribution", "no-loop-interchange")')
 # islpy's stubs omit the members named after Python keywords.
 _IF, _FOR = getattr(isl.ast_node_type, "if_"), getattr(isl.ast_node_type, "for_")
 
