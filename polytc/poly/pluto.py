@@ -483,7 +483,9 @@ class _Scheduler:
         """A part number per strongly connected component of a group (in
         topological order): each joins the part before it while
         ``fusable(part, component)`` holds, else starts the next part."""
-        numbers, part, number = [], [], 0
+        numbers: list[int] = []
+        part: list[str] = []
+        number = 0
         for component in sccs:
             if part and not fusable(part, component):
                 number += 1
