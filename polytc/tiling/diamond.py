@@ -30,6 +30,7 @@ from typing import Iterable
 import islpy as isl
 
 from polytc.isl_util import map_list
+from polytc.poly.bands import pending_dependences
 
 #: largest time factor ``b`` tried (jacobi-1d as polytc skews it needs 4)
 MAX_FACTOR = 8
@@ -60,8 +61,7 @@ def mirror(node: isl.ScheduleNode, deps: isl.UnionMap) -> isl.UnionPwAff | None:
     non-negative distance along it."""
     partial = node.band_get_partial_schedule()
     time, space = partial.get_at(0), partial.get_at(1)
-    domain = node.get_domain()
-    local = _band_dependences(node, deps, domain)
+    local = [m for m in map_list(pending_dependences(node, deps)) if not m.is_empty()]
     for factor in range(1, MAX_FACTOR + 1):
         scaled = time.scale_val(isl.Val.int_from_si(time.get_ctx(), factor)).sub(space)
         unshifted = {piece.get_tuple_id(isl.dim_type.in_).get_name(): piece
@@ -93,16 +93,6 @@ def tile(node: isl.ScheduleNode, tile_member_0: isl.UnionPwAff,
     for member in range(len(sizes)):
         band = band.band_member_set_coincident(member, 0)
     return band
-
-
-def _band_dependences(node: isl.ScheduleNode, deps: isl.UnionMap,
-                      domain: isl.UnionSet) -> list[isl.Map]:
-    """The dependences among the band's statement instances that the
-    schedule above the band leaves to it (equal outer schedule)."""
-    prefix = node.get_prefix_schedule_union_map()
-    local = deps.intersect_domain(domain).intersect_range(domain)
-    local = local.intersect(prefix.apply_range(prefix.reverse()))
-    return [m for m in map_list(local) if not m.is_empty()]
 
 
 def _shifts(deps: list[isl.Map], unshifted: dict[str, isl.PwAff]) -> dict[str, int] | None:
