@@ -1,4 +1,4 @@
-"""Kernel speed: polytc against naive C, numpy and Polly, on twelve programs.
+"""Kernel speed: polytc against naive C, numpy and Polly, on fifteen programs.
 
     python benchmarks/kernels.py                       # full run (several minutes)
     python benchmarks/kernels.py --quick               # small sizes, a CI smoke run
@@ -6,8 +6,8 @@
 
 Programs (float32 TC defs): gemm, the Polybench kernels 2mm, 3mm, atax,
 bicg, mvt, syrk and doitgen, conv2d NCHW (3x3, 64->64 channels, batch 4,
-56x56 output), an MLP layer (matmul + bias + relu), softmax over rows and
-transpose-add.  Each runs as
+56x56 output), an MLP layer (matmul + bias + relu), a matrix-vector product,
+a row sum, softmax and layernorm over rows, and transpose-add.  Each runs as
 
 * polytc: ``polytc.compile(text)`` with default options;
 * sized: the same with ``specialize=True``: the call's sizes are constants
@@ -23,7 +23,11 @@ transpose-add.  Each runs as
 Sizes make naive C run 0.05-1 s a call, except gemm (1024^3) and conv2d,
 whose sizes are those of the issue's targets.  Naive C and Polly are serial
 code: they are measured once per program and shown on every thread count's
-row.  Every variant's result is checked against numpy in float64 before it
+row.  The kernels that are not loop-heavy are bound by memory: their GB/s
+(each input read once, each output written once) is shown against a copy
+kernel's (polytc's ``B(i) = A(i)`` over 2 x 256 MiB, bytes read plus
+written) measured at the same thread count in the same run.  Every
+variant's result is checked against numpy in float64 before it
 is timed; a mismatch prints FAIL and makes the exit status 1.  Times are
 medians of several repeats; ratios compare figures of the same run.  Machines
 are shared and noisy: read ratios, not absolute times.
@@ -141,6 +145,23 @@ SOFTMAX = """def softmax(float(N,D) I) -> (O) {
     s(n) +=! e(n, d)
     O(n, d) = e(n, d) / s(n)
 }"""
+GEMV = """def gemv(float(M,N) A, float(N) x) -> (y) {
+    y(i) +=! A(i, j) * x(j)
+}"""
+ROWSUM = """def rowsum(float(M,N) S) -> (r) {
+    r(i) +=! S(i, j)
+}"""
+LAYERNORM = """def layernorm(float(N,D) X, float(D) G, float(D) Bt) -> (Y) {
+    mu(n) +=! X(n, d)
+    mu(n) = mu(n) / float(D)
+    var(n) +=! (X(n, d) - mu(n)) * (X(n, d) - mu(n))
+    var(n) = var(n) / float(D)
+    Y(n, d) = (X(n, d) - mu(n)) / sqrt(var(n) + 1e-5) * G(d) + Bt(d)
+}"""
+COPY = """def copy(float(N) A) -> (B) {
+    B(i) = A(i)
+}"""
+COPY_ELEMENTS = 64 * 1024 * 1024  # 256 MiB each way: far beyond any cache
 TRANSPOSE_ADD = """def transpose_add(float(N,N) A, float(N,N) B) -> (C) {
     C(i, j) = A(i, j) + B(j, i)
 }"""
@@ -160,6 +181,13 @@ def conv2d_numpy(I: np.ndarray, W: np.ndarray) -> np.ndarray:
 def softmax_numpy(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(axis=1, keepdims=True))
     out: np.ndarray = e / e.sum(axis=1, keepdims=True)
+    return out
+
+
+def layernorm_numpy(x: np.ndarray, g: np.ndarray, b: np.ndarray) -> np.ndarray:
+    mu = x.mean(axis=1, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=1, keepdims=True)
+    out: np.ndarray = (x - mu) / np.sqrt(var + 1e-5) * g + b
     return out
 
 
@@ -221,8 +249,17 @@ PROGRAMS: tuple[Program, ...] = (
             lambda X, W, b: np.maximum(X @ W.T + b, 0),
             {"B": 256, "K": 1024, "N": 1024}, {"B": 64, "K": 96, "N": 80}, square,
             lambda s: 2.0 * s["B"] * s["N"] * s["K"] + 2.0 * s["B"] * s["N"]),
+    Program("gemv", GEMV, lambda s, g: (rand(g, s["M"], s["N"]), rand(g, s["N"])),
+            lambda A, x: A @ x, {"M": 8000, "N": 8000}, {"M": 300, "N": 401}, square,
+            lambda s: 2.0 * s["M"] * s["N"]),
+    Program("rowsum", ROWSUM, lambda s, g: (rand(g, s["M"], s["N"]),),
+            lambda S: S.sum(axis=1), {"M": 4096, "N": 4096}, {"M": 300, "N": 401}, square,
+            lambda s: 1.0 * s["M"] * s["N"]),
     Program("softmax", SOFTMAX, lambda s, g: (rand(g, s["N"], s["D"]) * 4,),
-            softmax_numpy, {"N": 4096, "D": 2048}, {"N": 256, "D": 200}, square),
+            softmax_numpy, {"N": 4096, "D": 1024}, {"N": 256, "D": 200}, square),
+    Program("layernorm", LAYERNORM, lambda s, g: (rand(g, s["N"], s["D"]) * 3 + 1,
+                                                  rand(g, s["D"]), rand(g, s["D"])),
+            layernorm_numpy, {"N": 4096, "D": 1024}, {"N": 256, "D": 200}, square),
     Program("transpose-add", TRANSPOSE_ADD,
             lambda s, g: (rand(g, s["N"], s["N"]), rand(g, s["N"], s["N"])),
             lambda A, B: A + B.T, {"N": 4096}, {"N": 300}, lambda s: f"N={s['N']}"),
@@ -499,6 +536,15 @@ class Row:
     threads: int
     ms: dict[str, float] = field(default_factory=dict)
     bad: set[str] = field(default_factory=set)
+    bytes: float = 0.0  # each input read once, each output written once
+    copy_gbs: float | None = None  # the copy kernel's GB/s at these threads
+
+    def gbs(self) -> float | None:
+        """polytc's GB/s (memory-bound programs only)."""
+        ours = self.ms.get("polytc")
+        if self.program.loop_heavy or not ours or not self.bytes:
+            return None
+        return self.bytes / ours / 1e6
 
     def ratio(self, base: str, ours_name: str = "polytc") -> float | None:
         """``base``'s time over polytc's (above 1: polytc is faster)."""
@@ -517,14 +563,16 @@ class Report:
 
 
 def measure(program: Program, sizes: Sizes, threads: Sequence[int], runners: dict[str, Runner],
-            timing: Timing, report: Report) -> None:
+            timing: Timing, report: Report, copy_gbs: dict[int, float] | None = None) -> None:
     """Check then time every variant at every thread count; serial variants once."""
     inputs = program.inputs(sizes, np.random.default_rng(0))
     expected = reference(program, inputs)
+    moved = float(sum(a.nbytes for a in inputs)
+                  + sum(e.size * np.dtype(np.float32).itemsize for e in expected))
     serial: dict[str, float] = {}
     serial_bad: set[str] = set()
     for count in threads:
-        row = Row(program, sizes, count)
+        row = Row(program, sizes, count, bytes=moved, copy_gbs=(copy_gbs or {}).get(count))
         for name in VARIANTS:
             runner = runners.get(name)
             if runner is None:
@@ -558,7 +606,7 @@ def measure(program: Program, sizes: Sizes, threads: Sequence[int], runners: dic
 
 HEADER = (f"{'program':<13} {'size':<15} {'thr':>3} {'polytc':>9} {'sized':>9} {'naive C':>9} "
           f"{'numpy':>9} {'polly':>9} {'GFLOP/s':>7} {'vs naive':>8} {'vs numpy':>8} "
-          f"{'sized/np':>8}")
+          f"{'sized/np':>8} {'GB/s':>6} {'%copy':>6}")
 
 
 def cell(row: Row, name: str) -> str:
@@ -581,14 +629,23 @@ def format_row(row: Row) -> str:
             f"{cell(row, 'polytc')} {cell(row, 'sized')} {cell(row, 'naive')} "
             f"{cell(row, 'numpy')} {cell(row, 'polly')} {gflops} "
             f"{ratio_text(row.ratio('naive'))} {ratio_text(row.ratio('numpy'))} "
-            f"{ratio_text(row.ratio('numpy', 'sized'))}")
+            f"{ratio_text(row.ratio('numpy', 'sized'))} {bandwidth_text(row)}")
+
+
+def bandwidth_text(row: Row) -> str:
+    gbs = row.gbs()
+    if gbs is None:
+        return f"{'-':>6} {'-':>6}"
+    share = f"{100 * gbs / row.copy_gbs:>5.0f}%" if row.copy_gbs else f"{'-':>6}"
+    return f"{gbs:>6.1f} {share}"
 
 
 def print_table(report: Report) -> None:
     print()
     print("median ms per call; vs naive = naive C time / polytc time (speedup); "
           "vs numpy = numpy time / polytc time; sized/np = numpy time / sized time; "
-          "'!' = wrong result")
+          "GB/s = polytc's bytes read and written / time (memory-bound programs), "
+          "%copy = that of the copy kernel's GB/s at the same threads; '!' = wrong result")
     print(HEADER)
     print("-" * len(HEADER))
     for row in report.rows:
@@ -695,6 +752,10 @@ def run(only: Sequence[str] | None = None, quick: bool = False,
         f"with {' '.join(naive_flags())}",
         f"polly: {clang} {' '.join(POLLY_FLAGS)}" if clang else
         "polly: not installed" if polly else "polly: skipped"]
+    copy_gbs = {} if quick else copy_bandwidth(counts, timing)
+    if copy_gbs:
+        report.setup.append("copy kernel: " + ", ".join(
+            f"{gbs:.1f} GB/s on {count} thread(s)" for count, gbs in copy_gbs.items()))
     for line in report.setup:
         print(line, flush=True)
     for program in select(only):
@@ -702,9 +763,24 @@ def run(only: Sequence[str] | None = None, quick: bool = False,
         print(f"  {program.name} {program.label(chosen)} ...", end=" ", flush=True)
         start = time.perf_counter()
         runners = make_variants(program, clang, 10.0 if quick else 300.0, blas, report)
-        measure(program, chosen, counts, runners, timing, report)
+        measure(program, chosen, counts, runners, timing, report, copy_gbs)
         print(f"{time.perf_counter() - start:.1f} s", flush=True)
     return report
+
+
+def copy_bandwidth(counts: Sequence[int], timing: Timing) -> dict[int, float]:
+    """GB/s (bytes read plus written) of polytc's copy kernel over
+    COPY_ELEMENTS float32s, per thread count."""
+    import polytc
+    kernel = polytc.compile(COPY)
+    source = np.ones(COPY_ELEMENTS, dtype=np.float32)
+    target = np.empty_like(source)
+    found = {}
+    for count in counts:
+        kernel(source, out=target, num_threads=count)
+        ms = median_ms(lambda: kernel(source, out=target, num_threads=count), timing, 0.0)
+        found[count] = 2 * source.nbytes / ms / 1e6
+    return found
 
 
 def naive_flags() -> tuple[str, ...]:

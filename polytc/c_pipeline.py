@@ -80,19 +80,19 @@ def transform_c(source: CSource, *, defines: Sequence[str] = (),
     ``#pragma endscop`` region replaced by polytc's code for it.
 
     :arg defines, include_dirs: as ``-D`` and ``-I`` take them.
-    :arg reassociate: let polytc reorder floating-point reductions (accepted
-        and recorded; no stage reassociates yet, so the output is bit-exact
-        either way).
+    :arg reassociate: let polytc reorder reductions (``s += ...`` along a
+        loop that only accumulates: vectorised with one partial sum per
+        vector lane); without it the output is bit-exact.
     :arg options: fields of :class:`polytc.Options` (``scheduler``, ``fuse``,
         ``tile``, ``parallel``, ...).
     """
-    opts = options_of(options)
+    opts = options_of({**options, "reassociate": reassociate})
     unit = read_unit(source, defines=defines, include_dirs=include_dirs, filename=filename)
-    return rewrite(unit, select_regions(unit), opts, reassociate)[0]
+    return rewrite(unit, select_regions(unit), opts)[0]
 
 
-def rewrite(unit: Unit, regions: list[Region], opts: Options,
-            reassociate: bool) -> tuple[str, list[dict[str, Any]]]:
+def rewrite(unit: Unit, regions: list[Region],
+            opts: Options) -> tuple[str, list[dict[str, Any]]]:
     """The text of ``unit`` with ``regions`` rewritten, and each region's stages."""
     if not regions:
         return unit.source.text, []
@@ -107,7 +107,7 @@ def rewrite(unit: Unit, regions: list[Region], opts: Options,
         first, last = region_lines(unit, region)
         all_stages.append(stages)
         used |= block.helpers
-        replacements.append(Replacement(first, last, header(unit, region, opts, reassociate),
+        replacements.append(Replacement(first, last, header(unit, region, opts),
                                         block.text))
     start = min(function_line(r.function) for r in regions)
     text = splice(unit.source.text, replacements, helper_definitions(used),
@@ -215,14 +215,14 @@ def function_line(function: c_ast.FuncDef) -> int:
     return min(lines)
 
 
-def header(unit: Unit, region: Region, opts: Options, reassociate: bool) -> str:
+def header(unit: Unit, region: Region, opts: Options) -> str:
     """The comment above a rewritten region: what made it."""
     first, last = region_lines(unit, region)
     tile = "auto" if opts.tile == "auto" else opts.tile
     settings = (f"scheduler={opts.scheduler} fuse={opts.fuse} tile={tile} unroll={opts.unroll} "
                 f"vectorize={opts.vectorize} parallel={opts.parallel} "
                 f"time_tiling={opts.time_tiling} "
-                f"reassociate={reassociate}")
+                f"reassociate={opts.reassociate}")
     flags = " ".join(unit.flags) or "(none)"
     return comment(f"polytc {__version__}: lines {first}-{last} of {unit.source.name} "
                    f"({region.function.decl.name}); cpp flags: {flags}; options: {settings}; "
@@ -242,13 +242,13 @@ def compile_c(source: CSource, function: str | None = None, *, defines: Sequence
     contraction) and the ``-I``/``-D`` flags; ``options`` are those of
     :func:`transform_c`.
     """
-    opts = options_of(options)
+    opts = options_of({**options, "reassociate": reassociate})
     unit = read_unit(source, defines=defines, include_dirs=include_dirs, filename=filename)
     if function is None:
         function = only_region(unit, None).function.decl.name
     regions = select_regions(unit, function)
     params = signature(unit, regions[0].function)
-    text, stages = rewrite(unit, regions, opts, reassociate)
+    text, stages = rewrite(unit, regions, opts)
     entry = entry_point(function, params)
     translation = GCC_NO_LDIST + "\n" + text + entry.source  # as for TC kernels (emit.py)
     library: str | PolytcError

@@ -203,6 +203,9 @@ def _codegen_flags() -> argparse.ArgumentParser:
     common.add_argument("--no-parallel", action="store_true",
                         help="no OpenMP parallel loops")
     common.add_argument("--no-vectorize", action="store_true", help="no 'omp simd' loops")
+    common.add_argument("--no-reassociate", action="store_true",
+                        help="keep each reduction's written order (no vectorised reductions; "
+                        "the default for C input, see 'opt --reassociate')")
     common.add_argument("--time-tiling", choices=TIME_TILINGS, default="auto",
                         help="a time-iterated stencil's tiles: auto (default: diamonds for 1 or "
                         "3+ space dimensions), wavefront, or diamond (all start at once, where "

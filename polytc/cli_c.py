@@ -27,8 +27,9 @@ def add_opt_command(sub: Any, common: list[argparse.ArgumentParser]) -> None:
     opt.add_argument("-o", "--output", metavar="OUT.c",
                      help="write the rewritten file here (default: standard output)")
     opt.add_argument("--reassociate", action="store_true",
-                     help="allow reordering floating-point reductions (recorded in the "
-                     "output; no stage reassociates yet, so results stay bit-exact)")
+                     help="allow reordering reductions: a loop that only accumulates "
+                     "is vectorised with one partial sum per vector lane (results then "
+                     "differ from the original's in rounding)")
     opt.set_defaults(handler=opt_command)
 
 
@@ -44,6 +45,9 @@ def c_options(args: argparse.Namespace) -> dict[str, Any]:
     from polytc.cli_commands import compile_options
     options = compile_options(args)
     options.pop("dtype", None)  # C input has its declared types
+    # C input keeps its reductions' order unless asked (opt --reassociate)
+    options["reassociate"] = bool(getattr(args, "reassociate", False)) \
+        and not getattr(args, "no_reassociate", False)
     return options
 
 
@@ -55,7 +59,7 @@ def opt_command(args: argparse.Namespace) -> int:
     else:
         unit = read_unit(args.file, defines=args.defines, include_dirs=args.include_dirs)
     opts = options_of(c_options(args))
-    text, _ = rewrite(unit, select_regions(unit, args.entry), opts, args.reassociate)
+    text, _ = rewrite(unit, select_regions(unit, args.entry), opts)
     if args.output is None or args.output == "-":
         sys.stdout.write(text)
     else:

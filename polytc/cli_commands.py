@@ -34,7 +34,8 @@ def compile_options(args: argparse.Namespace) -> dict[str, Any]:
         "tile": flags.get("tile", "auto"), "unroll": flags.get("unroll", "auto"),
         "parallel": not flags.get("no_parallel", False),
         "vectorize": not flags.get("no_vectorize", False),
-        "time_tiling": flags.get("time_tiling", "auto")}
+        "time_tiling": flags.get("time_tiling", "auto"),
+        "reassociate": not flags.get("no_reassociate", False)}
     if args.dtype is not None:
         options["dtype"] = args.dtype
     if flags.get("schedule_file") is not None:
@@ -103,7 +104,8 @@ def schedule_command(args: argparse.Namespace) -> int:
     given = [flag for flag, value, default in (
         ("--tile", args.tile, "auto"), ("--unroll", args.unroll, "auto"),
         ("--no-parallel", args.no_parallel, False), ("--no-vectorize", args.no_vectorize, False),
-        ("--time-tiling", args.time_tiling, "auto"))
+        ("--time-tiling", args.time_tiling, "auto"),
+        ("--no-reassociate", args.no_reassociate, False))
         if value != default]
     if given and not args.tiled:  # they shape the tiled tree only
         raise UsageError(f"{given[0]} changes only the tree after tiling: add --tiled")

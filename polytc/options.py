@@ -56,6 +56,12 @@ class Options:
         time steps, where the dependences allow; see
         :mod:`polytc.tiling.diamond`); ``"auto"``: diamonds for bands of one
         space dimension or three and more, wavefronts for two, as measured.
+    :ivar reassociate: let a reduction's terms be combined in another order
+        than written, so that a loop along which only reductions run is
+        vectorised (``omp simd reduction``: one partial result per vector
+        lane, see :mod:`polytc.tiling.reductions`).  TC input: True (TC, like
+        numpy, leaves the order unspecified); C input: False unless asked,
+        so the rewritten code is bit-exact.
     :ivar pack: copy the tiles that a register-tiled band's vector loop loads
         into contiguous buffers (see :mod:`polytc.tiling.transform`).
     :ivar specialize: bake the call's sizes into the C as constants (one
@@ -79,6 +85,7 @@ class Options:
     unroll: object = "auto"
     vectorize: bool = True
     time_tiling: str = "auto"
+    reassociate: bool = True
     pack: bool = True
     specialize: bool = False
     threads: int | None = None
@@ -87,7 +94,7 @@ class Options:
     tuned: bool | str = True
 
     def __post_init__(self) -> None:
-        for name in ("parallel", "vectorize", "specialize", "cache"):
+        for name in ("parallel", "vectorize", "specialize", "cache", "reassociate"):
             value = getattr(self, name)
             if not isinstance(value, (bool, np.bool_)):
                 raise OptionError(f"{name}={value!r}: expected True or False")

@@ -51,7 +51,8 @@ def compile(text: str, entry: str | None = None, *,  # noqa: A001
             dtype: DtypeOption = None, scheduler: str = "pluto", fuse: FuseOption = "smart",
             schedule: ScheduleOption = None, parallel: bool = True, tile: TileOption = "auto",
             unroll: UnrollOption = "auto", vectorize: bool = True,
-            time_tiling: str = "auto", pack: bool = True, specialize: bool = False,
+            time_tiling: str = "auto", reassociate: bool = True, pack: bool = True,
+            specialize: bool = False,
             threads: int | None = None, sizes: SizesOption = None,
             cache: bool = True, tuned: bool | str = True, **unknown: Any) -> Kernel:
     """Compile TC ``text`` (one or more defs, or bare statements) to a :class:`Kernel`.
@@ -73,6 +74,9 @@ def compile(text: str, entry: str | None = None, *,  # noqa: A001
     :arg time_tiling: a time-iterated stencil's tiles: ``"auto"``,
         ``"wavefront"`` or ``"diamond"`` (they all start at once, where
         dependences allow).
+    :arg reassociate: combine a reduction's terms in any order (one partial
+        result per vector lane), so reductions along the vector loop are
+        vectorised; False keeps the written order.
     :arg pack: copy the tiles a vector loop streams into contiguous buffers.
     :arg specialize: compile one kernel per shape, sizes as constants.
     :arg threads: default thread count of calls (else ``OMP_NUM_THREADS``); a
@@ -90,7 +94,8 @@ def compile(text: str, entry: str | None = None, *,  # noqa: A001
     # the options, by name (the keyword arguments above; `unknown` holds misspellings)
     given: dict[str, Any] = dict(
         dtype=dtype, scheduler=scheduler, fuse=fuse, schedule=schedule, parallel=parallel,
-        tile=tile, unroll=unroll, vectorize=vectorize, time_tiling=time_tiling, pack=pack,
+        tile=tile, unroll=unroll, vectorize=vectorize, time_tiling=time_tiling,
+        reassociate=reassociate, pack=pack,
         specialize=specialize,
         threads=threads, sizes=sizes, cache=cache, tuned=tuned)
     opts = options_from({**given, **unknown})
@@ -231,7 +236,7 @@ def tiled_code(parametric: Program, stages: dict[str, Any], opts: Options,
             tiled = _logged("tile", lambda: tiling.tile_schedule(
                 parametric, stages["schedule"], deps.all,
                 tiling.TilingOptions(tile, unroll, opts.vectorize, opts.parallel, opts.pack,
-                                     opts.time_tiling)))
+                                     opts.time_tiling, opts.reassociate)))
             return tiled, _logged("to_c", lambda: emit(tiled, tile))
         if rung == len(rungs) - 1:
             return attempt()

@@ -40,8 +40,9 @@ from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr, lite
 from polytc.codegen_c.names import NameTable
 from polytc.codegen_c.pragmas import (annotation, mark_parallel, pragma_mark, register_rows,
                                       trip_count)
-from polytc.codegen_c.prelude import prelude
+from polytc.codegen_c.prelude import prelude, vector_math
 from polytc.codegen_c.promote import PromotionEmitter
+from polytc.codegen_c.reduce import REDUCE_PRAGMA, ReductionEmitter, ReductionPlan
 from polytc.codegen_c.storage import PackedTile, StorageEmitter, c_block, c_text
 from polytc.codegen_c.work import work_py
 from polytc.errors import PolytcInternalError
@@ -151,7 +152,7 @@ class CStyle:
     on_alloc_failure: str = "return 2;"
 
 
-class Emitter(StorageEmitter, PromotionEmitter):
+class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
     """One program and schedule to C: :meth:`loops` walks isl's AST into
     cgen, :meth:`storage` adds the buffers it needs; :meth:`emit` makes the
     kernel function of them, :func:`polytc.codegen_c.block.to_c_block` a
@@ -197,6 +198,14 @@ class Emitter(StorageEmitter, PromotionEmitter):
         self.packs: dict[str, tuple[PackedTile, ...]] = {}
         # per contracted temporary, the instances each copy of its mark runs
         self.copies: dict[str, list[isl.UnionSet]] = {}
+        # vector reductions (reduce.py): plans of the reduce marks being
+        # built, each mark's plan, each accumulating instance's local, and
+        # those of the loop being emitted
+        self.reduction_plans: list[ReductionPlan] = []
+        self.reductions: dict[str, ReductionPlan] = {}
+        self.accumulating: dict[str, str] = {}
+        self.accumulators_in_force: dict[str, str] = {}
+        self.accumulator_count = 0
 
     def _extents(self, tensor: ir.Tensor) -> tuple[str, ...]:
         if tensor.native:  # the extents of the caller's declaration
@@ -225,7 +234,9 @@ class Emitter(StorageEmitter, PromotionEmitter):
         body = cgen.Block(preamble + [loops] + cleanup + [cgen.Line("return polytc_status;")])
         fn = cgen.FunctionBody(cgen.FunctionDeclaration(cgen.Value("int", function), args), body)
         pragmas = _KEEP_LOOP_ORDER if self.keep_loop_order else GCC_NO_LDIST
-        parts = [self._header(function), prelude(self.used), pragmas, str(fn)]
+        parts = [self._header(function), prelude(self.used)]
+        parts += [vector_math(self.used)] if vector_math(self.used) else []
+        parts += [pragmas, str(fn)]
         gathers = tuple(sorted(self.body.gathers, key=self.body.gathers.__getitem__))
         if gathers:
             parts.append(f"void {function}_gather_report(int64_t *report)\n"
@@ -257,10 +268,17 @@ class Emitter(StorageEmitter, PromotionEmitter):
             build = build.set_iterators(names)
         build, _before = build.set_before_each_mark(self._before_mark)
         build, _after = build.set_after_each_mark(self._after_mark)
-        build, _leaves = build.set_at_each_domain(self._at_domain)
+        build, _leaves = build.set_at_each_domain(self._at_each_domain)
         root = build.node_from_schedule(schedule)
         return self.node(root, frozenset())
 
+
+    def _at_each_domain(self, node: isl.AstNode, build: isl.AstBuild) -> isl.AstNode:
+        """isl calls this for each statement it places: the accumulator of a
+        vector reduction, else the place in a promoted block."""
+        name = node.user_get_expr().get_op_arg(0).get_id().get_name()
+        accumulated = self._accumulate(node, build, self.statements[name])
+        return accumulated if accumulated is not None else self._at_domain(node, build)
 
     def _header(self, function: str) -> str:
         program = self.program
@@ -320,6 +338,8 @@ class Emitter(StorageEmitter, PromotionEmitter):
         if name.startswith(marks.PACK_PREFIX):
             packs = self.packs.get(annotation(node) or "", ())
             return self.packed(packs, node.mark_get_node(), pragmas)
+        if name.startswith(marks.REDUCE_PREFIX):
+            return self.reduced(annotation(node), node.mark_get_node(), pragmas)
         key = annotation(node) if name == marks.PROMOTE else None
         promotion = self.promotions.get(key) if key else None
         if promotion is None:
@@ -346,6 +366,8 @@ class Emitter(StorageEmitter, PromotionEmitter):
                                               context=node.get_ctx()))
         if name.startswith(marks.PACK_PREFIX):
             return self._plan_packs(node, build, name[len(marks.PACK_PREFIX):])
+        if name.startswith(marks.REDUCE_PREFIX):
+            return self._after_reduce(node)
         if name != marks.PROMOTE:
             return node
         planned = self.planning.pop()
@@ -364,6 +386,9 @@ class Emitter(StorageEmitter, PromotionEmitter):
         if mark.get_name().startswith(CONTRACT_PREFIX):
             self.copies.setdefault(mark.get_name()[len(CONTRACT_PREFIX):], []).append(
                 build.get_schedule().domain())
+            return
+        if mark.get_name().startswith(marks.REDUCE_PREFIX):
+            self._before_reduce(mark)
             return
         if mark.get_name() != marks.PROMOTE:
             return
@@ -426,6 +451,10 @@ class Emitter(StorageEmitter, PromotionEmitter):
             return cgen.If(c_text(worth), cgen.Block([threads]), cgen.Block([plain]))
         if marks.SIMD in pragmas:
             return cgen.Module([cgen.Pragma("omp simd"), loop])
+        reduction = next((p for p in pragmas if p.startswith(REDUCE_PRAGMA)), None)
+        if reduction is not None:
+            clause = self.reduction_clause(reduction[len(REDUCE_PRAGMA):])
+            return cgen.Module([cgen.Pragma(f"omp simd {clause}"), loop])
         rows = register_rows(node) if self.body.promoted else None
         if rows is not None:  # a register block's rows: unrolled, the block stays in registers
             return cgen.Module([cgen.Pragma(f"GCC unroll {rows}"), loop])
@@ -443,15 +472,19 @@ class Emitter(StorageEmitter, PromotionEmitter):
         if planned is not None and self.in_force.get(statement.tensor) is planned[0]:
             written = tuple(self.body.index(i) for i in statement.write_indices)
             self.body.exact = {statement.tensor: (written, planned[1])}
+        accumulator = self.accumulators_in_force.get(annotation(node) or "")
         try:
-            lines.append(cgen.Line(self.assignment(statement)))
+            lines.append(cgen.Line(self.assignment(statement, accumulator)))
         finally:
             self.body.exact = {}
         return cgen.Block(lines)
 
-    def assignment(self, statement: ir.Statement) -> str:
+    def assignment(self, statement: ir.Statement, target: str | None = None) -> str:
+        """C for one instance of ``statement``; ``target``: the local that
+        stands for its element (a vector reduction's accumulator)."""
         tensor = self.program.tensor(statement.tensor)
-        target = self.body.access(statement.tensor, statement.write_indices)
+        if target is None:
+            target = self.body.access(statement.tensor, statement.write_indices)
         value = self.body.expr(statement.body)
         op = statement.op
         if op == "=":

@@ -68,6 +68,8 @@ _LIBM_FLOAT = frozenset("""acos acosh asin asinh atan atanh cbrt ceil cos cosh e
 exp2 expm1 fabs floor lgamma log log10 log1p log2 logb round sin sinh sqrt tan tanh tgamma trunc
 atan2 copysign fdim fmax fmin fmod hypot nextafter pow remainder fma""".split())
 _POSIX_DOUBLE = frozenset(("j0", "j1", "y0", "y1"))
+#: in ``used`` before the name of each libm function a body calls
+LIBM_PREFIX = "libm:"
 _HELPER_DOUBLE = {"erfinv": "POLYTC_ERFINV", "erfcx": "POLYTC_ERFCX",
                   "cyl_bessel_i0": "POLYTC_I0", "cyl_bessel_i1": "POLYTC_I1"}
 _NARROW = frozenset(("bool", "int8", "int16", "uint8", "uint16"))
@@ -253,6 +255,7 @@ class BodyPrinter:
         one, pi = ("1.0f", "3.14159265358979323846f") if single else ("1.0", "3.14159265358979323846")
         fn = expr.fn
         if fn in _LIBM_FLOAT:
+            self.used.add(f"{LIBM_PREFIX}{fn}{suffix}")
             return f"{fn}{suffix}({', '.join(args)})"
         x = args[0]
         simple = {

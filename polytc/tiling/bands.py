@@ -45,11 +45,23 @@ def vector_reuse(node: isl.ScheduleNode, program: Program, vector: int) -> list[
 
 
 def streamed(node: isl.ScheduleNode, program: Program, vector: int) -> frozenset[str]:
-    """The tensors read with stride 1 along the ``vector`` member: whole
-    vectors of them are loaded (``B(k, j)`` in gemm), where the other reads
-    are broadcast (``A(i, k)``)."""
-    return frozenset(read.tensor for statement, iterator in _member_iterators(node, program, vector)
-                     for read in statement.reads if _stride_one(read.access, iterator))
+    """The tensors read with stride 1 along the ``vector`` member and left
+    in place by another member: whole vectors of them are loaded (``B(k, j)``
+    in gemm, reused along ``i``), where the other reads are broadcast
+    (``A(i, k)``).  A read that moves along every member (``A(i, j)`` of
+    ``y(j) +=! A(i, j) * t(i)``) is used once: a copy would only add a pass."""
+    iterators = [dict((s.name, i) for s, i in _member_iterators(node, program, m))
+                 for m in range(node.band_n_member())]
+    found = set()
+    for statement, iterator in _member_iterators(node, program, vector):
+        for read in statement.reads:
+            rows = _affine_rows(read.access)
+            if rows and _stride_one(read.access, iterator) and any(
+                    statement.name in along and all(row[along[statement.name]] == 0
+                                                    for row in rows)
+                    for along in iterators):
+                found.add(read.tensor)
+    return frozenset(found)
 
 
 def transposable(node: isl.ScheduleNode, program: Program, vector: int) -> dict[str, int]:

@@ -6,3 +6,4 @@ SIMD = "simd"          # above an innermost parallel loop: ``omp simd``
 PROMOTE = "promote"    # above a reduction loop: keep the accumulated block local
 PACK_PREFIX = "pack:"  # below a cache tile band: copy these tensors' tiles contiguously
 ISOLATE = "isolate"    # isl's AST option name for the full-block part of a band
+REDUCE_PREFIX = "reduce:"  # above a loop run as a vector reduction of these statements
