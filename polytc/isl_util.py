@@ -141,3 +141,17 @@ def condition_text(condition: isl.Set) -> str:
     body = text[text.index("{") + 1:text.rindex("}")].strip()
     body = body[1:].strip() if body.startswith(":") else body
     return body or "true"
+
+
+def affine_rows(relation: isl.Map) -> list[list[int]] | None:
+    """Input-dimension coefficients of each output of a single-piece affine map."""
+    if not relation.is_single_valued():
+        return None
+    function = isl.PwMultiAff.from_map(relation)
+    if function.n_piece() != 1:
+        return None
+    pieces: list[isl.MultiAff] = []
+    function.foreach_piece(lambda _set, piece: pieces.append(piece))
+    n_in = relation.dim(isl.dim_type.in_)
+    return [[pieces[0].get_at(out).get_coefficient_val(isl.dim_type.in_, d).to_python()
+             for d in range(n_in)] for out in range(relation.dim(isl.dim_type.out))]

@@ -58,8 +58,8 @@ from polytc.poly.farkas import Form, FarkasTimeout, Layout, farkas, lexmin, line
 from polytc.poly.graph import strongly_connected_components
 from polytc.poly.linalg import null_space, rank
 from polytc.poly.schedule_tree import Level, Row, build_tree, distance_set, rows_of
-from polytc.isl_util import over_budget, map_list
-from polytc.program import Program
+from polytc.isl_util import affine_rows, over_budget, map_list
+from polytc.program import Program, Statement
 
 FUSE_POLICIES = ("max", "smart", "none")
 log = logging.getLogger("polytc")
@@ -127,6 +127,8 @@ class _Scheduler:
         # first_row's answers, per set of statements, until the levels change
         self.first_rows: dict[frozenset[str], tuple[dict[str, Row] | None, list[_Dep]]] = {}
         self.layout = Layout(self.statements, self.iterators, len(self.params))
+        # statement pairs with a dependence, before any is satisfied
+        self.linked = {(d.source, d.target) for d in self.deps}
 
     # -- driver -------------------------------------------------------------
     def run(self) -> list[Level]:
@@ -230,6 +232,10 @@ class _Scheduler:
                 cut = self.cut_keeping_parallel()
                 if cut is not None:
                     return cut
+            if found == 0 and self.fuse == "smart" and self.splittable():
+                position = self.misaligned_reads(row)
+                if position is not None:  # fused, independent sweeps read a tensor crosswise
+                    return self.cut(position)
             if self.fuse == "smart" and self.splittable() and self.fusion_skews(row, active):
                 self.restore(snapshot)  # fusing costs a skew: this band fuses nothing
                 return self.cut_sccs()
@@ -286,6 +292,43 @@ class _Scheduler:
                                              for d in inside]))
         return alone is not None and any(sum(1 for c in alone[s].coeffs if c) <= 1
                                          for s in skewed)
+
+    def misaligned_reads(self, row: dict[str, Row]) -> dict[str, int] | None:
+        """Where to cut a group instead of fusing, at a band's first ``row``,
+        parts that no dependence links (they share only what they read) when
+        the row runs two of them along different dimensions of a tensor both
+        read: bicg's ``s(j) += r(i) * A(i, j)`` and ``q(i) += A(i, j) * p(j)``
+        fused with ``j`` of the first and ``i`` of the second as one loop read
+        ``A`` row-wise and column-wise at once (each statement alone streams
+        it).  The cut puts each part (a weakly connected component of the
+        dependences) after the other; None when the row aligns every shared
+        read or reads nothing crosswise."""
+        for members in self._groups():
+            parts = _weak_components(members, self.linked)
+            if len(parts) < 2:
+                continue
+            part_of = {s: k for k, part in enumerate(parts) for s in part}
+            for first in members:
+                for second in members:
+                    if part_of[first] < part_of[second] and self._crosswise(
+                            first, second, row):
+                        return {s: part_of.get(s, 0) for s in self.statements}
+        return None
+
+    def _groups(self) -> list[list[str]]:
+        groups: dict[tuple[int, ...], list[str]] = {}
+        for statement in self.statements:
+            groups.setdefault(self.group[statement], []).append(statement)
+        return list(groups.values())
+
+    def _crosswise(self, first: str, second: str, row: dict[str, Row]) -> bool:
+        """Whether ``row`` follows different dimensions of a tensor that both
+        statements read (the dimensions whose subscript is the row)."""
+        along = {name: _followed_dimensions(self.program.statement(name), row[name])
+                 for name in (first, second)}
+        shared = set(along[first]) & set(along[second])
+        return any(along[first][t] and along[second][t]
+                   and not along[first][t] & along[second][t] for t in shared)
 
     def parallelism_cut(self, row: dict[str, Row]) -> dict[str, int] | None:
         """Where to cut a group so that ``row``, an inner row of a band, loses
@@ -553,6 +596,31 @@ def _difference(dep: _Dep, rows: dict[str, Row], iterators: dict[str, tuple[str,
     rows, with ``relation`` one of ``>= 1``, ``= 0``, ``< 0``."""
     return distance_set(dep.relation, rows[dep.source], rows[dep.target],
                         len(iterators[dep.source]), relation)
+
+
+def _weak_components(members: list[str], linked: set[tuple[str, str]]) -> list[list[str]]:
+    """``members`` grouped by the dependences between them, either way."""
+    parts: list[list[str]] = []
+    for statement in members:
+        touching = [part for part in parts if any((statement, s) in linked or (s, statement)
+                                                 in linked for s in part)]
+        merged = [statement] + [s for part in touching for s in part]
+        parts = [part for part in parts if part not in touching] + [merged]
+    order = {s: k for k, s in enumerate(members)}
+    return sorted((sorted(part, key=order.__getitem__) for part in parts),
+                  key=lambda part: order[part[0]])
+
+
+def _followed_dimensions(statement: Statement, row: Row) -> dict[str, frozenset[int]]:
+    """Per tensor the statement reads, the dimensions whose subscript is
+    ``row`` (its iterator coefficients; none when the row is no subscript)."""
+    found: dict[str, set[int]] = {}
+    for read in statement.reads:
+        rows = affine_rows(read.access)
+        dims = found.setdefault(read.tensor, set())
+        if rows is not None:
+            dims.update(d for d, coeffs in enumerate(rows) if tuple(coeffs) == row.coeffs)
+    return {tensor: frozenset(dims) for tensor, dims in found.items()}
 
 
 def _original_rows(program: Program) -> list[dict[str, Row]]:

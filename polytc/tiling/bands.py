@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import islpy as isl
 
-from polytc.isl_util import map_list
+from polytc.isl_util import affine_rows as _affine_rows, map_list
 from polytc.poly.bands import loop_coincidence, members, parallel_at_band
 from polytc.program import Program, Statement
 
@@ -62,6 +62,35 @@ def streamed(node: isl.ScheduleNode, program: Program, vector: int) -> frozenset
                     for along in iterators):
                 found.add(read.tensor)
     return frozenset(found)
+
+
+def used_once(node: isl.ScheduleNode, program: Program, vector: int) -> bool:
+    """Whether every read that moves along the ``vector`` member moves along
+    every member of the band (no loop reuses it: ``A(i, j)`` of ``y(j) +=!
+    A(i, j) * t(i)``), and one of them has stride 1 there: a band that
+    streams its reads once, where register blocks buy nothing.  False where
+    a member is no single iterator of a statement."""
+    iterators = [dict((s.name, i) for s, i in _member_iterators(node, program, m))
+                 for m in range(node.band_n_member())]
+    still = [{piece.get_tuple_name(isl.dim_type.in_) for piece in map_list(member)
+              if constant(piece)} for member in members(node)]  # statements a member does not move
+    stride_one = False
+    for statement in program.statements:
+        if statement.name not in iterators[vector]:
+            continue
+        moving = iterators[vector][statement.name]
+        for read in statement.reads:
+            rows = _affine_rows(read.access)
+            if rows is None:
+                return False
+            if not any(row[moving] for row in rows):
+                continue
+            if not all(statement.name in still[m] or (
+                    statement.name in along and any(row[along[statement.name]] for row in rows))
+                    for m, along in enumerate(iterators)):
+                return False
+            stride_one = stride_one or _stride_one(read.access, moving)
+    return stride_one
 
 
 def transposable(node: isl.ScheduleNode, program: Program, vector: int) -> dict[str, int]:
@@ -163,18 +192,18 @@ def _member_iterators(node: isl.ScheduleNode, program: Program,
     return found
 
 
-def _affine_rows(relation: isl.Map) -> list[list[int]] | None:
-    """Input-dimension coefficients of each output of a single-piece affine map."""
-    if not relation.is_single_valued():
-        return None
-    function = isl.PwMultiAff.from_map(relation)
-    if function.n_piece() != 1:
-        return None
-    pieces: list[isl.MultiAff] = []
-    function.foreach_piece(lambda _set, piece: pieces.append(piece))
-    n_in = relation.dim(isl.dim_type.in_)
-    return [[pieces[0].get_at(out).get_coefficient_val(isl.dim_type.in_, d).to_python()
-             for d in range(n_in)] for out in range(relation.dim(isl.dim_type.out))]
+def constant(piece: isl.Map) -> bool:
+    """Whether the member's value does not depend on the statement's
+    iterators (it may on the sizes), directly or through an integer division."""
+    if not piece.is_single_valued():
+        return False
+    function = isl.PwMultiAff.from_map(piece)
+    n_in = piece.dim(isl.dim_type.in_)
+    moving: list[bool] = []
+    for d in range(piece.dim(isl.dim_type.out)):  # each piece's expression, not its domain
+        function.get_pw_aff(d).foreach_piece(
+            lambda _domain, aff: moving.append(aff.involves_dims(isl.dim_type.in_, 0, n_in)))
+    return not any(moving)
 
 
 def _single_iterator(member: isl.Map) -> int | None:

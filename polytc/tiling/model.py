@@ -122,6 +122,13 @@ def time_tile_sizes(n_members: int, element_bytes: int, caches: Caches | None = 
     return sizes[1:2] + sizes[1:] if diamond and n_members > 1 else sizes
 
 
+def stream_chunk(element_bytes: int, caches: Caches | None = None) -> int:
+    """The elements of a streaming band's vector chunk: a quarter of the L1
+    cache (a power of two, at least 256)."""
+    caches = caches or machine_caches()
+    return max(256, 2 ** int(math.log2(max(1, caches.l1 // (4 * element_bytes)))))
+
+
 TIME_HEIGHT = 16
 SPACE_SIDE = 16
 SEQUENTIAL_SIDE = 32

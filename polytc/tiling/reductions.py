@@ -67,7 +67,7 @@ def accumulated(pending: isl.UnionMap, member: isl.UnionMap, program: Program,
     loop separates; ``statements``: those the loop runs."""
     reducible = reducible_statements(program)
     carried = pending.subtract(same(member))
-    varying = _varying(pending, member, statements)
+    varying = _varying(member, statements)
     accumulating = frozenset(s for s in varying if s in reducible)
     for dep in map_list(pending):
         source = dep.get_tuple_name(isl.dim_type.in_)
@@ -91,25 +91,15 @@ def accumulated(pending: isl.UnionMap, member: isl.UnionMap, program: Program,
     return accumulating
 
 
-def _varying(pending: isl.UnionMap, member: isl.UnionMap,
-             statements: frozenset[str]) -> frozenset[str]:
+def _varying(member: isl.UnionMap, statements: frozenset[str]) -> frozenset[str]:
     """The statements with instances at more than one value of ``member``
-    under one outer iteration (``member`` covers the band's statements;
-    ``pending`` only serves for its space)."""
-    del pending
+    under one outer iteration (``member`` covers the band's statements)."""
     found = set()
     for piece in map_list(member):
         name = piece.get_tuple_name(isl.dim_type.in_)
-        if name in statements and not _constant(piece):
+        if name in statements and not bands.constant(piece):
             found.add(name)
     return frozenset(found)
-
-
-def _constant(piece: isl.Map) -> bool:
-    """Whether the member's value does not depend on the statement's
-    iterators (it may on the sizes)."""
-    rows = bands._affine_rows(piece)
-    return rows is not None and all(c == 0 for row in rows for c in row)
 
 
 def written_in_place(node: isl.ScheduleNode, program: Program,
@@ -241,13 +231,39 @@ def _marked(node: isl.ScheduleNode, deps: isl.UnionMap,
     found = accumulated(pending, member, program, statements)
     if found is None or not written_in_place(node, program, found):
         return None
-    varying = _varying(pending, member, statements)
+    varying = _varying(member, statements)
     mark = isl.Id(marks.REDUCE_PREFIX + ",".join(sorted(found)), context=node.get_ctx())
     if varying == statements:
         return node.insert_mark(mark)
     order = hoisted(pending, statements, varying)
     if order is None:
         return None
+    node = _in_sequence(node, program, order)
+    loop = [position for position, group in enumerate(order) if group == varying][0]
+    node = node.child(loop).child(0).insert_mark(mark)
+    return node.parent().parent()
+
+
+def hoist_invariants(node: isl.ScheduleNode, deps: isl.UnionMap,
+                     program: Program) -> isl.ScheduleNode | None:
+    """The band at ``node`` with the statements that do not move along any
+    of its members run before or after it (:func:`hoisted`), as the sequence
+    now at ``node``'s position; None when there are none, or they cannot."""
+    band_members = members(node)
+    statements = frozenset(piece.get_tuple_name(isl.dim_type.in_)
+                           for piece in map_list(band_members[0]))
+    varying = frozenset().union(*(_varying(member, statements)
+                                  for member in band_members))
+    if varying == statements or not varying:
+        return None
+    order = hoisted(pending_dependences(node, deps), statements, varying)
+    return _in_sequence(node, program, order) if order is not None else None
+
+
+def _in_sequence(node: isl.ScheduleNode, program: Program,
+                 order: list[frozenset[str]]) -> isl.ScheduleNode:
+    """A sequence at ``node`` of one filter per group of statements in
+    ``order``, each above a copy of ``node``'s subtree."""
     domain = node.get_domain()
     filters = isl.UnionSetList.alloc(node.get_ctx(), len(order))
     for group in order:
@@ -256,10 +272,7 @@ def _marked(node: isl.ScheduleNode, deps: isl.UnionMap,
             if statement.name in group:
                 part = part.union(domain.intersect(isl.UnionSet.from_set(statement.domain)))
         filters = filters.add(part)
-    node = node.insert_sequence(filters)
-    loop = [position for position, group in enumerate(order) if group == varying][0]
-    node = node.child(loop).child(0).insert_mark(mark)
-    return node.parent().parent()
+    return node.insert_sequence(filters)
 
 
 def hoisted(pending: isl.UnionMap, statements: frozenset[str],

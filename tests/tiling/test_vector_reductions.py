@@ -220,3 +220,64 @@ def test_command_line_flags(tmp_path: Path) -> None:
     asked = _cli("opt", "mv.c", "--reassociate", cwd=tmp_path)
     assert asked.returncode == 0 and "reduction(+:" in asked.stdout
     assert "reassociate=True" in asked.stdout
+
+
+COLUMN = "def col(float(M,N) A, float(M) x) -> (y) { y(j) +=! A(i, j) * x(i) }"
+
+
+@pytest.mark.parametrize("m, n", [(1, 1), (3, 5), (8, 16), (13, 37), (17, 2100)])
+def test_a_streamed_matrix_runs_in_chunks_of_columns(m: int, n: int) -> None:
+    """``y(j) +=! A(i, j) * x(i)`` reads each element of A once: chunks of
+    2048 columns (the parallel loop), 8 rows of A per sweep of the chunk."""
+    kernel = polytc.compile(COLUMN)
+    summary = str(kernel.tiled_summary)
+    assert "floor((j)/2048)" in summary and "(i) mod 8" in summary
+    assert "pack" not in summary and "promote" not in summary
+    rng = np.random.default_rng(m + 7 * n)
+    A, x = _rand(rng, m, n), _rand(rng, m)
+    _close(kernel(A, x, num_threads=2), x.astype(np.float64) @ A, m)
+
+
+def test_batched_streamed_matrices() -> None:
+    kernel = polytc.compile("""def f(float(B,M,N) A, float(B,M) x) -> (y) {
+        y(b, j) +=! A(b, i, j) * x(b, i)
+    }""")
+    rng = np.random.default_rng(14)
+    A, x = _rand(rng, 3, 19, 41), _rand(rng, 3, 19)
+    _close(kernel(A, x), np.einsum("bij,bi->bj", A.astype(np.float64), x), 19)
+
+
+def test_independent_sweeps_reading_a_matrix_crosswise_are_not_fused() -> None:
+    """bicg and mvt: each statement streams A alone; fused, one would read
+    it along columns.  Two sums over the rows of the same matrix still fuse."""
+    bicg = polytc.compile("""def bicg(float(N,M) A, float(N) r, float(M) p) -> (s, q) {
+        s(j) +=! r(i) * A(i, j)
+        q(i) +=! A(i, j) * p(j)
+    }""")
+    assert "fused groups: {S0, S1}, {S2, S3}" in str(bicg.tiled_summary)
+    rng = np.random.default_rng(15)
+    A, r, p = _rand(rng, 21, 30), _rand(rng, 21), _rand(rng, 30)
+    s, q = bicg(A, r, p)
+    _close(s, r.astype(np.float64) @ A, 21)
+    _close(q, A.astype(np.float64) @ p, 30)
+    mvt = polytc.compile("""def mvt(float(N,N) A, float(N) a, float(N) b, float(N) u, float(N) v)
+            -> (x1, x2) {
+        x1(i) = a(i)
+        x1(i) += A(i, j) * u(j)
+        x2(i) = b(i)
+        x2(i) += A(j, i) * v(j)
+    }""")
+    assert "fused groups: {S0, S1}, {S2, S3}" in str(mvt.tiled_summary)
+    A, a, b, u, v = _rand(rng, 23, 23), *(_rand(rng, 23) for _ in range(4))
+    x1, x2 = mvt(A, a, b, u, v)
+    _close(x1, a + A.astype(np.float64) @ u, 23)
+    _close(x2, b + A.T.astype(np.float64) @ v, 23)
+    aligned = polytc.compile("""def sums(float(M,N) A) -> (s, t) {
+        s(i) +=! A(i, j)
+        t(i) +=! A(i, j) * A(i, j)
+    }""")
+    assert "fused groups: {S0, S1, S2, S3}" in str(aligned.tiled_summary)
+    A = _rand(rng, 11, 50)
+    s, t = aligned(A)
+    _close(s, A.astype(np.float64).sum(axis=1), 50)
+    _close(t, (A.astype(np.float64) ** 2).sum(axis=1), 50)
