@@ -50,6 +50,8 @@ def cold_compile(text: str) -> tuple[dict[str, float], float, int]:
     handler = StageTimes()
     logger = logging.getLogger("polytc")
     logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)  # imported before POLYTC_TIME_PASSES was set: a test
     saved = os.environ.get("POLYTC_CACHE_DIR")
     with tempfile.TemporaryDirectory(prefix="polytc-ct-") as cache:
         os.environ["POLYTC_CACHE_DIR"] = cache
@@ -59,6 +61,7 @@ def cold_compile(text: str) -> tuple[dict[str, float], float, int]:
             wall = (time.perf_counter() - start) * 1e3
         finally:
             logger.removeHandler(handler)
+            logger.setLevel(level)
             if saved is None:
                 del os.environ["POLYTC_CACHE_DIR"]
             else:

@@ -47,3 +47,29 @@ def test_check_reports_a_mismatch(kernels: ModuleType) -> None:
     wrong[1, 2] += 1
     assert "output 0" in kernels.check((wrong,), want)
     assert "outputs" in kernels.check((wrong, wrong), want)
+
+
+def test_bandwidth_column_against_the_copy_kernel(kernels: ModuleType) -> None:
+    """A memory-bound program's GB/s, as a share of the copy kernel's."""
+    report = kernels.run(only=["rowsum"], quick=True, threads=[1],
+                         sizes={"rowsum": {"M": 37, "N": 301}})
+    assert report.failures == []
+    row = report.rows[0]
+    assert row.bytes == (37 * 301 + 37) * 4
+    row.copy_gbs = 2 * row.gbs()  # as if the copy ran twice as fast
+    assert kernels.bandwidth_text(row).split()[1] == "50%"
+
+
+def test_compile_times_reports_every_stage(capsys: pytest.CaptureFixture[str]) -> None:
+    path = SCRIPT.parent / "compile_times.py"
+    spec = importlib.util.spec_from_file_location("polytc_bench_compile_times", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.run(["gemv"], 1)
+    name, stages, wall, lines = rows[0]
+    assert name == "gemv" and lines > 10
+    assert all(stages[stage] > 0 for stage in ("lower", "schedule", "tile", "to_c", "build"))
+    assert wall >= sum(stages.values()) * 0.9
+    module.print_table(rows)
+    assert "gemv" in capsys.readouterr().out
