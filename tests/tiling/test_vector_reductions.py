@@ -281,3 +281,36 @@ def test_independent_sweeps_reading_a_matrix_crosswise_are_not_fused() -> None:
     s, t = aligned(A)
     _close(s, A.astype(np.float64).sum(axis=1), 50)
     _close(t, (A.astype(np.float64) ** 2).sum(axis=1), 50)
+
+
+C_MVT = """
+void mvt(int n, double x1[n], double x2[n], double y1[n], double y2[n], double A[n][n])
+{
+  int i, j;
+#pragma scop
+  for (i = 0; i < n; i++)
+    for (j = 0; j < n; j++)
+      x1[i] = x1[i] + A[i][j] * y1[j];
+  for (i = 0; i < n; i++)
+    for (j = 0; j < n; j++)
+      x2[i] = x2[i] + A[j][i] * y2[j];
+#pragma endscop
+}
+"""
+
+
+def test_c_input_in_written_order_keeps_crosswise_sweeps_fused() -> None:
+    """Without reassociation a row's sum vectorises only across rows, which
+    the fusion with the column sweep gives it; with it, the sweeps stream
+    apart."""
+    exact = polytc.compile_c(C_MVT)
+    assert "fused groups: {S0, S1}" in str(exact.tiled_summary)
+    apart = polytc.compile_c(C_MVT, reassociate=True)
+    assert "fused groups: {S0}, {S1}" in str(apart.tiled_summary)
+    rng = np.random.default_rng(16)
+    A, y1, y2 = rng.uniform(-1, 1, (19, 19)), rng.uniform(-1, 1, 19), rng.uniform(-1, 1, 19)
+    for kernel in (exact, apart):
+        x1, x2 = np.ones(19), np.ones(19)
+        kernel(x1, x2, y1, y2, A)
+        np.testing.assert_allclose(x1, 1 + A @ y1, rtol=1e-12)
+        np.testing.assert_allclose(x2, 1 + A.T @ y2, rtol=1e-12)
