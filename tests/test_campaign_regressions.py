@@ -68,6 +68,28 @@ CASES: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = [
       "inputs": [["A", "float32", ["K", 3], "float"], ["B", "float32", ["N"], "float"],
                  ["C", "float32", ["N", "M"], "float"], ["X", "int32", ["L", "N"], "index:N"]]},
      {"scheduler": "isl", "fuse": "smart", "parallel": True}),
+    (9138028107, "a time band's point loop sunk below a nested sequence was no band node",
+     {"text": "def g(float(M, N) A, float(K, L, L) B, float(N) C) -> (T1, T4) {\n"
+              "    T0(i, j) min=! fmax(B(K - 1 - i, 2*j, k + i) + B(l / 2, L - 1 - i, k / 2), "
+              "0.0)\n"
+              "    T1(i, j) = v * v - 0.5 where v = exp(-fabs(T0(j, 2*i)))\n"
+              "    T2(i, j) = T0(i + j, j) * float(M + 1)\n"
+              "    T3(i) = (i < N) ? C(i) : -1.0 where i in 0:N + 2\n"
+              "    T4() min=! C(i - 1) * T3(i) * float(K + 1)\n}",
+      "sizes": {"N": 6, "M": 0, "K": 5, "L": 4},
+      "inputs": [["A", "float32", ["M", "N"], "float"], ["B", "float32", ["K", "L", "L"], "float"],
+                 ["C", "float32", ["N"], "float"]]},
+     {"scheduler": "pluto", "fuse": "max", "parallel": True}),
+    (9138028107, "a temporary's window ran past the isl budget its child process inherited",
+     {"text": "def g(float(M, N) A, float(K, L, L) B, float(N) C) -> (T1) {\n"
+              "    T0(i, j) min=! fmax(B(K - 1 - i, 2*j, k + i) + B(l / 2, L - 1 - i, k / 2), "
+              "0.0)\n"
+              "    T1(i, j) = v * v - 0.5 where v = exp(-fabs(T0(j, 2*i)))\n"
+              "    T3(i) = (i < N) ? C(i) : -1.0 where i in 0:N + 2\n}",
+      "sizes": {"N": 1, "M": 0, "K": 1, "L": 1},
+      "inputs": [["A", "float32", ["M", "N"], "float"], ["B", "float32", ["K", "L", "L"], "float"],
+                 ["C", "float32", ["N"], "float"]]},
+     {"scheduler": "pluto", "fuse": "max", "parallel": True}),
     *[(9129027872, "statements that never run (empty domains) broke the schedule tree",
        {"text": "def g(float(3, N, N) A, float(N) B, float(N, N) C, int32(N) X) -> (T0) {\n"
                 "    T0(i, j) +=! B(2*i) + A(j + l, k - 1, l - 2) + float(int32(C(i - 2, l / 2)"

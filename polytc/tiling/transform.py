@@ -332,11 +332,18 @@ class _TilingPass:
         if node.child(0).get_type() != isl.schedule_node_type.sequence:
             node = node.band_member_set_ast_loop_type(0, isl.ast_loop_type.separate)
             return _simd_marked(node, self.options.vectorize)
-        node = node.band_sink()  # now the sequence, a copy of the band in each filter
+        node = node.band_sink()  # now the sequence, a copy of the band at its leaves
         for position in range(node.n_children()):
-            row = node.child(position).child(0)
+            row, depth = node.child(position).child(0), 2
+            while row.get_type() != isl.schedule_node_type.band and row.n_children() == 1:
+                row, depth = row.child(0), depth + 1  # a nested sequence's filter...
+            if row.get_type() != isl.schedule_node_type.band:
+                continue  # no copy here (several branches below, or none)
             row = row.band_member_set_ast_loop_type(0, isl.ast_loop_type.separate)
-            node = _simd_marked(row, self.options.vectorize).parent().parent()
+            row = _simd_marked(row, self.options.vectorize)
+            for _ in range(depth):
+                row = row.parent()
+            node = row
         return node
 
     def cache_sizes(self, order: list[int], roles: list[str], blocks: list[int] | None = None,
