@@ -314,3 +314,37 @@ def test_c_input_in_written_order_keeps_crosswise_sweeps_fused() -> None:
         kernel(x1, x2, y1, y2, A)
         np.testing.assert_allclose(x1, 1 + A @ y1, rtol=1e-12)
         np.testing.assert_allclose(x2, 1 + A.T @ y2, rtol=1e-12)
+
+
+C_ATAX_ROW = """
+void rows(int n, int m, float A[n][m], float x[m], float t[n])
+{
+  int i, j;
+#pragma scop
+  for (i = 0; i < n; i++) {
+    t[i] = 0.0f;
+    for (j = 0; j < m; j++)
+      t[i] = t[i] + A[i][j] * x[j];
+  }
+#pragma endscop
+}
+"""
+
+
+def test_c_written_as_x_equals_x_plus_e_is_an_accumulation() -> None:
+    """``t[i] = t[i] + e`` lowers as ``t[i] += e`` (the same operation, the
+    same bits), so ``reassociate=True`` vectorises it too."""
+    exact = polytc.compile_c(C_ATAX_ROW)
+    assert "+=" in str(exact.program) and "reduction(" not in exact.c_source
+    fast = polytc.compile_c(C_ATAX_ROW, reassociate=True)
+    assert "omp simd reduction(+:" in fast.c_source
+    rng = np.random.default_rng(17)
+    A, x = _rand(rng, 13, 70), _rand(rng, 70)
+    want = np.zeros(13, dtype=np.float32)
+    for j in range(70):
+        want = want + A[:, j] * x[j]
+    got = np.zeros(13, dtype=np.float32)
+    exact(A, x, got)
+    np.testing.assert_array_equal(got, want)
+    fast(A, x, got)
+    _close(got, A.astype(np.float64) @ x, 70)

@@ -162,7 +162,7 @@ def _statement(raw: RawStatement, names: RegionNames, diagnostics: Diagnostics) 
         op = "*" if raw.op == "*=" else "+"
         body = ir.Const(1, "int32", "1") if raw.value is None else lowering.value(raw.value)
     elif raw.op == "=":
-        op, body = "=", lowering.value(raw.value)
+        op, body = _accumulation(tensor, indices, dtype, lowering.value(raw.value))
     else:  # x -= e is x = x - (e); x-- is x = x - 1
         value = ir.Const(1, "int32", "1") if raw.value is None else lowering.value(raw.value)
         current = ir.Read(tensor, indices, write, dtype)
@@ -173,6 +173,20 @@ def _statement(raw: RawStatement, names: RegionNames, diagnostics: Diagnostics) 
     return ir.Statement(raw.name, tensor, iterators, lhs, op, body, raw.domain,
                         write.intersect_domain(raw.domain), "compute",
                         diagnostics.text(raw.node), target)
+
+
+def _accumulation(tensor: str, indices: tuple[ir.Expr, ...], dtype: str,
+                  value: ir.Expr) -> tuple[str, ir.Expr]:
+    """``x = x + e`` (or ``e + x``, ``*``) as the update ``x += e``: the same
+    operation in the same type, so the same bits, and a reduction that
+    ``reassociate=True`` may vectorise (PolyBench's ``tmp[i] = tmp[i] +
+    A[i][j] * x[j]``); any other value as written, ``("=", value)``."""
+    if isinstance(value, ir.Binary) and value.op in ("+", "*") and value.dtype == dtype:
+        for current, other in ((value.lhs, value.rhs), (value.rhs, value.lhs)):
+            if isinstance(current, ir.Read) and current.tensor == tensor \
+                    and current.indices == indices and other.dtype == dtype:
+                return value.op, other
+    return "=", value
 
 
 def _tensors(statements: list[ir.Statement], names: RegionNames, params: isl.Space,
