@@ -708,12 +708,54 @@ def _scaling(name: str, rows: list[Row], cores: int) -> tuple[str, bool | None, 
     return what, value >= 1.8, f"{value:.2f}x"
 
 
+MATRIX_VECTOR = ("gemv", "mvt", "atax", "bicg", "rowsum")
+ROW_CHAINS = ("softmax", "layernorm")
+BLAS3 = ("2mm", "3mm", "doitgen", "mlp")
+
+
+def targets_16(report: Report) -> list[tuple[str, bool | None, str]]:
+    """The issue #16 targets measured by this run (ratios of this run)."""
+    out: list[tuple[str, bool | None, str]] = []
+
+    def rows(names: Sequence[str], threads: Sequence[int]) -> list[Row]:
+        return [r for r in report.rows if r.program.name in names and r.threads in threads]
+
+    for count in sorted({r.threads for r in report.rows} & {1, 2}):
+        out.append(_ratio_at_least(f"matrix-vector >= 0.9x numpy ({count} thr)",
+                                   rows(MATRIX_VECTOR, [count]), 0.9))
+        measured = [r for r in rows(MATRIX_VECTOR, [count]) if r.gbs() and r.copy_gbs]
+        low = [f"{r.program.name} {100 * (r.gbs() or 0) / (r.copy_gbs or 1):.0f}%"
+               for r in measured if (r.gbs() or 0) < 0.8 * (r.copy_gbs or 0)]
+        out.append((f"matrix-vector >= 80% of copy GB/s ({count} thr)",
+                    None if not measured else not low,
+                    ("below: " + ", ".join(low)) if low else
+                    "not measured" if not measured else "all"))
+    out.append(_ratio_at_least("softmax, layernorm >= 1.5x numpy (1 thr)",
+                               rows(ROW_CHAINS, [1]), 1.5))
+    out.append(_ratio_at_least("2mm, 3mm, doitgen, mlp >= 0.85x numpy (1 thr)",
+                               rows(BLAS3, [1]), 0.85))
+    out.append(_ratio_at_least("gemm >= 0.9x numpy (1 thr)", rows(["gemm"], [1]), 0.9))
+    out.append(_ratio_at_least("conv2d >= 1.5x numpy (1 thr)", rows(["conv2d"], [1]), 1.5))
+    return out
+
+
+def _ratio_at_least(what: str, rows: list[Row], factor: float) -> tuple[str, bool | None, str]:
+    pairs = [(r.program.name, r.ratio("numpy")) for r in rows if r.ratio("numpy") is not None]
+    if not pairs:
+        return what, None, "not measured"
+    low = [f"{name} {value:.2f}x" for name, value in pairs if value is not None and value < factor]
+    worst = min(value for _, value in pairs if value is not None)
+    return what, not low, ("below: " + ", ".join(low)) if low else f"lowest {worst:.2f}x"
+
+
 def print_targets(report: Report, cores: int) -> None:
-    print()
-    print("issue #4 targets (polytc, default options)")
-    for what, passed, figures in targets(report, cores):
-        status = {True: "pass", False: "FAIL", None: "n/a"}[passed]
-        print(f"  {status:<5} {what:<44} {figures}")
+    for title, found in (("issue #4 targets (polytc, default options)", targets(report, cores)),
+                         ("issue #16 targets (polytc, default options)", targets_16(report))):
+        print()
+        print(title)
+        for what, passed, figures in found:
+            status = {True: "pass", False: "FAIL", None: "n/a"}[passed]
+            print(f"  {status:<5} {what:<47} {figures}")
 
 
 # -- main ---------------------------------------------------------------------------------
