@@ -688,8 +688,10 @@ def targets(report: Report, cores: int) -> list[tuple[str, bool | None, str]]:
     return out
 
 
-def _all_at_least(what: str, rows: list[Row], factor: float) -> tuple[str, bool | None, str]:
-    pairs = [(r.program.name, r.ratio("naive")) for r in rows if r.ratio("naive") is not None]
+def _all_at_least(what: str, rows: list[Row], factor: float,
+                  base: str = "naive") -> tuple[str, bool | None, str]:
+    """Whether every row's ``base`` time over polytc's is at least ``factor``."""
+    pairs = [(r.program.name, r.ratio(base)) for r in rows if r.ratio(base) is not None]
     if not pairs:
         return what, None, "not measured"
     low = [f"{name} {value:.2f}x" for name, value in pairs if value is not None and value < factor]
@@ -721,7 +723,7 @@ def targets_16(report: Report) -> list[tuple[str, bool | None, str]]:
         return [r for r in report.rows if r.program.name in names and r.threads in threads]
 
     for count in sorted({r.threads for r in report.rows} & {1, 2}):
-        out.append(_ratio_at_least(f"matrix-vector >= 0.9x numpy ({count} thr)",
+        out.append(_numpy_at_least(f"matrix-vector >= 0.9x numpy ({count} thr)",
                                    rows(MATRIX_VECTOR, [count]), 0.9))
         measured = [r for r in rows(MATRIX_VECTOR, [count]) if r.gbs() and r.copy_gbs]
         low = [f"{r.program.name} {100 * (r.gbs() or 0) / (r.copy_gbs or 1):.0f}%"
@@ -730,22 +732,17 @@ def targets_16(report: Report) -> list[tuple[str, bool | None, str]]:
                     None if not measured else not low,
                     ("below: " + ", ".join(low)) if low else
                     "not measured" if not measured else "all"))
-    out.append(_ratio_at_least("softmax, layernorm >= 1.5x numpy (1 thr)",
+    out.append(_numpy_at_least("softmax, layernorm >= 1.5x numpy (1 thr)",
                                rows(ROW_CHAINS, [1]), 1.5))
-    out.append(_ratio_at_least("2mm, 3mm, doitgen, mlp >= 0.85x numpy (1 thr)",
+    out.append(_numpy_at_least("2mm, 3mm, doitgen, mlp >= 0.85x numpy (1 thr)",
                                rows(BLAS3, [1]), 0.85))
-    out.append(_ratio_at_least("gemm >= 0.9x numpy (1 thr)", rows(["gemm"], [1]), 0.9))
-    out.append(_ratio_at_least("conv2d >= 1.5x numpy (1 thr)", rows(["conv2d"], [1]), 1.5))
+    out.append(_numpy_at_least("gemm >= 0.9x numpy (1 thr)", rows(["gemm"], [1]), 0.9))
+    out.append(_numpy_at_least("conv2d >= 1.5x numpy (1 thr)", rows(["conv2d"], [1]), 1.5))
     return out
 
 
-def _ratio_at_least(what: str, rows: list[Row], factor: float) -> tuple[str, bool | None, str]:
-    pairs = [(r.program.name, r.ratio("numpy")) for r in rows if r.ratio("numpy") is not None]
-    if not pairs:
-        return what, None, "not measured"
-    low = [f"{name} {value:.2f}x" for name, value in pairs if value is not None and value < factor]
-    worst = min(value for _, value in pairs if value is not None)
-    return what, not low, ("below: " + ", ".join(low)) if low else f"lowest {worst:.2f}x"
+def _numpy_at_least(what: str, rows: list[Row], factor: float) -> tuple[str, bool | None, str]:
+    return _all_at_least(what, rows, factor, base="numpy")
 
 
 def print_targets(report: Report, cores: int) -> None:
