@@ -149,7 +149,15 @@ class _TilingPass:
 
     # -- one permutable band ------------------------------------------------
     def band(self, node: isl.ScheduleNode) -> isl.ScheduleNode:
-        """Returns the node at ``node``'s position (the outermost new band)."""
+        """Returns the node at ``node``'s position (the outermost new band).
+        A band whose whole register blocks are too scattered to isolate
+        (:data:`MAX_ISOLATED_PIECES`) is tiled again without register blocks."""
+        try:
+            return self._band(node, register_blocks=True)
+        except _ScatteredBlocks:
+            return self._band(node, register_blocks=False)
+
+    def _band(self, node: isl.ScheduleNode, register_blocks: bool) -> isl.ScheduleNode:
         parallel = bands.parallel_at_band(node, self.deps)
         if not parallel[0] and bands.skewed(node):
             return self.time_band(node)
@@ -166,7 +174,8 @@ class _TilingPass:
             order = _rows_member_last(order, roles, bands.vector_reuse(
                 node, self.program, order[roles.index(VECTOR)]))
         n_reductions = roles.count(REDUCTION) + _carrying_members_below(node, self.deps)
-        blocked = n_reductions > 0 and self.options.unroll is not None and VECTOR in roles
+        blocked = n_reductions > 0 and self.options.unroll is not None and VECTOR in roles \
+            and register_blocks
         factors = self.block_factors(roles, n_reductions) if blocked else None
         sizes = self.cache_sizes(order, roles, factors, reduces=n_reductions > 0)
         vector = order[roles.index(VECTOR)] if VECTOR in roles else None
@@ -439,7 +448,12 @@ class _TilingPass:
         if n_parallel < node.band_n_member():
             node = node.band_split(n_parallel)  # reductions: a band of their own below
         node = node.band_tile(_multi_val(node, factors))
-        node = node.band_set_ast_build_options(_isolate_full_blocks(node, factors))
+        isolated = _isolate_full_blocks(node, factors)
+        pieces: list[int] = []
+        isolated.foreach_set(lambda piece: pieces.append(piece.n_basic_set()))
+        if max(pieces, default=0) > MAX_ISOLATED_PIECES:
+            raise _ScatteredBlocks()
+        node = node.band_set_ast_build_options(isolated)
         point = node.child(0)
         rows_inside = rows_inside and n_parallel >= 2
         if rows_inside:  # (..., vector, rows); the unroll type tags the band's sunk copies
@@ -451,6 +465,18 @@ class _TilingPass:
         if rows_inside:
             node = _unroll_full_blocks_only(node, factors[:-2] + [factors[-1], factors[-2]])
         return _mark_promotions(node, self.deps)
+
+
+#: the most convex pieces the whole register blocks of a band may make: isl
+#: builds the AST of more for seconds (PolyBench's symm: 4 statements over
+#: triangular domains, 10 pieces, 3.7 s of isl for the same speed as its
+#: plain tiles, 0.16 s at LARGE either way; every other PolyBench kernel and
+#: kernels.py program makes at most 3)
+MAX_ISOLATED_PIECES = 6
+
+
+class _ScatteredBlocks(Exception):
+    """A band's whole register blocks make more than MAX_ISOLATED_PIECES."""
 
 
 #: iterations of a streaming band's last reduction unrolled in its vector

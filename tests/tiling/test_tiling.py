@@ -413,3 +413,20 @@ def test_panel_fused_kernel_matches_numpy_and_the_untiled_kernel(batch: int):
     plain = graph_cases.mlp_graph().compile(tile=None, unroll=None)(*arrays)
     np.testing.assert_allclose(fused, graph_cases.mlp_ref(*arrays), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(fused, plain, rtol=1e-4, atol=1e-4)
+
+
+def test_scattered_register_blocks_fall_back_to_plain_tiles(monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """A band whose whole register blocks make more convex pieces than
+    MAX_ISOLATED_PIECES (PolyBench's symm: 10) is tiled without register
+    blocks: isl would take seconds over their AST for no speed."""
+    from polytc.tiling import transform
+    blocked = polytc.compile(MATMUL, cache=False)
+    assert "promote" in str(blocked.tiled_summary)
+    monkeypatch.setattr(transform, "MAX_ISOLATED_PIECES", 0)
+    plain = polytc.compile(MATMUL, cache=False)
+    summary = str(plain.tiled_summary)
+    assert "promote" not in summary and "mod 12" not in summary
+    rng = np.random.default_rng(0)
+    A, B = rng.random((37, 29), dtype=np.float32), rng.random((29, 41), dtype=np.float32)
+    np.testing.assert_allclose(plain(A, B), A @ B, rtol=1e-5)
