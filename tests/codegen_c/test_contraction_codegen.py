@@ -191,3 +191,17 @@ def test_buffer_extent_with_rational_pieces_has_no_constant_bound() -> None:
     zero = isl.PwAff("[N] -> { [(0)] }")
     c = Contraction("T", 1, (0,), (extent,), (extent,), (zero,), (extent,))
     assert buffer_extents(c, isl.Set("[N] -> { : N >= 0 }")) == ((None, False),)
+
+
+def test_loop_independence_past_its_time_counts_as_carried(monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """A tiled prefix's loop independence is decided in a child process with
+    a time limit (fuzz seed 9138027843: minutes of isl); past it the flow
+    counts as carried, so the temporary keeps a larger buffer, and the
+    results stay numpy's."""
+    from polytc.poly import contraction
+    monkeypatch.setattr(contraction, "INDEPENDENCE_SECONDS", 0.0)
+    kernel = polytc.compile(STENCIL, tile=(4, 8), cache=False)
+    A = np.random.default_rng(1).random((13, 21), dtype=np.float32)
+    want = A[:, :-1] * 2 + A[:, 1:] * 2
+    np.testing.assert_allclose(kernel(A), want, rtol=1e-6)
