@@ -12,14 +12,17 @@ from polytc.poly.bands import loop_coincidence, members, parallel_at_band
 from polytc.program import Program, Statement
 
 
-def stride_one_counts(node: isl.ScheduleNode, program: Program) -> list[int]:
-    """Per member: how many accesses of the band's statements have their last
-    subscript move by +-1 (and no other subscript move) when the member's
-    iterator does, where the member is a single iterator of a statement."""
+def stride_one_counts(node: isl.ScheduleNode, program: Program,
+                      writes: bool = True) -> list[int]:
+    """Per member: how many accesses of the band's statements (reads only
+    without ``writes``) have their last subscript move by +-1 (and no other
+    subscript move) when the member's iterator does, where the member is a
+    single iterator of a statement."""
     counts = [0] * node.band_n_member()
     for m in range(node.band_n_member()):
         for statement, iterator in _member_iterators(node, program, m):
-            accesses = [read.access for read in statement.reads] + [statement.write]
+            accesses = [read.access for read in statement.reads] \
+                + ([statement.write] if writes else [])
             counts[m] += sum(_stride_one(access, iterator) for access in accesses)
     return counts
 
@@ -260,3 +263,24 @@ def skew_first(node: isl.ScheduleNode, sizes: tuple[int, ...] | None = None) -> 
         second = second.scale_down_val(isl.Val.int_from_si(ctx, sizes[1]))
     skewed = partial.set_at(0, first.add(second))
     return rebuild(node, skewed, bool(node.band_get_permutable()))
+
+
+def innermost(node: isl.ScheduleNode) -> bool:
+    """No band below ``node`` but unrolled ones (a register block's rows)."""
+    found = False
+
+    def visit(current: isl.ScheduleNode) -> bool:
+        nonlocal found
+        if current.get_type() == isl.schedule_node_type.band and not current.is_equal(node) \
+                and not all(unrolled(current, m) for m in range(current.band_n_member())):
+            found = True
+        return not found
+    node.foreach_descendant_top_down(visit)
+    return not found
+
+
+def unrolled(node: isl.ScheduleNode, member: int) -> bool:
+    """Whether isl unrolls the band member (everywhere or in its isolated part)."""
+    unroll = isl.ast_loop_type.unroll
+    return (node.band_member_get_ast_loop_type(member) == unroll
+            or node.band_member_get_isolate_ast_loop_type(member) == unroll)

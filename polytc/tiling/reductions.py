@@ -130,7 +130,7 @@ def streaming_member(node: isl.ScheduleNode, program: Program, parallel: list[bo
     at least as many reads have stride 1 along it as along any parallel
     member, no read moves along it other than by stride 1 (a gather), and
     it may run as a vector reduction (:func:`accumulated`)."""
-    reads = _stride_one_reads(node, program)
+    reads = bands.stride_one_counts(node, program, writes=False)
     best_parallel = max((reads[m] for m, flag in enumerate(parallel) if flag), default=0)
     candidates = [m for m, flag in enumerate(parallel)
                   if not flag and reads[m] and reads[m] >= best_parallel
@@ -148,14 +148,6 @@ def streaming_member(node: isl.ScheduleNode, program: Program, parallel: list[bo
                            for piece in map_list(band_members[member]))
     found = accumulated(pending, band_members[member], program, statements)
     return member if found else None
-
-
-def _stride_one_reads(node: isl.ScheduleNode, program: Program) -> list[int]:
-    counts = [0] * node.band_n_member()
-    for m in range(node.band_n_member()):
-        for statement, iterator in bands._member_iterators(node, program, m):
-            counts[m] += sum(bands._stride_one(read.access, iterator) for read in statement.reads)
-    return counts
 
 
 def _streams(node: isl.ScheduleNode, program: Program, member: int,
@@ -185,24 +177,17 @@ def mark_reductions(node: isl.ScheduleNode, deps: isl.UnionMap,
     stride 1 along it, split off as a band of its own under a
     ``reduce:<statements>`` mark, the statements that do not move along it
     hoisted before or after it (:func:`hoisted`)."""
-    if node.get_type() == isl.schedule_node_type.band and _innermost_band(node):
+    if node.get_type() == isl.schedule_node_type.band and bands.innermost(node):
         return _mark_band(node, deps, program)
     for position in range(node.n_children()):
         node = mark_reductions(node.child(position), deps, program).parent()
     return node
 
 
-def _unrolled(node: isl.ScheduleNode) -> bool:
-    unroll = isl.ast_loop_type.unroll
-    return any(node.band_member_get_ast_loop_type(m) == unroll
-               or node.band_member_get_isolate_ast_loop_type(m) == unroll
-               for m in range(node.band_n_member()))
-
-
 def _mark_band(node: isl.ScheduleNode, deps: isl.UnionMap,
                program: Program) -> isl.ScheduleNode:
     n = node.band_n_member()
-    if _unrolled(node):
+    if any(bands.unrolled(node, m) for m in range(n)):
         return node  # a register block's rows: their own story
     if node.band_member_get_coincident(n - 1):
         return node
@@ -299,17 +284,3 @@ def hoisted(pending: isl.UnionMap, statements: frozenset[str],
 def _linked(pending: isl.UnionMap, source: str, sink: str) -> bool:
     return any(dep.get_tuple_name(isl.dim_type.in_) == source
                and dep.get_tuple_name(isl.dim_type.out) == sink for dep in map_list(pending))
-
-
-def _innermost_band(node: isl.ScheduleNode) -> bool:
-    """No band below ``node`` but unrolled ones (a register block's rows)."""
-    found = False
-
-    def visit(current: isl.ScheduleNode) -> bool:
-        nonlocal found
-        if current.get_type() == isl.schedule_node_type.band and not current.is_equal(node) \
-                and not _unrolled(current):
-            found = True
-        return not found
-    node.foreach_descendant_top_down(visit)
-    return not found

@@ -737,13 +737,13 @@ def _mark_simd(node: isl.ScheduleNode) -> isl.ScheduleNode:
     """A ``simd`` mark above the last member that stays a loop (isl does not
     unroll it) of each innermost band (a band with only leaves below) when
     that member is parallel."""
-    if node.get_type() == isl.schedule_node_type.band and _innermost(node):
+    if node.get_type() == isl.schedule_node_type.band and bands.innermost(node):
         n = node.band_n_member()
-        while n > 1 and _unrolled(node, n - 1):
+        while n > 1 and bands.unrolled(node, n - 1):
             n -= 1
         if n < node.band_n_member():
             node = node.band_split(n)  # the unrolled members: a band of their own below
-        if _unrolled(node, n - 1):
+        if bands.unrolled(node, n - 1):
             return node
         if node.band_member_get_coincident(n - 1):
             if n > 1:
@@ -754,23 +754,3 @@ def _mark_simd(node: isl.ScheduleNode) -> isl.ScheduleNode:
     for position in range(node.n_children()):
         node = _mark_simd(node.child(position)).parent()
     return node
-
-
-def _innermost(node: isl.ScheduleNode) -> bool:
-    """No band below ``node`` but unrolled ones (a register block's rows)."""
-    found = False
-
-    def visit(current: isl.ScheduleNode) -> bool:
-        nonlocal found
-        if current.get_type() == isl.schedule_node_type.band and not current.is_equal(node) \
-                and not all(_unrolled(current, m) for m in range(current.band_n_member())):
-            found = True
-        return not found
-    node.foreach_descendant_top_down(visit)
-    return not found
-
-
-def _unrolled(node: isl.ScheduleNode, member: int) -> bool:
-    unroll = isl.ast_loop_type.unroll
-    return (node.band_member_get_ast_loop_type(member) == unroll
-            or node.band_member_get_isolate_ast_loop_type(member) == unroll)
