@@ -15,10 +15,11 @@ above ``k``) keeps 96 for its last outer loop, and its vector tile fits a
 quarter of the L1 cache (its panel spans the whole reduction): a tile of
 ``W(n, k)`` copied for 96 rows of ``i`` instead of 36 (MLP layer 1.9x
 faster).  Other bands without a reduction (maps, transposes) get square
-tiles that fit half the L1 cache in each of two arrays.  Register blocks are
-two vector registers wide and 12 rows deep with AVX-512 (24 of its 32
-registers hold gemm's accumulators), 6 with AVX2; with several reduction
-loops inside the block, 8 rows with AVX-512 (:func:`register_block`).  Cache
+tiles that fit half the L1 cache in each of two arrays.  Register blocks hold
+24 of AVX-512's 32 registers as accumulators: 6 rows of four vectors (gemm),
+12 rows of two where a read is gathered along the vector loop, 8 rows of two
+with several reduction loops inside the block; with AVX2, 6 rows of two
+vectors (:func:`register_block`).  Cache
 sizes come from ``/sys/devices/system/cpu/cpu0/cache``; 48 KiB / 2 MiB when
 unreadable.
 """
@@ -145,16 +146,28 @@ def vector_registers() -> tuple[int, int]:
     return (32, 64) if " avx512f" in flags else (16, 32)
 
 
-def register_block(element_bytes: int, reductions: int = 1) -> tuple[int, int]:
-    """(rows unrolled, vector-loop width) of a register block: two vector
-    registers per row, and as many rows as leave a few registers for the
-    operands (12 rows with AVX-512, 6 with AVX2).  When several reduction
-    loops run inside the block (a conv2d's ``c, kh, kw``), the rows' operand
-    addresses are set up again at every iteration of the outer ones and 12
-    of them do not fit in the general-purpose registers: 8 rows with AVX-512
-    (fused conv -> relu -> pool 13 -> 6 ms; conv2d 64->64 about 0.4x ->
-    0.5x numpy; a third vector per row left 64-wide images half in partial
-    blocks)."""
+def register_block(element_bytes: int, reductions: int = 1,
+                   gathers: bool = False) -> tuple[int, int]:
+    """(rows unrolled, vector-loop width) of a register block.  With
+    AVX-512's 32 registers and one reduction loop inside the block (gemm),
+    6 rows of four vectors: 24 accumulators fed by 4 vector loads and 6
+    broadcasts per step, where 12 rows of two vectors needed 2 loads and 12
+    broadcasts and spilled a row address (gemm 1024^3, one thread, in one
+    process: 0.72x -> 0.91x OpenBLAS; 2mm 0.76x -> 0.83x, MLP layer 0.68x ->
+    0.73x).  When a read is gathered along the vector loop (``A(j, k)`` in
+    syrk), every vector gathered serves every row: 12 rows of two vectors
+    (syrk 0.17x numpy; 0.11x with 6 x 4).  When several reduction loops run
+    inside the block (a conv2d's ``c, kh, kw``), the rows' operand addresses
+    are set up again at every iteration of the outer ones and 12 of them do
+    not fit in the general-purpose registers: 8 rows of two vectors (fused
+    conv -> relu -> pool 13 -> 6 ms; conv2d 64->64 0.82x numpy, 0.57x with 6
+    x 4: 56-wide images leave a 64-wide block empty).  With AVX2's 16
+    registers, 6 rows of two vectors."""
     count, width = vector_registers()
-    rows = (8 if reductions > 1 else 12) if count >= 32 else 6
-    return rows, max(4, 2 * width // element_bytes)
+    if count < 32:
+        return 6, max(4, 2 * width // element_bytes)
+    if reductions > 1:
+        return 8, max(4, 2 * width // element_bytes)
+    if gathers:
+        return 12, max(4, 2 * width // element_bytes)
+    return 6, max(4, 4 * width // element_bytes)

@@ -176,17 +176,17 @@ class _TilingPass:
         n_reductions = roles.count(REDUCTION) + _carrying_members_below(node, self.deps)
         blocked = n_reductions > 0 and self.options.unroll is not None and VECTOR in roles \
             and register_blocks
-        factors = self.block_factors(roles, n_reductions) if blocked else None
-        sizes = self.cache_sizes(order, roles, factors, reduces=n_reductions > 0)
         vector = order[roles.index(VECTOR)] if VECTOR in roles else None
         streamed = bands.streamed(node, self.program, vector) if vector is not None \
             else frozenset()
         # tensors read across the vector loop: packed with that subscript last
         transposed = bands.transposable(node, self.program, vector) \
-            if vector is not None and factors is not None and sizes and self.options.pack \
-            else {}
+            if vector is not None and blocked and self.options.tile is not None \
+            and self.options.pack else {}
         gathers = vector is not None and bands.gathers(node, self.program, vector,
                                                        frozenset(transposed))
+        factors = self.block_factors(roles, n_reductions, gathers) if blocked else None
+        sizes = self.cache_sizes(order, roles, factors, reduces=n_reductions > 0)
         node = bands.permute(node, order)
         node = bands.set_coincidence(node, [roles[p] != REDUCTION for p in range(len(order))])
         depth = 0
@@ -382,12 +382,14 @@ class _TilingPass:
             levels.append(tuple(values[source] for source in order))
         return levels
 
-    def block_factors(self, roles: list[str], reductions: int) -> list[int]:
+    def block_factors(self, roles: list[str], reductions: int,
+                      gathers: bool = False) -> list[int]:
         """The register block's factor per member (``roles`` order): the
         vector width on the vector member, the rows on the parallel member
         just outside it, 1 elsewhere (``reductions``: the reduction loops
-        inside the block, :func:`register_block`)."""
-        rows, width = register_block(self.element_bytes, reductions)
+        inside the block; ``gathers``: a read is gathered along the vector
+        loop; :func:`register_block`)."""
+        rows, width = register_block(self.element_bytes, reductions, gathers)
         if isinstance(self.options.unroll, tuple):
             rows, width = (tuple(self.options.unroll) + (width,))[:2]
         elif isinstance(self.options.unroll, int):

@@ -85,7 +85,7 @@ class SearchSpace:
         statements = tuple(_statement(program, s, sizes) for s in compute)
         return SearchSpace(
             members=max((len(s.iterators) for s in compute), default=1), tiles=tiles,
-            widths=(lanes, 2 * lanes, 4 * lanes), fusion=len(compute) > 1,
+            widths=(lanes, 2 * lanes, 3 * lanes, 4 * lanes), fusion=len(compute) > 1,
             parallel=threads > 1, registers=count, lanes=lanes,
             caches=tuple(sorted(data_cache_sizes().items())), statements=statements)
 
