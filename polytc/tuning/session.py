@@ -80,7 +80,7 @@ class Session:
         study = open_study(self.name, storage, self.settings, self.budget)
         sweep(study)
         self._remember(study)
-        study.enqueue_trial(self.space.default_params(), skip_if_exists=True)
+        self._enqueue_seeds(study)
         builder, runner = self._machines()
         progress = Progress(self.label, self.budget, self.space.flops() or None, self.show)
         interrupted = False
@@ -100,6 +100,14 @@ class Session:
         record = self._record(study, final, interrupted, time.monotonic() - start)
         records.append(record, self.settings.records)
         return self._result(study, final, record, interrupted, time.monotonic() - start)
+
+    def _enqueue_seeds(self, study: Any) -> None:
+        """The space's seed trials that the study has not run, at most this
+        run's budget of them (none is left waiting for a later run)."""
+        tried = [t.params for t in study.get_trials(deepcopy=False)]
+        fresh = [p for p in self.space.seed_params() if p not in tried]
+        for params in fresh[:self.budget]:
+            study.enqueue_trial(params, skip_if_exists=True)
 
     def _machines(self) -> tuple[Any, Any]:
         build_function = self.settings.build_function or build_candidate
@@ -325,8 +333,10 @@ class Session:
 
     def _result(self, study: Any, final: dict[str, Any], record: dict[str, Any],
                 interrupted: bool, seconds: float) -> TuningResult:
-        history = tuple((t.number, t.value if _counts(t) else None)
-                        for t in study.get_trials(deepcopy=False)
+        import optuna
+        finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
+        history = tuple((t.number, t.value if _counts(t) else None)  # not seeds still waiting
+                        for t in study.get_trials(deepcopy=False, states=finished)
                         if not t.user_attrs.get("skipped"))
         return TuningResult(self.final_options, final["min_s"], final["default_s"], record,
                             self.name, self.where, len(history), self.done, history,

@@ -178,3 +178,15 @@ def test_progress_bar_on_a_terminal_and_lines_elsewhere():
     log = io.StringIO()
     Progress("gemm", 10, None, stream=log).update(4, 0.01, 0.02, None, Counter(), 0)
     assert log.getvalue().startswith("[gemm] 4/10  best 10.000 ms") and "\r" not in log.getvalue()
+
+
+def test_seed_params_start_with_the_defaults_then_change_one_option_each():
+    s = space()
+    seeds = s.seed_params()
+    assert seeds[0] == s.default_params()
+    for seed in seeds[1:]:
+        changed = {k for k in seed if seed[k] != seeds[0][k]}
+        assert len(changed) == 1 and set(seed) == set(seeds[0]), seed
+        Options(**s.options(s.suggest(FixedTrial(seed))))  # valid, askable parameters
+    assert {"fuse"} not in [set(k for k in x if x[k] != seeds[0][k]) for x in seeds]  # one statement
+    assert len({str(sorted(x.items())) for x in seeds}) == len(seeds)
