@@ -23,6 +23,8 @@ when the sizes break the condition its reads need
 """
 from __future__ import annotations
 
+import re
+
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
@@ -424,7 +426,12 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         finally:
             scope = self.scopes.pop() if threaded else {}
             self.loops_around = around
-        body = self._scoped(scope, body)
+        # a parallel loop's buffers: one per thread, allocated before the
+        # loop (per iteration, the allocator's page faults and unmaps held
+        # the threads back), unless their size moves with the loop
+        per_thread = bool(scope) and marks.PARALLEL in pragmas and not any(
+            re.search(rf"\b{re.escape(iterator)}\b", count) for _, count in scope.values())
+        body = self._guarded(scope, body) if per_thread else self._scoped(scope, body)
         if degenerate:
             return cgen.Block([cgen.Line(f"const int64_t {iterator} = {init};"), body])
         cond = strip_parens(self.isl_expr(node.for_get_cond()))  # OpenMP wants `c0 < n`
@@ -434,15 +441,21 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         if marks.PARALLEL in pragmas:
             self.used.add(THREADS)  # the clauses read polytc_nthreads
             simd = " simd" if marks.SIMD in pragmas else ""
-            threads = cgen.Module([cgen.Pragma(f"omp parallel for{simd} num_threads("
-                                               "polytc_nthreads) if(polytc_nthreads > 1) "
-                                               "schedule(static)"), loop])
+            clauses = "num_threads(polytc_nthreads) if(polytc_nthreads > 1)"
+            if per_thread:
+                threads = cgen.Module([cgen.Pragma(f"omp parallel {clauses}"), self._allocated(
+                    scope, cgen.Module([cgen.Pragma(f"omp for{simd} schedule(static)"), loop]))])
+            else:
+                threads = cgen.Module([cgen.Pragma(f"omp parallel for{simd} {clauses} "
+                                                   "schedule(static)"), loop])
             if not around:
                 return threads
             # inside a sequential loop (a wavefront, durbin's k): OpenMP's
             # runtime is entered at every iteration even under if(0), which
             # made durbin 2x slower than gcc on one thread; one thread skips it
-            plain = cgen.Module([cgen.Pragma("omp simd"), loop]) if simd else loop
+            plain: cgen.Generable = cgen.Module([cgen.Pragma("omp simd"), loop]) if simd else loop
+            if per_thread:
+                plain = self._allocated(scope, plain)
             trips = trip_count(node, self.isl_expr)
             if trips is not None:
                 self.used.add("POLYTC_MIN_PARALLEL_TRIPS")

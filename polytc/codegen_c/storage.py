@@ -143,13 +143,22 @@ class StorageEmitter:
         a parallel loop: a failed allocation skips the iteration, status 2)."""
         if not scope:
             return body
+        return self._allocated(scope, self._guarded(scope, body))
+
+    @staticmethod
+    def _guarded(scope: dict[str, tuple[str, str]], body: cgen.Generable) -> cgen.Generable:
+        """``body`` run when every buffer of ``scope`` was allocated, else status 2."""
+        return cgen.If(c_text(" && ".join(scope)), c_block(body),
+                       cgen.Block([cgen.Line("polytc_status = 2;")]))
+
+    @staticmethod
+    def _allocated(scope: dict[str, tuple[str, str]], body: cgen.Generable) -> cgen.Generable:
+        """``body`` between the allocation and the release of ``scope``'s buffers."""
         lines: list[cgen.Generable] = [
             cgen.Line(f"{ctype} *restrict {name} = {allocation(ctype, count)};")
             for name, (ctype, count) in scope.items()]
-        names = list(scope)
-        lines.append(cgen.If(c_text(" && ".join(names)), c_block(body),
-                             cgen.Block([cgen.Line("polytc_status = 2;")])))
-        lines += [cgen.Line(f"free({name});") for name in names]
+        lines.append(body)
+        lines += [cgen.Line(f"free({name});") for name in scope]
         return cgen.Block(lines)
 
     def packed(self, packs: tuple[PackedTile, ...], inner: isl.AstNode,
