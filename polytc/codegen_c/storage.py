@@ -4,8 +4,10 @@ size checks, temporaries), contracted temporaries' buffers, and packed tiles.
 :class:`StorageEmitter` (a part of :class:`polytc.codegen_c.emit.Emitter`)
 holds a contracted temporary in a local array inside its loop nest when
 small and constant, else in a buffer allocated once per enclosing scope (the
-function, or a parallel loop's body: one per thread); a ``pack:`` mark's
-tiles are copied into 64-byte aligned buffers of the scope.
+function, or a parallel loop: one per thread, allocated in the ``omp
+parallel`` region before the work-shared loop, or in every iteration when
+its size moves with the loop); a ``pack:`` mark's tiles are copied into
+64-byte aligned buffers of the scope.
 """
 from __future__ import annotations
 
@@ -97,7 +99,7 @@ class StorageEmitter:
         """``inner``, the loop nest within one iteration of which every value
         of contracted ``tensor`` lives: a small constant-size buffer is a
         local array here; any other is allocated once per enclosing scope
-        (the function, or a parallel loop's body: one per thread)."""
+        (the function, or a parallel loop: one per thread)."""
         if tensor not in self.contractions:
             return self.node(inner, pragmas)
         if tensor in self.body.active:
