@@ -24,7 +24,6 @@ when the sizes break the condition its reads need
 from __future__ import annotations
 
 import re
-
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
@@ -426,10 +425,11 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         finally:
             scope = self.scopes.pop() if threaded else {}
             self.loops_around = around
-        # a parallel loop's buffers: one per thread, allocated before the
-        # loop (per iteration, the allocator's page faults and unmaps held
-        # the threads back), unless their size moves with the loop
-        per_thread = bool(scope) and marks.PARALLEL in pragmas and not any(
+        # a parallel loop's buffers (its scope is only kept when threaded):
+        # one per thread, allocated before the loop (per iteration, the
+        # allocator's page faults and unmaps held the threads back), unless
+        # their size moves with the loop
+        per_thread = bool(scope) and not any(
             re.search(rf"\b{re.escape(iterator)}\b", count) for _, count in scope.values())
         body = self._guarded(scope, body) if per_thread else self._scoped(scope, body)
         if degenerate:
