@@ -97,7 +97,8 @@ def cache_tile_sizes(roles: list[str], element_bytes: int,
 
 
 def time_tile_sizes(n_members: int, element_bytes: int, caches: Caches | None = None,
-                    vector_inner: bool = True, diamond: bool = False) -> tuple[int, ...]:
+                    vector_inner: bool = True, diamond: bool = False,
+                    jammed: bool = False) -> tuple[int, ...]:
     """Tile sizes of a skewed time band (time first, then space, the last
     member stride-1): TIME_HEIGHT steps, SPACE_SIDE along the outer space
     members, and along the inner one the elements of a quarter of the L1
@@ -109,12 +110,17 @@ def time_tile_sizes(n_members: int, element_bytes: int, caches: Caches | None = 
     cannot be vectorized (a statement that depends on itself along it:
     seidel-2d), a long row buys nothing and cubes of SEQUENTIAL_SIDE keep
     the tile's planes in cache (seidel-2d 1000^2 x 40: 1.3x gcc with 32^3,
-    1.0x with 16 x 16 x 1024).  ``diamond``: the time member's tiles run
+    1.0x with 16 x 16 x 1024); ``jammed`` (rows run together in that loop,
+    see :func:`polytc.tiling.transform._jammed_rows`), rows of JAMMED_ROW
+    (seidel-2d at LARGE, 8 rows jammed: 3.39 s with 32^3, 3.25 s with
+    32 x 32 x 128, 3.22 s with 32 x 32 x 256; 1.71 and 1.68 s on 2 threads;
+    gcc 17.2 s).  ``diamond``: the time member's tiles run
     along the mirror of the first space member (:mod:`polytc.tiling.diamond`)
     and get that member's size, so that the tiles of a time step all start
     together."""
     if not vector_inner:
-        sizes = (SEQUENTIAL_SIDE,) * n_members
+        sizes = (SEQUENTIAL_SIDE,) * (n_members - 1) \
+            + (JAMMED_ROW if jammed else SEQUENTIAL_SIDE,)
     else:
         caches = caches or machine_caches()
         inner = 2 ** int(math.log2(max(1, caches.l1 // (4 * element_bytes))))
@@ -133,6 +139,7 @@ def stream_chunk(element_bytes: int, caches: Caches | None = None) -> int:
 TIME_HEIGHT = 16
 SPACE_SIDE = 16
 SEQUENTIAL_SIDE = 32
+JAMMED_ROW = 128
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,6 +1,6 @@
 """Our own time-iterated stencils, in the shapes of PolyBench's (issue #14):
 two sweeps per step in 1-D, 2-D and 3-D (jacobi-1d/2d, heat-3d), in place
-(seidel-2d), several fields updated in turn with a boundary row (fdtd-2d),
+in 1-D and 2-D (seidel-2d), several fields updated in turn with a boundary row (fdtd-2d),
 and line recurrences alternating direction (adi).  Each is a whole program
 in the manner of ``c_kernels.py``: ``main(T, N[, M])`` fills the arrays,
 runs the kernel and dumps every array with ``%a``."""
@@ -124,6 +124,28 @@ int main(int argc, char **argv)
 }
 """
 
+IN_PLACE_1D = PROLOGUE + r"""
+void kernel(int steps, int n, double G[n])
+{
+  int s, x;
+#pragma scop
+  for (s = 0; s < steps; s++)
+    for (x = 1; x < n - 1; x++)
+      G[x] = (G[x - 1] + 2.0 * G[x] + G[x + 1]) / 4.0;
+#pragma endscop
+}
+
+int main(int argc, char **argv)
+{
+  int steps = size_arg(argc, argv, 1, 37), n = size_arg(argc, argv, 2, 301);
+  double *G = malloc(sizeof(double) * n);
+  fill_d(n, G, 5);
+  kernel(steps, n, G);
+  dump_d("G", n, G);
+  return 0;
+}
+"""
+
 FIELDS_2D = PROLOGUE + r"""
 void kernel(int steps, int nx, int ny, double E[nx][ny], double F[nx][ny], double H[nx][ny],
             double source[steps])
@@ -210,6 +232,7 @@ STENCIL_CASES = (
     CCase("sweeps-1d", SWEEPS_1D, ((), (1, 3), (40, 4))),
     CCase("sweeps-2d", SWEEPS_2D, ((), (1, 3), (13, 4))),
     CCase("sweeps-3d", SWEEPS_3D, ((), (1, 3), (6, 4))),
+    CCase("in-place-1d", IN_PLACE_1D, ((), (1, 3), (20, 5))),
     CCase("in-place-2d", IN_PLACE_2D, ((), (1, 3), (11, 4))),
     CCase("fields-2d", FIELDS_2D, ((), (1, 2, 2), (9, 3, 40))),
     CCase("alternating-lines", ALTERNATING_LINES, ((), (1, 3), (5, 4))),

@@ -10,7 +10,7 @@ import pytest
 
 import polytc
 from c_runner import HERE, PARALLEL_ALWAYS, build, run
-from stencil_kernels import STENCIL_CASES, SWEEPS_2D, IN_PLACE_2D
+from stencil_kernels import STENCIL_CASES, SWEEPS_2D, IN_PLACE_1D, IN_PLACE_2D
 from c_kernels import CCase
 
 OPTIONS = {
@@ -39,6 +39,27 @@ def test_time_tiled_stencils_compute_the_original_bits(case: CCase, options: str
                                    **OPTIONS[options])
     optimised = build(rewritten, workdir, extra=PARALLEL_ALWAYS)
     for sizes in case.sizes:
+        expected = run(original, sizes)
+        for threads in (1, 2):
+            assert run(optimised, sizes, threads) == expected, (sizes, threads, rewritten)
+
+
+IN_PLACE_CASES = [case for case in STENCIL_CASES if case.id.startswith("in-place")]
+ROWS = {"rows-3": {"unroll": 3}, "rows-3-tile-5-4-7": {"unroll": 3, "tile": (5, 4, 7)},
+        "no-rows": {"unroll": None}}
+
+
+@pytest.mark.parametrize("options", list(ROWS), ids=list(ROWS))
+@pytest.mark.parametrize("case", IN_PLACE_CASES, ids=[c.id for c in IN_PLACE_CASES])
+def test_jammed_rows_compute_the_original_bits(case: CCase, options: str,
+                                               workdir: Path) -> None:
+    """In-place stencils' time tiles with their rows jammed (a factor that
+    divides no tile side) or not: bit-identical at 1 and 2 threads."""
+    original = build(case.source, workdir, openmp=False)
+    rewritten = polytc.transform_c(case.source, include_dirs=[HERE], filename=f"{case.id}.c",
+                                   **ROWS[options])
+    optimised = build(rewritten, workdir, extra=PARALLEL_ALWAYS)
+    for sizes in case.sizes + ((37, 90),):
         expected = run(original, sizes)
         for threads in (1, 2):
             assert run(optimised, sizes, threads) == expected, (sizes, threads, rewritten)
@@ -81,14 +102,31 @@ def test_default_time_tiles_come_from_the_cache_model() -> None:
     depends on itself along the row) gets cubes."""
     from polytc.tiling.model import time_tile_sizes
     for text, vector in ((SWEEPS_2D, True), (IN_PLACE_2D, False)):
-        sizes = time_tile_sizes(3, 8, vector_inner=vector)
+        sizes = time_tile_sizes(3, 8, vector_inner=vector, jammed=not vector)
         kernel = _kernel(text)
         source = kernel.c_source
         assert all(f"c{m} += {size}" in source for m, size in enumerate(sizes) if m), source
         assert f"floor((s)/{sizes[0]})" in str(kernel.tiled_summary)  # the time tiles
         assert ("omp simd" in source) == vector, source
     assert time_tile_sizes(3, 8, vector_inner=False) == (32, 32, 32)
+    assert time_tile_sizes(3, 8, vector_inner=False, jammed=True) == (32, 32, 128)
     assert time_tile_sizes(3, 8)[-1] > time_tile_sizes(3, 8)[1]
+
+
+@pytest.mark.parametrize("text", [IN_PLACE_1D, IN_PLACE_2D], ids=["1d", "2d"])
+def test_an_in_place_stencils_rows_run_together_in_its_inner_loop(text: str) -> None:
+    """Its inner loop carries a chain (``G[x - 1]``): the tile's rows (time
+    steps in 1-D) are jammed in blocks of 8 (``unroll=``'s first factor),
+    each row one iteration after the row above, whose value it reads."""
+    jammed = _kernel(text).c_source
+    plain = _kernel(text, unroll=None).c_source
+    three = _kernel(text, unroll=3).c_source
+    rows, write = ("c4 += 8", "G[y][x] = ") if text is IN_PLACE_2D else ("c2 += 8", "G[x] = ")
+    assert rows in jammed and rows not in plain, jammed
+    assert jammed.count(write) == 8 * plain.count(write) > 0, jammed
+    assert three.count(write) == 3 * plain.count(write), three
+    tiled = str(_kernel(text).tiled_summary)
+    assert "mod 8" in tiled, tiled
 
 
 def _loop_bodies(source: str, header: str) -> list[str]:
