@@ -25,7 +25,10 @@ options (:func:`polytc.transform_c`'s keywords), checked and timed like the
 default one in columns ``NAME@1``, ``NAME@2``.
 
 It prints each kernel's speedups over gcc, their geometric means and a
-pass/FAIL line per target of issue #13.  Machines are shared and noisy:
+pass/FAIL line per target of issue #13.  The ``check`` column is polytc's
+(and its variants'); a tool whose dumps differ from the original's shows
+``wrong`` instead of a speedup, one that failed ``failed``, and neither
+counts in its geometric mean (Pluto's is over the kernels it gets right).  Machines are shared and noisy:
 read ratios measured in the same run, never figures from another run.
 """
 from __future__ import annotations
@@ -270,11 +273,34 @@ def columns(results: list[Result]) -> list[str]:
     return keys
 
 
+RIVALS = ("pluto", "polly")
+
+
 def speedup(result: Result, key: str) -> float | None:
+    """gcc's time over the variant's; None where either is missing or the
+    variant's dumps differ from the original's (a wrong result has no speed:
+    geometric means run over the kernels a tool gets right)."""
     gcc, other = result.seconds.get("gcc"), result.seconds.get(key)
-    if not gcc or not other:
+    if not gcc or not other or result.checked.get(key.split("@")[0]) is False:
         return None
     return gcc / other
+
+
+def cell(result: Result, key: str) -> str:
+    """A speedup, or why there is none: ``wrong`` (dumps differ), ``failed``
+    (the tool or its build failed), ``-`` (not run)."""
+    value = speedup(result, key)
+    if value is not None:
+        return _ratio(value)
+    return {False: "wrong" if key in result.seconds else "failed"}.get(
+        result.checked.get(key.split("@")[0]), "-")
+
+
+def ours_correct(result: Result) -> bool:
+    """polytc's dumps, and those of every ``--variant``, match the original's
+    (Pluto's and Polly's are their own columns)."""
+    ours = {k: v for k, v in result.checked.items() if k not in RIVALS}
+    return bool(ours) and all(ours.values())
 
 
 def geomean(values: list[float]) -> float | None:
@@ -289,9 +315,9 @@ def print_table(results: list[Result], size: str) -> None:
         + f"{'opt s':>8}"
     print(header)
     for r in results:
-        check = "ok" if r.checked and all(r.checked.values()) else "FAIL"
+        check = "ok" if ours_correct(r) else "FAIL"
         gcc = r.seconds.get("gcc")
-        cells = "".join(f"{_ratio(speedup(r, k)):>11}" for k in keys)
+        cells = "".join(f"{cell(r, k):>11}" for k in keys)
         print(f"{r.kernel.name:<16}{check:<7}{(f'{gcc:.4f}' if gcc else '-'):>10}{cells}"
               f"{r.opt_seconds:>8.2f}")
     means = "".join(f"{_ratio(geomean([s for r in results if (s := speedup(r, k))])):>11}"

@@ -64,3 +64,28 @@ def test_a_variant_is_checked_and_timed_in_its_own_columns(
     table = printed[printed.index("PolyBench at MINI"):]
     assert "flat@1" in table and "polytc@1" in table
     assert "pass: variant flat bit-identical (1/1 kernels)" in printed
+
+
+def test_a_rivals_wrong_dumps_show_and_leave_its_mean(polybench: ModuleType,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Pluto miscompiles PolyBench's adi: its column says ``wrong``, its mean
+    leaves the kernel out, and polytc's own check stays ``ok``."""
+    right = polybench.Result(polybench.Kernel("a", Path("a.c"), Path(".")))
+    wrong = polybench.Result(polybench.Kernel("b", Path("b.c"), Path(".")))
+    failed = polybench.Result(polybench.Kernel("c", Path("c.c"), Path(".")))
+    for result, pluto in ((right, "1 2"), (wrong, "1 3"), (failed, None)):
+        polybench._compare(result, "polytc", "MINI", "1 2", "1 2")
+        result.seconds.update({"gcc": 2.0, "polytc@1": 1.0})
+        if pluto is not None:
+            polybench._compare(result, "pluto", "MINI", "1 2", pluto)
+            result.seconds["pluto@1"] = 0.5
+        else:
+            polybench._fail(result, "pluto", "polycc: syntax error")
+    assert polybench.cell(wrong, "pluto@1") == "wrong"
+    assert polybench.cell(failed, "pluto@1") == "failed"
+    assert polybench.cell(right, "pluto@1") == "4.00x"
+    polybench.print_table([right, wrong, failed], "MINI")
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: line.split() for line in lines if line[:1] in "abcg" and line}
+    assert [rows[k][1] for k in "abc"] == ["ok", "ok", "ok"], lines
+    assert rows["geomean"] == ["geomean", "2.00x", "4.00x"], lines  # pluto's: kernel a alone

@@ -34,7 +34,8 @@ _SCHEDULES = [("pluto", f) for f in ("smart", "max", "none")] + \
     [("isl", f) for f in ("smart", "max", "none")] + [("identity", "smart")]
 #: the loop transformations: polytc's defaults, tiling only, none at all
 _TRANSFORMS: list[dict[str, Any]] = [{}, {"unroll": None, "vectorize": False},
-               {"tile": None, "unroll": None, "vectorize": False}]
+               {"tile": None, "unroll": None, "vectorize": False},
+               {"reassociate": False}]  # reductions in order: parallel loops sink below them
 
 
 def option_sets() -> list[dict[str, Any]]:

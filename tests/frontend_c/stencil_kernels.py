@@ -235,5 +235,5 @@ STENCIL_CASES = (
     CCase("in-place-1d", IN_PLACE_1D, ((), (1, 3), (20, 5))),
     CCase("in-place-2d", IN_PLACE_2D, ((), (1, 3), (11, 4))),
     CCase("fields-2d", FIELDS_2D, ((), (1, 2, 2), (9, 3, 40))),
-    CCase("alternating-lines", ALTERNATING_LINES, ((), (1, 3), (5, 4))),
+    CCase("alternating-lines", ALTERNATING_LINES, ((), (1, 3), (5, 4), (2, 70))),
 )

@@ -10,7 +10,8 @@ import pytest
 
 import polytc
 from c_runner import HERE, PARALLEL_ALWAYS, build, run
-from stencil_kernels import STENCIL_CASES, SWEEPS_2D, IN_PLACE_1D, IN_PLACE_2D
+from stencil_kernels import (ALTERNATING_LINES, IN_PLACE_1D, IN_PLACE_2D, STENCIL_CASES,
+                             SWEEPS_2D)
 from c_kernels import CCase
 
 OPTIONS = {
@@ -234,3 +235,27 @@ def test_auto_picks_diamonds_for_one_or_three_space_dimensions(text: str,
     auto = str(_kernel(source).tiled_summary)
     assert (auto == str(_kernel(source, time_tiling="diamond").tiled_summary)) == diamonds
     assert (auto == str(_kernel(source, time_tiling="wavefront").tiled_summary)) != diamonds
+
+
+def _loop_around(source: str, statement: str) -> str:
+    """The header of the innermost loop around the first ``statement``."""
+    before = source[:source.index(statement)]
+    return before[before.rindex("for ("):].split("\n")[0]
+
+
+def test_a_parallel_loop_around_recurrences_runs_inside_them() -> None:
+    """adi's shape: for each line ``i``, a recurrence along ``j`` that reads
+    a column (``W[j][i - 1]``) and one back.  The ``i`` loop is tiled by 32
+    and its point loop sunk below each ``j`` loop, where it is a vector loop:
+    32 chains overlap and the column reads are contiguous.  Not untiled, and
+    not where reductions may be reassociated."""
+    source = _kernel(ALTERNATING_LINES).c_source
+    around = _loop_around(source, "L[i][j] = ")
+    assert "POLYTC_MIN(31, " in around, source  # the point loop of a tile of i
+    assert "c1 += 32" in source
+    assert "omp simd\n          for (int64_t c3" in source, source
+    for options in ({"tile": None}, {"reassociate": True}):
+        plain = _kernel(ALTERNATING_LINES, **options).c_source
+        assert "c1 += 32" not in plain, (options, plain)
+        assert "POLYTC_MIN(31, " not in _loop_around(plain, "L[i][j] = "), (options, plain)
+    assert "c1 += 8" in _kernel(ALTERNATING_LINES, tile=8).c_source
