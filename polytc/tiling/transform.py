@@ -179,9 +179,10 @@ class _TilingPass:
 
     def sunk_band(self, node: isl.ScheduleNode) -> isl.ScheduleNode:
         """The parallel loop at ``node`` (see :meth:`sinks_well`) tiled by
-        SUNK_ROWS, its point loop sunk below the sequential loops inside (legal:
-        it carries nothing), where it is the innermost loop: the rows' chains
-        overlap and column reads become vectors.  Returns the node at
+        SUNK_ROWS (``tile=``'s first size when given), its point loop sunk
+        below the sequential loops inside (legal: it carries nothing), where
+        it is the innermost loop: the rows' chains overlap and column reads
+        become vectors.  Returns the node at
         ``node``'s position."""
         tile = self.options.tile
         size = SUNK_ROWS if tile == "auto" else _first_size(tile)
