@@ -325,12 +325,16 @@ class _TilingPass:
     def reduction_rows(self) -> int:
         """Rows of a vector reduction's register block (``unroll=``'s first
         factor when given, else REDUCTION_ROWS; 1 without register tiling)."""
+        return self.unrolled_rows(REDUCTION_ROWS)
+
+    def unrolled_rows(self, auto: int) -> int:
+        """``unroll=``'s first factor; ``auto`` for ``"auto"``, 1 for ``None``."""
         unroll = self.options.unroll
         if unroll is None:
             return 1
         if isinstance(unroll, tuple):
             return int(unroll[0])
-        return int(unroll) if isinstance(unroll, int) else REDUCTION_ROWS
+        return int(unroll) if isinstance(unroll, int) else auto
 
     def time_band(self, node: isl.ScheduleNode) -> isl.ScheduleNode:
         """A skewed band whose outer member carries (a time loop around a
@@ -384,12 +388,7 @@ class _TilingPass:
         """Rows of a time tile jammed into its sequential inner loop:
         ``unroll=``'s first factor, LATENCY_ROWS for ``"auto"``, 1 (none)
         for ``None``."""
-        unroll = self.options.unroll
-        if unroll is None:
-            return 1
-        if isinstance(unroll, tuple):
-            return int(unroll[0])
-        return int(unroll) if isinstance(unroll, int) else LATENCY_ROWS
+        return self.unrolled_rows(LATENCY_ROWS)
 
     def point_rows(self, node: isl.ScheduleNode, vectorizable: bool) -> isl.ScheduleNode:
         """The innermost point loop of a time tile (a one-member band at
