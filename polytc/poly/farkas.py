@@ -146,12 +146,50 @@ def farkas(relation: isl.Map, params: tuple[str, ...]) -> list[Form]:
             forms = _forms_in_child(relation, reduced, REDUCED_SECONDS, required=False)
             if forms is not None:
                 return _remap_params(forms, relation, params)
+        if _self_dependence(relation):
+            forms = _distance_forms_in_child(relation)
+            if forms is not None:
+                return _remap_params(forms, relation, params)
         points = isl.Set.from_basic_set(points.remove_divs().simple_hull())
     sizes = [_inequalities(piece) for piece in points.get_basic_sets()]
     large = bool(sizes) and max(sizes) > CHILD_PIECE
     forms = _forms_in_child(relation, points, FARKAS_SECONDS) if large else _forms(points)
     assert forms is not None
     return _remap_params(forms, relation, params)
+
+
+def _self_dependence(relation: isl.Map) -> bool:
+    """From a statement to itself."""
+    return relation.get_tuple_name(isl.dim_type.in_) == relation.get_tuple_name(isl.dim_type.out) \
+        and relation.dim(isl.dim_type.in_) == relation.dim(isl.dim_type.out)
+
+
+def _distance_forms_in_child(relation: isl.Map) -> list[Form] | None:
+    """For a dependence of a statement on itself: the forms
+    ``(c_cst, c_p, c_s, c_t)`` with ``c_s = -c_t`` that are non-negative on
+    it, exactly, from the cone of its distance set (``t - s``, a set of the
+    statement's dimension, however many constraints the relation has: a 3-D
+    in-place stencil's dependences are too large for their own cone, and
+    their hull forbids the skews ``t + i``).  Pluto's conditions on a
+    statement's own dependence, ``phi(t) - phi(s) >= 0`` and ``u.p + w -
+    (phi(t) - phi(s)) >= 0``, only use such forms.  None when it takes
+    longer than REDUCED_SECONDS."""
+    distances = relation.deltas()
+    text = in_child(lambda: json.dumps(_forms(distances)), REDUCED_SECONDS,
+                    "linearising a dependence's distances (Farkas)")
+    if text is None:
+        return None
+    n = relation.dim(isl.dim_type.in_)
+    n_params = relation.dim(isl.dim_type.param)
+    forms: list[Form] = []
+    for a, b, eq in json.loads(text):
+        head, along = a[:1 + n_params], a[1 + n_params:]
+        forms.append(((*head, *([0] * n), *along), b, bool(eq)))
+    for j in range(n):  # c_s = -c_t, member by member
+        unit = [0] * n
+        unit[j] = 1
+        forms.append(((*([0] * (1 + n_params)), *unit, *unit), 0, True))
+    return [(tuple(int(c) for c in a), int(b), eq) for a, b, eq in forms]
 
 
 def _too_large(points: isl.Set) -> bool:

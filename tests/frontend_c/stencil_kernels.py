@@ -1,6 +1,6 @@
 """Our own time-iterated stencils, in the shapes of PolyBench's (issue #14):
 two sweeps per step in 1-D, 2-D and 3-D (jacobi-1d/2d, heat-3d), in place
-in 1-D and 2-D (seidel-2d), several fields updated in turn with a boundary row (fdtd-2d),
+in 1-D, 2-D (seidel-2d) and 3-D, several fields updated in turn with a boundary row (fdtd-2d),
 and line recurrences alternating direction (adi).  Each is a whole program
 in the manner of ``c_kernels.py``: ``main(T, N[, M])`` fills the arrays,
 runs the kernel and dumps every array with ``%a``."""
@@ -146,6 +146,31 @@ int main(int argc, char **argv)
 }
 """
 
+IN_PLACE_3D = PROLOGUE + r"""
+void kernel(int steps, int n, double G[n][n][n])
+{
+  int s, z, y, x;
+#pragma scop
+  for (s = 0; s < steps; s++)
+    for (z = 1; z < n - 1; z++)
+      for (y = 1; y < n - 1; y++)
+        for (x = 1; x < n - 1; x++)
+          G[z][y][x] = (G[z - 1][y][x] + G[z][y - 1][x] + G[z][y][x - 1] + G[z][y][x]
+                        + G[z][y][x + 1] + G[z][y + 1][x] + G[z + 1][y][x]) / 7.0;
+#pragma endscop
+}
+
+int main(int argc, char **argv)
+{
+  int steps = size_arg(argc, argv, 1, 5), n = size_arg(argc, argv, 2, 19);
+  double (*G)[n][n] = malloc(sizeof(double) * n * n * n);
+  fill_d(n * n * n, &G[0][0][0], 9);
+  kernel(steps, n, G);
+  dump_d("G", n * n * n, &G[0][0][0]);
+  return 0;
+}
+"""
+
 FIELDS_2D = PROLOGUE + r"""
 void kernel(int steps, int nx, int ny, double E[nx][ny], double F[nx][ny], double H[nx][ny],
             double source[steps])
@@ -234,6 +259,7 @@ STENCIL_CASES = (
     CCase("sweeps-3d", SWEEPS_3D, ((), (1, 3), (6, 4))),
     CCase("in-place-1d", IN_PLACE_1D, ((), (1, 3), (20, 5))),
     CCase("in-place-2d", IN_PLACE_2D, ((), (1, 3), (11, 4))),
+    CCase("in-place-3d", IN_PLACE_3D, ((), (1, 3), (3, 40))),
     CCase("fields-2d", FIELDS_2D, ((), (1, 2, 2), (9, 3, 40))),
     CCase("alternating-lines", ALTERNATING_LINES, ((), (1, 3), (5, 4), (2, 70))),
 )

@@ -10,8 +10,8 @@ import pytest
 
 import polytc
 from c_runner import HERE, PARALLEL_ALWAYS, build, run
-from stencil_kernels import (ALTERNATING_LINES, IN_PLACE_1D, IN_PLACE_2D, STENCIL_CASES,
-                             SWEEPS_2D)
+from stencil_kernels import (ALTERNATING_LINES, IN_PLACE_1D, IN_PLACE_2D, IN_PLACE_3D,
+                             STENCIL_CASES, SWEEPS_2D)
 from c_kernels import CCase
 
 OPTIONS = {
@@ -84,6 +84,15 @@ def test_an_in_place_stencil_is_skewed_in_both_space_dimensions() -> None:
     summary = str(_kernel(IN_PLACE_2D).schedule_summary)
     assert "3 members, permutable" in summary, summary
     assert "S0[s, y, x] -> [s, s + y, s + y + x]" in summary, summary
+
+
+def test_an_in_place_3d_stencil_is_skewed_in_every_space_dimension() -> None:
+    """Its dependences have too many constraints for their own Farkas cone;
+    their hull forbade any skew (``[t]`` alone, then ``[z, y, x]``).  The cone
+    of their distances is exact for a statement's own dependences."""
+    summary = str(_kernel(IN_PLACE_3D).schedule_summary)
+    assert "4 members, permutable" in summary, summary
+    assert "S0[s, z, y, x] -> [s, s + z, s + y, s + x]" in summary, summary
 
 
 def test_time_tiles_run_along_wavefronts_in_parallel() -> None:
