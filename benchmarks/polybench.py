@@ -28,8 +28,9 @@ It prints each kernel's speedups over gcc, their geometric means and a
 pass/FAIL line per target of issue #13.  The ``check`` column is polytc's
 (and its variants'); a tool whose dumps differ from the original's shows
 ``wrong`` instead of a speedup, one that failed ``failed``, and neither
-counts in its geometric mean (Pluto's is over the kernels it gets right).  Machines are shared and noisy:
-read ratios measured in the same run, never figures from another run.
+counts in its geometric mean (Pluto's is over the kernels it gets right).
+Machines are shared and noisy: read ratios measured in the same run, never
+figures from another run.
 """
 from __future__ import annotations
 
@@ -281,9 +282,15 @@ def speedup(result: Result, key: str) -> float | None:
     variant's dumps differ from the original's (a wrong result has no speed:
     geometric means run over the kernels a tool gets right)."""
     gcc, other = result.seconds.get("gcc"), result.seconds.get(key)
-    if not gcc or not other or result.checked.get(key.split("@")[0]) is False:
+    if not gcc or not other or _checked(result, key) is False:
         return None
     return gcc / other
+
+
+def _checked(result: Result, key: str) -> bool | None:
+    """Whether the dumps of column ``key``'s tool (``pluto@2``: pluto) matched;
+    None where they were not compared."""
+    return result.checked.get(key.split("@")[0])
 
 
 def cell(result: Result, key: str) -> str:
@@ -292,8 +299,9 @@ def cell(result: Result, key: str) -> str:
     value = speedup(result, key)
     if value is not None:
         return _ratio(value)
-    return {False: "wrong" if key in result.seconds else "failed"}.get(
-        result.checked.get(key.split("@")[0]), "-")
+    if _checked(result, key) is False:
+        return "wrong" if key in result.seconds else "failed"
+    return "-"
 
 
 def ours_correct(result: Result) -> bool:

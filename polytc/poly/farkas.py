@@ -174,22 +174,16 @@ def _distance_forms_in_child(relation: isl.Map) -> list[Form] | None:
     statement's own dependence, ``phi(t) - phi(s) >= 0`` and ``u.p + w -
     (phi(t) - phi(s)) >= 0``, only use such forms.  None when it takes
     longer than REDUCED_SECONDS."""
-    distances = relation.deltas()
-    text = in_child(lambda: json.dumps(_forms(distances)), REDUCED_SECONDS,
-                    "linearising a dependence's distances (Farkas)")
-    if text is None:
+    cone = _forms_in_child(relation, relation.deltas(), REDUCED_SECONDS, required=False)
+    if cone is None:
         return None
     n = relation.dim(isl.dim_type.in_)
-    n_params = relation.dim(isl.dim_type.param)
-    forms: list[Form] = []
-    for a, b, eq in json.loads(text):
-        head, along = a[:1 + n_params], a[1 + n_params:]
-        forms.append(((*head, *([0] * n), *along), b, bool(eq)))
+    head = 1 + relation.dim(isl.dim_type.param)  # c_cst, c_p
+    forms: list[Form] = [((*a[:head], *([0] * n), *a[head:]), b, eq) for a, b, eq in cone]
     for j in range(n):  # c_s = -c_t, member by member
-        unit = [0] * n
-        unit[j] = 1
-        forms.append(((*([0] * (1 + n_params)), *unit, *unit), 0, True))
-    return [(tuple(int(c) for c in a), int(b), eq) for a, b, eq in forms]
+        unit = tuple(int(k == j) for k in range(n))
+        forms.append(((*([0] * head), *unit, *unit), 0, True))
+    return forms
 
 
 def _too_large(points: isl.Set) -> bool:

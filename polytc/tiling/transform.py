@@ -49,7 +49,7 @@ across time (:meth:`_TilingPass.time_band`); where its inner loop cannot be
 vectorized (in place: seidel), the tile's rows are jammed into it
 (:func:`_jammed_rows`).  A one-member parallel band around loops that all
 carry dependences (adi's and deriche's recurrences along each line) is
-tiled and its point loop sunk below them (:meth:`_TilingPass.sunk_band`).
+tiled and its point loop sunk below them (:meth:`_TilingPass.sinkable`, :meth:`_TilingPass.sunk_band`).
 
 Finally every band member's coincidence is recomputed from the dependences
 (loop-level: the meaning of ``omp parallel for``), and the innermost loops
@@ -132,8 +132,10 @@ class _TilingPass:
                 and node.band_get_permutable() and not self.outer_only(node)):
             return self.band(node)
         if (node.get_type() == isl.schedule_node_type.band and node.band_n_member() == 1
-                and self.options.tile is not None and self.sinks_well(node)):
-            return self.sunk_band(node)
+                and self.options.tile is not None):
+            sinkable = self.sinkable(node)
+            if sinkable is not None:
+                return self.sunk_band(sinkable)
         for position in range(node.n_children()):
             node = self.visit(node.child(position)).parent()
         return node
@@ -158,15 +160,17 @@ class _TilingPass:
         return found
 
     # -- a parallel loop around sequential ones ------------------------------
-    def sinks_well(self, node: isl.ScheduleNode) -> bool:
-        """Whether the one-member band at ``node`` is parallel and every loop
-        below it carries a dependence (and there is one): a row of recurrences
-        (adi's ``p[i][j]`` along ``j`` for each ``i``), latency-bound one row
-        at a time and, where they read columns (``u[j][i]``), a cache line per
-        element.  Not where reductions may be reassociated: the loops that
-        reduce are vectorized along themselves then."""
+    def sinkable(self, node: isl.ScheduleNode) -> isl.ScheduleNode | None:
+        """The one-member band at ``node`` without the bands below it that
+        its loop fixes (:func:`_without_fixed_bands`), when it is parallel and
+        every loop left below it carries a dependence (and there is one): a
+        row of recurrences (adi's ``p[i][j]`` along ``j`` for each ``i``),
+        latency-bound one row at a time and, where they read columns
+        (``u[j][i]``), a cache line per element; else None.  Not where
+        reductions may be reassociated: the loops that reduce are vectorized
+        along themselves then."""
         if self.options.reassociate or not bands.parallel_at_band(node, self.deps)[0]:
-            return False
+            return None
         below = _without_fixed_bands(node.child(0))
         loops: list[bool] = []
 
@@ -175,18 +179,17 @@ class _TilingPass:
                 loops.append(not any(bands.parallel_at_band(current, self.deps)))
             return True
         below.foreach_descendant_top_down(visit)
-        return bool(loops) and all(loops)
+        return below.parent() if loops and all(loops) else None
 
     def sunk_band(self, node: isl.ScheduleNode) -> isl.ScheduleNode:
-        """The parallel loop at ``node`` (see :meth:`sinks_well`) tiled by
-        SUNK_ROWS (``tile=``'s first size when given), its point loop sunk
-        below the sequential loops inside (legal: it carries nothing), where
-        it is the innermost loop: the rows' chains overlap and column reads
-        become vectors.  Returns the node at
-        ``node``'s position."""
+        """The parallel loop at ``node`` (as :meth:`sinkable` returns it)
+        tiled by SUNK_ROWS (``tile=``'s first size when given), its point
+        loop sunk below the sequential loops inside (legal: it carries
+        nothing), where it is the innermost loop: the rows' chains overlap
+        and column reads become vectors.  Returns the node at ``node``'s
+        position."""
         tile = self.options.tile
         size = SUNK_ROWS if tile == "auto" else _first_size(tile)
-        node = _without_fixed_bands(node.child(0)).parent()
         node = node.band_tile(_multi_val(node, [size]))
         return node.child(0).band_sink().parent()
 
@@ -356,11 +359,11 @@ class _TilingPass:
         mirror = diamond.mirror(node, self.deps) if n > 1 and self.options.tile is not None \
             and diamond.wanted(self.options.time_tiling, n) else None
         jammed = self.latency_rows() if n > 1 and not vector_inner else 1
-        skew = jammed > 1 and _rows_meet(node, self.deps)
         sizes = self.cache_sizes(order, [REDUCTION] * n, time=True, vector_inner=vector_inner,
                                  diamond=mirror is not None, jammed=jammed > 1)
         if not sizes:
             jammed = 1
+        skew = jammed > 1 and _rows_meet(node, self.deps)
         for level, level_sizes in enumerate(sizes):
             if level == 0 and mirror is not None:  # diamonds: see polytc.tiling.diamond
                 node = diamond.tile(node, mirror, list(level_sizes)).child(0)
