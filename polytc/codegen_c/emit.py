@@ -258,7 +258,7 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         self.body.contracted = {name: self._buffer_dims(c)
                                 for name, c in self.contractions.items()}
         if parallel:
-            schedule = mark_parallel(schedule)
+            schedule = mark_parallel(schedule, self.program.context)
         build = isl.AstBuild.from_context(self.program.context)
         if self.style.iterator_prefix != "c":
             depth = max((len(s.iterators) for s in self.program.statements), default=0)
@@ -333,7 +333,8 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         name = node.mark_get_id().get_name()
         pragma = pragma_mark(name)
         if pragma is not None:  # for the loop of the marked band member only
-            return self.node(node.mark_get_node(), pragmas | {f"{pragma[0]}@{annotation(node)}"})
+            loop = annotation(node)
+            return self.node(node.mark_get_node(), pragmas | {f"{p}@{loop}" for p in pragma[0]})
         if name.startswith(CONTRACT_PREFIX):
             return self.contracted(name[len(CONTRACT_PREFIX):], node.mark_get_node(), pragmas)
         if name.startswith(marks.PACK_PREFIX):
@@ -442,12 +443,14 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
             self.used.add(THREADS)  # the clauses read polytc_nthreads
             simd = " simd" if marks.SIMD in pragmas else ""
             clauses = "num_threads(polytc_nthreads) if(polytc_nthreads > 1)"
+            # iterations of uneven work are handed out one at a time
+            split = "schedule(dynamic, 1)" if marks.UNEVEN in pragmas else "schedule(static)"
             if per_thread:
                 threads = cgen.Module([cgen.Pragma(f"omp parallel {clauses}"), self._allocated(
-                    scope, cgen.Module([cgen.Pragma(f"omp for{simd} schedule(static)"), loop]))])
+                    scope, cgen.Module([cgen.Pragma(f"omp for{simd} {split}"), loop]))])
             else:
-                threads = cgen.Module([cgen.Pragma(f"omp parallel for{simd} {clauses} "
-                                                   "schedule(static)"), loop])
+                threads = cgen.Module([cgen.Pragma(f"omp parallel for{simd} {clauses} {split}"),
+                                       loop])
             if not around:
                 return threads
             # inside a sequential loop (a wavefront, durbin's k): OpenMP's

@@ -12,40 +12,50 @@ from typing import Callable
 
 import islpy as isl
 
+from polytc.codegen_c.balance import uneven_work
 from polytc.tiling import marks
 
 PARALLEL_MARK = marks.PARALLEL
 MAX_UNROLLED_ROWS = 16
 
 
-def mark_parallel(schedule: isl.Schedule) -> isl.Schedule:
+def mark_parallel(schedule: isl.Schedule, context: isl.Set | None = None) -> isl.Schedule:
     """Insert a ``parallel`` mark above each band with a coincident member
     that is not already inside a parallel loop; a mark for the band's member
-    ``k > 0`` is named ``parallel+k``.  Bands are not split: isl's AST
-    generation of the inner part of a split tiled band can take hours where
-    the whole band takes a second (fuzz seed 20240826)."""
+    ``k > 0`` is named ``parallel+k``, and ``parallel-uneven`` when its
+    iterations do different amounts of work (:mod:`.balance`, under the
+    sizes of ``context``).  Bands are not split: isl's AST generation of the
+    inner part of a split tiled band can take hours where the whole band
+    takes a second (fuzz seed 20240826)."""
     root = schedule.get_root()
-    return _mark_subtree(root).get_schedule()
+    return _mark_subtree(root, context).get_schedule()
 
 
-def _mark_subtree(node: isl.ScheduleNode) -> isl.ScheduleNode:
+def _mark_subtree(node: isl.ScheduleNode, context: isl.Set | None) -> isl.ScheduleNode:
     if node.get_type() == isl.schedule_node_type.band:
         flags = [node.band_member_get_coincident(i) for i in range(node.band_n_member())]
         if any(flags):
             first = flags.index(True)
-            name = PARALLEL_MARK if first == 0 else f"{PARALLEL_MARK}+{first}"
+            name = f"{PARALLEL_MARK}-{marks.UNEVEN}" if uneven_work(node, first, context) \
+                else PARALLEL_MARK
+            name = name if first == 0 else f"{name}+{first}"
             return node.insert_mark(isl.Id(name, context=node.get_ctx()))
     for position in range(node.n_children()):
-        node = _mark_subtree(node.child(position)).parent()
+        node = _mark_subtree(node.child(position), context).parent()
     return node
 
 
-def pragma_mark(name: str) -> tuple[str, int] | None:
-    """(pragma, band member) of a ``parallel``/``simd`` mark name, else None."""
+def pragma_mark(name: str) -> tuple[tuple[str, ...], int] | None:
+    """(pragmas, band member) of a ``parallel``/``parallel-uneven``/``simd``
+    mark name, else None."""
     base, _, member = name.partition("+")
-    if base not in (marks.PARALLEL, marks.SIMD) or not (member or "0").isdigit():
+    if not (member or "0").isdigit():
         return None
-    return base, int(member or 0)
+    if base == f"{marks.PARALLEL}-{marks.UNEVEN}":
+        return (marks.PARALLEL, marks.UNEVEN), int(member or 0)
+    if base not in (marks.PARALLEL, marks.SIMD):
+        return None
+    return (base,), int(member or 0)
 
 
 def register_rows(node: isl.AstNode) -> int | None:

@@ -150,14 +150,26 @@ def rows_of(program: Program, schedule_map: isl.UnionMap) -> list[dict[str, Row]
     for statement in program.statements:
         if statement.name not in maps:
             return None
-        function = isl.PwMultiAff.from_map(maps[statement.name])
+        relation = maps[statement.name]
         for d in range(width):
-            pieces = function.get_pw_aff(d).get_pieces()
-            row = _row(pieces[0][1], len(statement.iterators)) if len(pieces) == 1 else None
+            row = _row_of(relation, d, len(statement.iterators))
             if row is None:
                 return None
             rows[d][statement.name] = row
     return rows
+
+
+def _row_of(relation: isl.Map, d: int, n: int) -> Row | None:
+    """Output ``d`` of ``relation`` as a row; where the domain fixes an
+    iterator (a copy on the last iteration only: ``t = T``), isl writes the
+    output with the size, and the row comes from the map without the
+    domain's constraints."""
+    for candidate in (relation, relation.gist_domain(relation.domain())):
+        pieces = isl.PwMultiAff.from_map(candidate).get_pw_aff(d).get_pieces()
+        row = _row(pieces[0][1], n) if len(pieces) == 1 else None
+        if row is not None:
+            return row
+    return None
 
 
 def _row(aff: isl.Aff, n: int) -> Row | None:

@@ -348,6 +348,79 @@ int main(int argc, char **argv)
 }
 """
 
+ARRAYS = r"""
+#include "harness.h"
+/* written arrays the caller passes: privatised with their last values copied
+   back (sum per (r, q) as in doitgen; w, whose last writes come from two
+   statements and from an earlier q for the elements a later q skips), kept
+   (v: its loop t stays sequential through u; x: read before it is written);
+   two regions */
+void kernel(int nr, int nq, int np, int tsteps, double A[nr][nq][np], double C4[np][np],
+            double sum[np], double w[np], double u[np], double v[np], double x[np])
+{
+  int r, q, p, s, t;
+#pragma scop
+  for (r = 0; r < nr; r++)
+    for (q = 0; q < nq; q++) {
+      for (p = 0; p < np; p++) {
+        sum[p] = 0.0;
+        for (s = 0; s < np; s++)
+          sum[p] += A[r][q][s] * C4[s][p];
+      }
+      for (p = 0; p < np; p++)
+        A[r][q][p] = sum[p];
+    }
+#pragma endscop
+#pragma scop
+  for (q = 0; q < nq; q++) {
+    w[0] = 0.5 * q;
+    for (p = 1; p < np - q % 3; p++)
+      w[p] = w[p - 1] * 0.5 + C4[q % 3][p];
+    for (p = 0; p < np - q % 3; p++)
+      A[0][q][p] += w[p];
+  }
+  for (t = 0; t < tsteps; t++) {
+    for (p = 0; p < np; p++)
+      v[p] = u[p] * 0.5 + 1.0;
+    for (p = 1; p < np; p++)
+      u[p] = v[p - 1] + v[p] * 0.25;
+  }
+  for (q = 0; q < nq; q++)
+    for (p = 0; p < np; p++) {
+      C4[q % 3][p] += x[p];
+      x[p] = C4[q % 3][p] * 0.5;
+    }
+#pragma endscop
+}
+
+int main(int argc, char **argv)
+{
+  int nr = size_arg(argc, argv, 1, 5), nq = size_arg(argc, argv, 2, 7);
+  int np = size_arg(argc, argv, 3, 37), tsteps = size_arg(argc, argv, 4, 3);
+  double (*A)[nq][np] = malloc(sizeof(double) * nr * nq * np);
+  double (*C4)[np] = malloc(sizeof(double) * np * np);
+  double *sum = malloc(sizeof(double) * np), *w = malloc(sizeof(double) * np);
+  double *u = malloc(sizeof(double) * np), *v = malloc(sizeof(double) * np);
+  double *x = malloc(sizeof(double) * np);
+  fill_d(nr * nq * np, &A[0][0][0], 28);
+  fill_d(np * np, &C4[0][0], 29);
+  fill_d(np, sum, 30);
+  fill_d(np, w, 31);
+  fill_d(np, u, 32);
+  fill_d(np, v, 33);
+  fill_d(np, x, 34);
+  kernel(nr, nq, np, tsteps, A, C4, sum, w, u, v, x);
+  dump_d("A", nr * nq * np, &A[0][0][0]);
+  dump_d("C4", np * np, &C4[0][0]);
+  dump_d("sum", np, sum);
+  dump_d("w", np, w);
+  dump_d("u", np, u);
+  dump_d("v", np, v);
+  dump_d("x", np, x);
+  return 0;
+}
+"""
+
 TYPES = r"""
 #include "harness.h"
 /* float and int data, math calls and their f variants, mixed float/double,
@@ -443,6 +516,7 @@ CASES = (
     CCase("affine", AFFINE, ((), (5, 2))),
     CCase("stencils", STENCILS, ((), (1, 3))),
     CCase("scalars", SCALARS, ((), (1, 2))),
+    CCase("arrays", ARRAYS, ((), (3, 2, 70, 1), (1, 9, 3, 4))),
     CCase("types", TYPES, ((), (2,))),
     CCase("globals", GLOBALS, ((), (40, 1))),
 )

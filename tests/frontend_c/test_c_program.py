@@ -3,12 +3,14 @@ operators in statement bodies, tensors, privatised scalars; and what the
 generated block keeps of the user's spelling."""
 from __future__ import annotations
 
+import re
+
 import islpy as isl
 
 import polytc
 from polytc import poly
 from polytc.program import Binary, Const, walk
-from c_kernels import GLOBALS, SCALARS
+from c_kernels import ARRAYS, GLOBALS, SCALARS
 
 NEST = """
 void f(int n, double A[n][n], float x[n])
@@ -94,3 +96,20 @@ def test_iterator_names_avoid_the_users() -> None:
 def _here() -> str:
     from c_runner import HERE
     return str(HERE)
+
+
+def test_written_arrays_privatised_where_that_frees_a_loop() -> None:
+    """doitgen's ``sum`` and ``w`` get private copies whose last values are
+    copied back; ``v`` (its loop stays sequential) and ``x`` (read before it
+    is written) keep the caller's storage."""
+    text = polytc.transform_c(ARRAYS, include_dirs=[_here()])
+    first, second = text.split("/* polytc")[1:3]
+    # one private row of sum per thread, the parallel loop r outermost
+    assert "polytc_sum_private[p] = 0.0;" in first
+    assert re.search(r"omp for schedule\(static\)\s*for \(int64_t c0 = 0; c0 < nr;", first)
+    # copied back on the last (r, q) only
+    copy = first.index("sum[p] = polytc_sum_private[p];")
+    assert "(c0 + 1) == nr" in first[:copy] and "(c1 + 1) == nq" in first[:copy]
+    assert "polytc_w_private" in second
+    for kept in ("v", "x"):
+        assert f"polytc_{kept}_private" not in second

@@ -1,4 +1,4 @@
-"""Written scalars privatised where that is legal.
+"""Written scalars and arrays privatised where that is legal.
 
 A scalar the region writes is a 0-d tensor, and its reuse serialises every
 loop around it (``temp2`` in symm, ``w`` in ludcmp, ``sum`` in durbin:
@@ -15,6 +15,15 @@ several).  The loops become parallel or tileable, and
 code generation's contraction of temporaries shrinks the temporary back to
 a local scalar per iteration wherever the schedule keeps its accesses in
 one iteration.
+
+An array the caller passes is privatised the same way when all its
+accesses form one live range (doitgen's ``sum[p]``, reset and summed for
+each ``(r, q)``): the temporary ``polytc_sum_private[r][q][p]`` keeps the
+array's subscripts after the loops' iterators, and copies hand each
+element's last value back (:mod:`.copyout`).  Only where that frees a loop:
+some loop ``Lk`` whose iterations share an element of the array carries no
+dependence once the array is private (adi's ``v`` is rewritten every time
+step, but the step loop stays sequential through ``u``).
 """
 from __future__ import annotations
 
@@ -23,30 +32,122 @@ import dataclasses
 import islpy as isl
 
 from polytc import program as ir
+from polytc.frontend.c.copyout import copy_statement, last_writes, with_copies
 from polytc.frontend.c.liveness import outside_uses
 from polytc.frontend.c.lower import RegionNames
 from polytc.frontend.c.parse import Region, Unit
-from polytc.poly.dependences import original_order
+from polytc.isl_util import map_list
+from polytc.poly.dependences import dependences, original_order
 
 
 def privatise(program: ir.Program, unit: Unit, region: Region,
               names: RegionNames | None = None) -> ir.Program:
     """``program`` with each privatisable live range of a written scalar expanded."""
-    if program.order is None:
+    order = program.order
+    if order is None:
         return program
     names = names or RegionNames(unit, region)
     dead = _dead_outside(region, names)
-    paths = _loop_paths(program.order)
+    paths = _loop_paths(order)
     for tensor in program.tensors:
-        if tensor.rank or tensor.role != "inout" or tensor.name not in dead:
+        if tensor.role != "inout" or (not tensor.rank and tensor.name not in dead):
             continue
         ranges = _live_ranges(program, tensor.name)
+        if tensor.rank and len(ranges) != 1:
+            continue  # an array's final values come from one live range
         for number, statements in enumerate(ranges):
             depth = _private_depth(program, tensor.name, statements, paths)
-            if depth:
+            if not depth:
+                continue
+            if tensor.rank:
+                program = _expand_array(program, order, tensor, statements, depth, paths)
+                order = program.order or order  # the copies run in the tree
+                paths = _loop_paths(order)
+            else:
                 name = tensor.name if len(ranges) == 1 else f"polytc_{tensor.name}_{number}"
                 program = _expand(program, tensor, statements, depth, name)
     return program
+
+
+def _expand_array(program: ir.Program, order: isl.Schedule, tensor: ir.Tensor,
+                  statements: set[str], depth: int,
+                  paths: dict[str, tuple[tuple[int, ...], ...]]) -> ir.Program:
+    """``program`` with array ``tensor`` privatised in the first ``depth``
+    loops around ``statements`` and its last writes copied back
+    (:mod:`.copyout`); unchanged where that cannot be done or frees no
+    loop: a private copy of adi's ``v`` per time step would only cost."""
+    loops = _common_path(statements, paths)[:depth]
+    reused = _carried(_meetings(program, tensor.name), loops, paths)
+    if not reused:
+        return program  # no loop's iterations share an element: nothing to free
+    last = last_writes(program, tensor.name)
+    name = f"polytc_{tensor.name}_private"
+    expanded = _expand(program, tensor, statements, depth, name)
+    if expanded is program:
+        return program
+    written = {s.name: s for s in expanded.statements}
+    copies = {writer: copy_statement(
+        next(s for s in program.statements if s.name == writer), instances,
+        ir.Read(name, written[writer].write_indices, written[writer].write, tensor.dtype))
+        for writer, instances in last.items()}
+    copied = with_copies(order, {w: c.domain for w, c in copies.items()})
+    if copied is None:
+        return program
+    statements_out: list[ir.Statement] = []
+    for statement in expanded.statements:
+        statements_out.append(statement)
+        if statement.name in copies:
+            statements_out.append(copies[statement.name])
+    tensors = list(expanded.tensors)
+    if not any(t.name == tensor.name for t in tensors):  # written again by the copies
+        position = next(k for k, t in enumerate(tensors) if t.name == name)
+        tensors.insert(position, tensor)
+    private = dataclasses.replace(expanded, tensors=tuple(tensors),
+                                  statements=tuple(statements_out), order=copied)
+    held = _carried(dependences(private).all, loops, _loop_paths(copied))
+    return private if reused - held else program
+
+
+def _common_path(statements: set[str],
+                 paths: dict[str, tuple[tuple[int, ...], ...]]) -> tuple[tuple[int, ...], ...]:
+    """The bands around every one of ``statements``."""
+    common: tuple[tuple[int, ...], ...] | None = None
+    for statement in statements:
+        mine = paths[statement]
+        if common is None:
+            common = mine
+            continue
+        shared = 0
+        while shared < min(len(common), len(mine)) and common[shared] == mine[shared]:
+            shared += 1
+        common = common[:shared]
+    return common or ()
+
+
+def _meetings(program: ir.Program, name: str) -> isl.UnionMap:
+    """Pairs of instances that touch the same element of tensor ``name``,
+    the first one writing it."""
+    reads, writes = _accesses(program, name, {s.name for s in program.statements})
+    return writes.apply_range(reads.union(writes).reverse())
+
+
+def _carried(relations: isl.UnionMap, loops: tuple[tuple[int, ...], ...],
+             paths: dict[str, tuple[tuple[int, ...], ...]]) -> set[int]:
+    """Which of ``loops`` (nested bands, outermost first) carry one of
+    ``relations`` between statements inside them."""
+    carried: set[int] = set()
+    for relation in map_list(relations):
+        source = paths.get(relation.get_tuple_name(isl.dim_type.in_), ())
+        target = paths.get(relation.get_tuple_name(isl.dim_type.out), ())
+        same = relation
+        for k, loop in enumerate(loops):
+            if source[k:k + 1] != (loop,) or target[k:k + 1] != (loop,):
+                break
+            equal = same.equate(isl.dim_type.in_, k, isl.dim_type.out, k)
+            if not same.is_subset(equal):
+                carried.add(k)
+            same = equal
+    return carried
 
 
 def _accesses(program: ir.Program, name: str,
@@ -178,7 +279,7 @@ def _expand(program: ir.Program, tensor: ir.Tensor, statements: set[str], depth:
         if not lowest.lt_set(zero).intersect(program.context).is_empty():
             return program
         extents.append(highest.add(zero + 1).union_max(zero).coalesce())
-    expanded = ir.Tensor(name, tensor.dtype, "temp", tuple(extents))
+    expanded = ir.Tensor(name, tensor.dtype, "temp", tuple(extents) + tensor.shape)
     rewritten = tuple(_statement(s, tensor.name, depth, name) if s.name in statements else s
                       for s in program.statements)
     still = any(s.tensor == tensor.name or any(r.tensor == tensor.name for r in s.reads)
@@ -189,9 +290,12 @@ def _expand(program: ir.Program, tensor: ir.Tensor, statements: set[str], depth:
     return dataclasses.replace(program, tensors=tuple(tensors), statements=rewritten)
 
 
-def _statement(statement: ir.Statement, scalar: str, depth: int, name: str) -> ir.Statement:
-    """``statement`` accessing temporary ``name`` where it accessed ``scalar``."""
-    indices = tuple(ir.Var(i, "index") for i in statement.iterators[:depth])
+def _statement(statement: ir.Statement, tensor: str, depth: int, name: str) -> ir.Statement:
+    """``statement`` accessing temporary ``name`` where it accessed
+    ``tensor`` (a scalar, or an array whose subscripts follow the first
+    ``depth`` iterators)."""
+    iterators = statement.iterators[:depth]
+    indices = tuple(ir.Var(i, "index") for i in iterators)
 
     def access(relation: isl.Map) -> isl.Map:
         space = isl.Space.map_from_domain_and_range(
@@ -199,17 +303,22 @@ def _statement(statement: ir.Statement, scalar: str, depth: int, name: str) -> i
         identity = isl.Map.identity(space)
         projected = identity.project_out(isl.dim_type.out, depth,
                                          len(statement.iterators) - depth)
+        if relation.dim(isl.dim_type.out):
+            projected = projected.flat_range_product(relation)
         return projected.set_tuple_name(isl.dim_type.out, name)
 
     def rewrite(expr: ir.Expr) -> ir.Expr:
         expr = ir.map_children(expr, rewrite)
-        if isinstance(expr, ir.Read) and expr.tensor == scalar:
-            return ir.Read(name, indices, access(expr.access), expr.dtype)
+        if isinstance(expr, ir.Read) and expr.tensor == tensor:
+            return ir.Read(name, indices + expr.indices, access(expr.access), expr.dtype)
         return expr
 
     body = rewrite(statement.body)
-    if statement.tensor != scalar:
+    if statement.tensor != tensor:
         return dataclasses.replace(statement, body=body)
     write = access(statement.write).intersect_domain(statement.domain)
-    return dataclasses.replace(statement, tensor=name, body=body, write=write,
-                               lhs=statement.iterators[:depth], target=None)
+    if statement.target is None and not set(statement.lhs) & set(iterators):
+        return dataclasses.replace(statement, tensor=name, body=body, write=write,
+                                   lhs=iterators + statement.lhs, target=None)
+    return dataclasses.replace(statement, tensor=name, body=body, write=write, lhs=(),
+                               target=indices + statement.write_indices)

@@ -1,0 +1,109 @@
+"""Whether the iterations of a parallel loop carry different amounts of work.
+
+``schedule(static)`` hands each thread one contiguous block of iterations.
+Over a triangular loop (syrk's ``j <= i``, the tiles of a symmetric or
+triangular matrix) the last block holds most of the work: two threads ran
+syrk, syr2k, symm and trmm only 1.3-1.5x faster than one.  Such loops are
+given ``schedule(dynamic, 1)``; loops with even work keep ``static``, which
+keeps each thread on the same data from one parallel loop to the next.
+
+The test is a measurement on the polyhedra, with the sizes fixed to large
+values: the statement instances of a few iterations of the loop (the last
+one, often a partial tile, left out), each statement's instances counted
+by the box around them.
+"""
+from __future__ import annotations
+
+import islpy as isl
+
+LARGE_SIZE = 1000   # every size at least this when the sizes are not fixed
+SAMPLES = 6         # iterations of the loop whose work is compared
+UNEVEN_RATIO = 1.25  # most over least work of the sampled iterations
+
+
+def uneven_work(node: isl.ScheduleNode, member: int, context: isl.Set | None) -> bool:
+    """Whether the iterations of band ``node``'s member ``member``, an
+    outermost loop, do noticeably different amounts of work."""
+    if node.get_schedule_depth() + member:
+        return False  # inside a loop, each thread keeps its block of data
+    sizes = _fixed_sizes(node.get_domain().params() if context is None else context)
+    if sizes is None:
+        return False
+    member_schedule = isl.UnionMap.from_union_pw_aff(
+        node.band_get_partial_schedule().get_at(member))
+    instances = member_schedule.intersect_domain(node.get_domain()).intersect_params(sizes)
+    picked = _sampled_values(instances.range())
+    if picked is None:
+        return False
+    work = [_work(instances, value) for value in picked]
+    known = [w for w in work if w is not None]
+    if len(known) < len(work):
+        return False
+    return max(known) > UNEVEN_RATIO * max(min(known), 1)
+
+
+def _fixed_sizes(context: isl.Set) -> isl.Set | None:
+    """One point of ``context``: the sizes it fixes, the others at least
+    :data:`LARGE_SIZE` (the least such values), else None."""
+    large = context
+    for d in range(context.dim(isl.dim_type.param)):
+        large = large.lower_bound_val(isl.dim_type.param, d, LARGE_SIZE) \
+            if not _fixed(context, d) else large
+    n = context.dim(isl.dim_type.param)
+    for candidate in (large, context):
+        if candidate.is_empty():
+            continue
+        least = candidate.move_dims(isl.dim_type.set, 0, isl.dim_type.param, 0, n).lexmin()
+        if not least.is_singleton():
+            return None
+        point = least.sample_point()
+        sizes = context
+        for d in range(n):
+            sizes = sizes.fix_val(isl.dim_type.param, d,
+                                  point.get_coordinate_val(isl.dim_type.set, d))
+        return sizes
+    return None
+
+
+def _fixed(context: isl.Set, d: int) -> bool:
+    return bool(context.plain_get_val_if_fixed(isl.dim_type.param, d).is_int())
+
+
+def _sampled_values(schedule_values: isl.UnionSet) -> list[int] | None:
+    """Up to :data:`SAMPLES` values of the loop spread over its range, the
+    last one left out (None when it has fewer than three values)."""
+    sets = schedule_values.get_set_list()
+    if sets.n_set() != 1 or not sets.get_at(0).is_bounded():
+        return None
+    line = sets.get_at(0)
+    low, high = line.dim_min_val(0), line.dim_max_val(0)
+    if not (low.is_int() and high.is_int()):
+        return None
+    first, last = int(low.to_python()), int(high.to_python())
+    picked: list[int] = []
+    for k in range(SAMPLES):
+        target = first + k * (last - first) // SAMPLES
+        above = line.lower_bound_val(isl.dim_type.set, 0, target)
+        value = int(above.dim_min_val(0).to_python())
+        if value < last and value not in picked:
+            picked.append(value)
+    return picked if len(picked) >= 2 else None
+
+
+def _work(instances: isl.UnionMap, value: int) -> int | None:
+    """The statement instances run at loop value ``value``, each statement's
+    counted by the box around them (None when unbounded)."""
+    space = instances.range().get_set_list().get_at(0).get_space()
+    point = isl.Set.universe(space).fix_val(isl.dim_type.set, 0, value)
+    fibres = instances.intersect_range(isl.UnionSet.from_set(point)).domain().get_set_list()
+    total = 0
+    for k in range(fibres.n_set()):
+        fibre = fibres.get_at(k)
+        volume = 1
+        for d in range(fibre.dim(isl.dim_type.set)):
+            low, high = fibre.dim_min_val(d), fibre.dim_max_val(d)
+            if not (low.is_int() and high.is_int()):
+                return None
+            volume *= int(high.to_python()) - int(low.to_python()) + 1
+        total += volume
+    return total

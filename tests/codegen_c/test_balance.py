@@ -1,0 +1,69 @@
+"""Parallel loops over uneven work get ``schedule(dynamic, 1)``; even ones
+stay ``static`` (polytc/codegen_c/balance.py)."""
+from __future__ import annotations
+
+import re
+
+import islpy as isl
+import numpy as np
+
+import polytc
+from polytc.codegen_c.balance import uneven_work
+
+SYRK = """
+def syrk(float(N,K) A) -> (C) {
+    C(i,j) +=! A(i,k) * A(j,k) where j in 0:i+1
+}
+"""
+MATMUL = "C(i,j) +=! A(i,k) * B(k,j)"
+
+
+def _splits(source: str) -> list[str]:
+    return re.findall(r"#pragma omp (?:parallel for|for).*(schedule\([^)]*\))", source)
+
+
+def test_a_triangular_loop_is_handed_out_one_iteration_at_a_time():
+    kernel = polytc.compile(SYRK)
+    assert _splits(kernel.c_source) == ["schedule(dynamic, 1)"]
+    rng = np.random.default_rng(7)
+    for n, k in ((77, 45), (130, 9)):  # not multiples of any tile
+        A = rng.standard_normal((n, k)).astype(np.float32)
+        expected = np.tril(A.astype(np.float64) @ A.T.astype(np.float64))
+        for threads in (1, 2):
+            got = np.tril(kernel(A, num_threads=threads))
+            np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_a_rectangular_loop_keeps_static_blocks():
+    assert set(_splits(polytc.compile(MATMUL).c_source)) == {"schedule(static)"}
+
+
+def test_fixed_sizes_are_the_ones_measured():
+    """With the sizes fixed, the test uses them: a triangle of several rows of tiles
+    is still uneven, and the kernel stays correct."""
+    kernel = polytc.compile(SYRK, sizes={"N": 500, "K": 20})
+    assert _splits(kernel.c_source) == ["schedule(dynamic, 1)"]
+    A = np.random.default_rng(8).standard_normal((500, 20)).astype(np.float32)
+    np.testing.assert_allclose(np.tril(kernel(A, num_threads=2)), np.tril(A @ A.T),
+                               rtol=1e-4, atol=1e-4)
+
+
+def _band(schedule: str, domain: str) -> isl.ScheduleNode:
+    ctx = isl.Context()
+    tree = isl.Schedule.from_domain(isl.UnionSet(domain, context=ctx))
+    node = tree.get_root().child(0).insert_partial_schedule(
+        isl.MultiUnionPwAff(schedule, context=ctx))
+    return node
+
+
+def test_uneven_work_measures_the_iterations():
+    triangle = "[n] -> { S[i, j] : 0 <= j <= i < n }"
+    square = "[n] -> { S[i, j] : 0 <= i < n and 0 <= j < n }"
+    assert uneven_work(_band("[{ S[i, j] -> [(i)] }]", triangle), 0, None)
+    assert uneven_work(_band("[{ S[i, j] -> [(j)] }]", triangle), 0, None)
+    assert not uneven_work(_band("[{ S[i, j] -> [(i)] }]", square), 0, None)
+    # tiles of a square: the last, partial tile is not counted
+    assert not uneven_work(_band("[{ S[i, j] -> [(32 * floor(i / 32))] }]", square), 0, None)
+    # a band member inside another loop keeps static blocks
+    two = _band("[{ S[i, j] -> [(j)] }, { S[i, j] -> [(i)] }]", triangle)
+    assert not uneven_work(two, 1, None)
