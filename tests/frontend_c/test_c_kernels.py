@@ -34,3 +34,21 @@ def test_rewrite_computes_the_original_bits(case: CCase, options: str, workdir: 
         expected = run(original, sizes)
         for threads in (1, 2):
             assert run(optimised, sizes, threads) == expected, (sizes, threads, rewritten)
+
+
+@pytest.mark.parametrize("options", [{"scheduler": "identity"}, {"scheduler": "isl"},
+                                     {"fuse": "none"}, {"tile": None}],
+                         ids=["identity", "isl", "fuse-none", "untiled"])
+def test_private_arrays_copy_back_under_every_schedule(options: dict, workdir: Path) -> None:
+    """The copies of privatised arrays' last values (doitgen's ``sum``) run
+    where each scheduler puts them, and the caller still sees the original's
+    final values."""
+    case = next(c for c in CASES if c.id == "arrays")
+    original = build(case.source, workdir, openmp=False)
+    rewritten = polytc.transform_c(case.source, include_dirs=[HERE], **options)
+    assert "polytc_sum_private" in rewritten
+    optimised = build(rewritten, workdir, extra=PARALLEL_ALWAYS)
+    for sizes in case.sizes:
+        expected = run(original, sizes)
+        for threads in (1, 2):
+            assert run(optimised, sizes, threads) == expected, (sizes, threads, options)
