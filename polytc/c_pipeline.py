@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -25,9 +26,10 @@ from polytc.codegen_c.block import helper_definitions, to_c_block
 from polytc.codegen_c.ckernel import CKernel, entry_point
 from polytc.codegen_c.splice import Replacement, comment, declaration_start, splice
 from polytc.errors import (CDiagnostic, CFrontendError, CompilerNotFoundError, OptionError,
-                           PolytcError)
+                           PolytcError, PrivatisationFallbackWarning)
 from polytc.frontend.c import (Region, Unit, only_region, region_program, read_unit,
                                select_regions)
+from polytc.frontend.c.scalars import private_arrays
 from polytc.frontend.c.signature import signature
 from polytc.frontend.c.preprocess import CSource
 from polytc.options import Options
@@ -103,6 +105,14 @@ def rewrite(unit: Unit, regions: list[Region],
     all_stages = []
     for region, program in zip(regions, programs):
         stages = region_stages(unit, region, program, opts, prefix)
+        whole = private_arrays(program) & stages["c"].whole
+        if whole:  # a private copy per iteration of the loops: share the array again
+            warnings.warn(PrivatisationFallbackWarning(
+                f"[{PrivatisationFallbackWarning.id}] {', '.join(sorted(whole))}: the schedule "
+                "does not keep the private copies within one iteration; the arrays stay "
+                "shared"), stacklevel=3)
+            program = region_program(unit, region, arrays=False)
+            stages = region_stages(unit, region, program, opts, prefix)
         block = stages["c"]
         first, last = region_lines(unit, region)
         all_stages.append(stages)

@@ -288,6 +288,14 @@ class SchedulerFallbackWarning(PolytcWarning):
     id = "scheduler-fallback"
 
 
+class PrivatisationFallbackWarning(PolytcWarning):
+    """A privatised array's copies would have needed a buffer for every
+    iteration (the schedule does not keep them within one); the region was
+    made again with the array shared, as written."""
+
+    id = "privatisation-fallback"
+
+
 class TransformFallbackWarning(PolytcWarning):
     """Tiling and code generation needed more isl work or more C than their
     bounds allow; the kernel was made again with less register tiling or

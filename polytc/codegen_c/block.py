@@ -43,10 +43,12 @@ _FUNCTIONS = {
 
 @dataclass(frozen=True, slots=True)
 class CBlock:
-    """A block of C (``{ ... }``, no trailing newline) and the helpers it uses."""
+    """A block of C (``{ ... }``, no trailing newline), the helpers it uses
+    and the temporaries it holds whole (none of their dimensions contracted)."""
 
     text: str
     helpers: frozenset[str]
+    whole: frozenset[str] = frozenset()
 
 
 def to_c_block(program: ir.Program, schedule: isl.Schedule, *, parallel: bool = True,
@@ -81,7 +83,8 @@ def to_c_block(program: ir.Program, schedule: isl.Schedule, *, parallel: bool = 
             body = cgen.Block([cgen.If(_text(guard), body, other)])
     except isl.Error as error:  # pragma: no cover - an isl failure is our bug
         raise PolytcInternalError("generating C", str(error)) from error
-    return CBlock(str(body), frozenset(emitter.used))
+    whole = frozenset(t.name for t in program.temporaries) - frozenset(emitter.contractions)
+    return CBlock(str(body), frozenset(emitter.used), whole)
 
 
 def _text(text: str) -> Any:

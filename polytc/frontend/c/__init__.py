@@ -45,9 +45,10 @@ def select_regions(unit: Unit, function: str | None = None) -> list[Region]:
     return found
 
 
-def region_program(unit: Unit, region: Region) -> Program:
-    """The program of one region, its written scalars privatised where legal."""
-    return privatise(lower_region(unit, region), unit, region)
+def region_program(unit: Unit, region: Region, arrays: bool = True) -> Program:
+    """The program of one region, its written scalars (and arrays, unless
+    ``arrays`` is False) privatised where legal."""
+    return privatise(lower_region(unit, region), unit, region, arrays=arrays)
 
 
 def programs(source: CSource, function: str | None = None, *, defines: Sequence[str] = (),

@@ -41,8 +41,9 @@ from polytc.poly.dependences import dependences, original_order
 
 
 def privatise(program: ir.Program, unit: Unit, region: Region,
-              names: RegionNames | None = None) -> ir.Program:
-    """``program`` with each privatisable live range of a written scalar expanded."""
+              names: RegionNames | None = None, arrays: bool = True) -> ir.Program:
+    """``program`` with each privatisable live range of a written scalar
+    expanded, and of a written array (unless ``arrays`` is False)."""
     order = program.order
     if order is None:
         return program
@@ -50,7 +51,8 @@ def privatise(program: ir.Program, unit: Unit, region: Region,
     dead = _dead_outside(region, names)
     paths = _loop_paths(order)
     for tensor in program.tensors:
-        if tensor.role != "inout" or (not tensor.rank and tensor.name not in dead):
+        if tensor.role != "inout" or (not tensor.rank and tensor.name not in dead) \
+                or (tensor.rank and not arrays):
             continue
         ranges = _live_ranges(program, tensor.name)
         if tensor.rank and len(ranges) != 1:
@@ -69,6 +71,17 @@ def privatise(program: ir.Program, unit: Unit, region: Region,
     return program
 
 
+def private_name(array: str) -> str:
+    """The temporary that holds the private copies of ``array``."""
+    return f"polytc_{array}_private"
+
+
+def private_arrays(program: ir.Program) -> set[str]:
+    """The temporaries of ``program`` that hold privatised arrays."""
+    return {private_name(t.name) for t in program.tensors if t.rank and t.role == "inout"} \
+        & {t.name for t in program.temporaries}
+
+
 def _expand_array(program: ir.Program, order: isl.Schedule, tensor: ir.Tensor,
                   statements: set[str], depth: int,
                   paths: dict[str, tuple[tuple[int, ...], ...]]) -> ir.Program:
@@ -81,7 +94,7 @@ def _expand_array(program: ir.Program, order: isl.Schedule, tensor: ir.Tensor,
     if not reused:
         return program  # no loop's iterations share an element: nothing to free
     last = last_writes(program, tensor.name)
-    name = f"polytc_{tensor.name}_private"
+    name = private_name(tensor.name)
     expanded = _expand(program, tensor, statements, depth, name)
     if expanded is program:
         return program
