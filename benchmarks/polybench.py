@@ -56,6 +56,9 @@ from variants import DEFAULT_VARIANTS, Variants, add_variant_flag, variant_optio
 
 CHECK_FLAGS = ("-O3", "-ffp-contract=off")
 TIME_FLAGS = ("-O3", "-march=native")
+#: a parallel loop of polytc's: ``omp parallel for``, or ``omp for`` inside an
+#: ``omp parallel`` region that allocates per-thread buffers (doitgen's row)
+PARALLEL_LOOP = re.compile(r"#pragma omp (?:parallel )?for\b")
 _SECONDS = re.compile(r"^\s*(\d+\.\d+)\s*$", re.M)
 
 
@@ -242,7 +245,7 @@ def measure(kernel: Kernel, tools: Tools, size: str, threads: list[int], repeat:
         rewrites[name] = rewritten
         if name == "polytc":
             result.opt_seconds = max(result.opt_seconds, elapsed)
-            result.parallel = "omp parallel for" in rewritten.read_text()
+            result.parallel = PARALLEL_LOOP.search(rewritten.read_text()) is not None
     for t in threads:
         for name, rewritten in rewrites.items():
             _store(seconds, f"{name}@{t}", timed(tools.gcc, rewritten, kernel, size,
