@@ -34,8 +34,16 @@ def test_a_triangular_loop_is_handed_out_one_iteration_at_a_time():
             np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
 
 
-def test_a_rectangular_loop_keeps_static_blocks():
-    assert set(_splits(polytc.compile(MATMUL).c_source)) == {"schedule(static)"}
+def test_few_row_tiles_are_handed_out_one_at_a_time_many_rows_in_blocks():
+    """A matmul's 96-row tiles are few (11 at 1000 rows): one at a time.
+    Untiled, its 1000 rows of even work keep static blocks."""
+    tiled = polytc.compile(MATMUL)
+    assert set(_splits(tiled.c_source)) == {"schedule(dynamic, 1)"}
+    assert set(_splits(polytc.compile(MATMUL, tile=None).c_source)) == {"schedule(static)"}
+    rng = np.random.default_rng(9)
+    A = rng.standard_normal((203, 37)).astype(np.float32)
+    B = rng.standard_normal((37, 71)).astype(np.float32)
+    np.testing.assert_allclose(tiled(A, B, num_threads=2), A @ B, rtol=1e-4, atol=1e-4)
 
 
 def test_fixed_sizes_are_the_ones_measured():
@@ -62,8 +70,10 @@ def test_uneven_work_measures_the_iterations():
     assert uneven_work(_band("[{ S[i, j] -> [(i)] }]", triangle), 0, None)
     assert uneven_work(_band("[{ S[i, j] -> [(j)] }]", triangle), 0, None)
     assert not uneven_work(_band("[{ S[i, j] -> [(i)] }]", square), 0, None)
-    # tiles of a square: the last, partial tile is not counted
+    # tiles of a square: the last, partial tile is not counted; 32 tiles of
+    # 32 rows at n = 1000 are many, 11 tiles of 96 few
     assert not uneven_work(_band("[{ S[i, j] -> [(32 * floor(i / 32))] }]", square), 0, None)
+    assert uneven_work(_band("[{ S[i, j] -> [(96 * floor(i / 96))] }]", square), 0, None)
     # a band member inside another loop keeps static blocks
     two = _band("[{ S[i, j] -> [(j)] }, { S[i, j] -> [(i)] }]", triangle)
     assert not uneven_work(two, 1, None)
