@@ -1,4 +1,4 @@
-"""Whether the iterations of a parallel loop carry different amounts of work.
+"""Whether static blocks of a parallel loop's iterations would give threads uneven work.
 
 ``schedule(static)`` hands each thread one contiguous block of iterations.
 Over a triangular loop (syrk's ``j <= i``, the tiles of a symmetric or
@@ -28,7 +28,7 @@ UNEVEN_RATIO = 1.25  # most over least work of the sampled iterations
 COARSE_TRIPS = 24   # a loop of at most this many iterations is split dynamically
 
 
-def uneven_work(node: isl.ScheduleNode, member: int, context: isl.Set | None) -> bool:
+def uneven_blocks(node: isl.ScheduleNode, member: int, context: isl.Set | None) -> bool:
     """Whether static blocks of the iterations of band ``node``'s member
     ``member``, an outermost loop, would give threads noticeably different
     work: the iterations' work differs, or they are few."""

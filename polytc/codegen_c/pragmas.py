@@ -12,7 +12,7 @@ from typing import Callable
 
 import islpy as isl
 
-from polytc.codegen_c.balance import uneven_work
+from polytc.codegen_c.balance import uneven_blocks
 from polytc.tiling import marks
 
 PARALLEL_MARK = marks.PARALLEL
@@ -36,7 +36,7 @@ def _mark_subtree(node: isl.ScheduleNode, context: isl.Set | None) -> isl.Schedu
         flags = [node.band_member_get_coincident(i) for i in range(node.band_n_member())]
         if any(flags):
             first = flags.index(True)
-            name = f"{PARALLEL_MARK}-{marks.UNEVEN}" if uneven_work(node, first, context) \
+            name = f"{PARALLEL_MARK}-{marks.UNEVEN}" if uneven_blocks(node, first, context) \
                 else PARALLEL_MARK
             name = name if first == 0 else f"{name}+{first}"
             return node.insert_mark(isl.Id(name, context=node.get_ctx()))

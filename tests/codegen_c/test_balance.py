@@ -1,4 +1,4 @@
-"""Parallel loops over uneven work get ``schedule(dynamic, 1)``; even ones
+"""Parallel loops whose static blocks would be uneven get ``schedule(dynamic, 1)``; others
 stay ``static`` (polytc/codegen_c/balance.py)."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import islpy as isl
 import numpy as np
 
 import polytc
-from polytc.codegen_c.balance import uneven_work
+from polytc.codegen_c.balance import uneven_blocks
 
 SYRK = """
 def syrk(float(N,K) A) -> (C) {
@@ -64,16 +64,16 @@ def _band(schedule: str, domain: str) -> isl.ScheduleNode:
     return node
 
 
-def test_uneven_work_measures_the_iterations():
+def test_uneven_blocks_measures_the_iterations():
     triangle = "[n] -> { S[i, j] : 0 <= j <= i < n }"
     square = "[n] -> { S[i, j] : 0 <= i < n and 0 <= j < n }"
-    assert uneven_work(_band("[{ S[i, j] -> [(i)] }]", triangle), 0, None)
-    assert uneven_work(_band("[{ S[i, j] -> [(j)] }]", triangle), 0, None)
-    assert not uneven_work(_band("[{ S[i, j] -> [(i)] }]", square), 0, None)
+    assert uneven_blocks(_band("[{ S[i, j] -> [(i)] }]", triangle), 0, None)
+    assert uneven_blocks(_band("[{ S[i, j] -> [(j)] }]", triangle), 0, None)
+    assert not uneven_blocks(_band("[{ S[i, j] -> [(i)] }]", square), 0, None)
     # tiles of a square: the last, partial tile is not counted; 32 tiles of
     # 32 rows at n = 1000 are many, 11 tiles of 96 few
-    assert not uneven_work(_band("[{ S[i, j] -> [(32 * floor(i / 32))] }]", square), 0, None)
-    assert uneven_work(_band("[{ S[i, j] -> [(96 * floor(i / 96))] }]", square), 0, None)
+    assert not uneven_blocks(_band("[{ S[i, j] -> [(32 * floor(i / 32))] }]", square), 0, None)
+    assert uneven_blocks(_band("[{ S[i, j] -> [(96 * floor(i / 96))] }]", square), 0, None)
     # a band member inside another loop keeps static blocks
     two = _band("[{ S[i, j] -> [(j)] }, { S[i, j] -> [(i)] }]", triangle)
-    assert not uneven_work(two, 1, None)
+    assert not uneven_blocks(two, 1, None)
