@@ -40,12 +40,16 @@ def uneven_blocks(node: isl.ScheduleNode, member: int, context: isl.Set | None) 
     member_schedule = isl.UnionMap.from_union_pw_aff(
         node.band_get_partial_schedule().get_at(member))
     instances = member_schedule.intersect_domain(node.get_domain()).intersect_params(sizes)
-    picked = _sampled_values(instances.range())
+    lines = instances.range().get_set_list()
+    if lines.n_set() != 1:
+        return False
+    line = lines.get_at(0)  # the loop's values
+    picked = _sampled_values(line)
     if picked is None:
         return False
-    if _trips(instances.range()) <= COARSE_TRIPS:
+    if _trips(line) <= COARSE_TRIPS:
         return True
-    work = [_work(instances, value) for value in picked]
+    work = [_work(instances, line, value) for value in picked]
     known = [w for w in work if w is not None]
     if len(known) < len(work):
         return False
@@ -79,13 +83,11 @@ def _fixed(context: isl.Set, d: int) -> bool:
     return bool(context.plain_get_val_if_fixed(isl.dim_type.param, d).is_int())
 
 
-def _sampled_values(schedule_values: isl.UnionSet) -> list[int] | None:
-    """Up to :data:`SAMPLES` values of the loop spread over its range, the
-    last one left out (None when it has fewer than three values)."""
-    sets = schedule_values.get_set_list()
-    if sets.n_set() != 1 or not sets.get_at(0).is_bounded():
+def _sampled_values(line: isl.Set) -> list[int] | None:
+    """Up to :data:`SAMPLES` of the loop's values ``line``, spread over its
+    range, the last one left out (None when it has fewer than three values)."""
+    if not line.is_bounded():
         return None
-    line = sets.get_at(0)
     low, high = line.dim_min_val(0), line.dim_max_val(0)
     if not (low.is_int() and high.is_int()):
         return None
@@ -100,19 +102,19 @@ def _sampled_values(schedule_values: isl.UnionSet) -> list[int] | None:
     return picked if len(picked) >= 2 else None
 
 
-def _trips(schedule_values: isl.UnionSet) -> int:
-    """The loop's iteration count, from its first two values and its last."""
-    line = schedule_values.get_set_list().get_at(0)
+def _trips(line: isl.Set) -> int:
+    """The iteration count of a loop of values ``line`` (bounded), from its
+    first two values and its last."""
     first, last = int(line.dim_min_val(0).to_python()), int(line.dim_max_val(0).to_python())
     second = int(line.lower_bound_val(isl.dim_type.set, 0, first + 1).dim_min_val(0).to_python())
     return (last - first) // max(second - first, 1) + 1
 
 
-def _work(instances: isl.UnionMap, value: int) -> int | None:
-    """The statement instances run at loop value ``value``, each statement's
-    counted by the box around them (None when unbounded)."""
-    space = instances.range().get_set_list().get_at(0).get_space()
-    point = isl.Set.universe(space).fix_val(isl.dim_type.set, 0, value)
+def _work(instances: isl.UnionMap, line: isl.Set, value: int) -> int | None:
+    """The statement instances run at value ``value`` of the loop of values
+    ``line``, each statement's counted by the box around them (None when
+    unbounded)."""
+    point = isl.Set.universe(line.get_space()).fix_val(isl.dim_type.set, 0, value)
     fibres = instances.intersect_range(isl.UnionSet.from_set(point)).domain().get_set_list()
     total = 0
     for k in range(fibres.n_set()):

@@ -443,7 +443,7 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
             self.used.add(THREADS)  # the clauses read polytc_nthreads
             simd = " simd" if marks.SIMD in pragmas else ""
             clauses = "num_threads(polytc_nthreads) if(polytc_nthreads > 1)"
-            # iterations of uneven work are handed out one at a time
+            # where static blocks would be uneven, iterations go one at a time
             split = "schedule(dynamic, 1)" if marks.UNEVEN in pragmas else "schedule(static)"
             if per_thread:
                 threads = cgen.Module([cgen.Pragma(f"omp parallel {clauses}"), self._allocated(

@@ -22,9 +22,9 @@ MAX_UNROLLED_ROWS = 16
 def mark_parallel(schedule: isl.Schedule, context: isl.Set | None = None) -> isl.Schedule:
     """Insert a ``parallel`` mark above each band with a coincident member
     that is not already inside a parallel loop; a mark for the band's member
-    ``k > 0`` is named ``parallel+k``, and ``parallel-uneven`` when its
-    iterations do different amounts of work (:mod:`.balance`, under the
-    sizes of ``context``).  Bands are not split: isl's AST generation of the
+    ``k > 0`` is named ``parallel+k``, and ``parallel-uneven`` when static
+    blocks of its iterations would give threads uneven work (:mod:`.balance`,
+    under the sizes of ``context``).  Bands are not split: isl's AST generation of the
     inner part of a split tiled band can take hours where the whole band
     takes a second (fuzz seed 20240826)."""
     root = schedule.get_root()

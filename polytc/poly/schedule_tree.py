@@ -150,26 +150,39 @@ def rows_of(program: Program, schedule_map: isl.UnionMap) -> list[dict[str, Row]
     for statement in program.statements:
         if statement.name not in maps:
             return None
-        relation = maps[statement.name]
-        for d in range(width):
-            row = _row_of(relation, d, len(statement.iterators))
-            if row is None:
-                return None
+        found = _rows_of_map(maps[statement.name], width, len(statement.iterators))
+        if found is None:
+            return None
+        for d, row in enumerate(found):
             rows[d][statement.name] = row
     return rows
 
 
-def _row_of(relation: isl.Map, d: int, n: int) -> Row | None:
-    """Output ``d`` of ``relation`` as a row; where the domain fixes an
-    iterator (a copy on the last iteration only: ``t = T``), isl writes the
-    output with the size, and the row comes from the map without the
+def _rows_of_map(relation: isl.Map, width: int, n: int) -> list[Row] | None:
+    """The ``width`` outputs of ``relation`` as rows; where the domain fixes
+    an iterator (a copy on the last iteration only: ``t = T``), isl writes
+    an output with the size, and its row comes from the map without the
     domain's constraints."""
-    for candidate in (relation, relation.gist_domain(relation.domain())):
-        pieces = isl.PwMultiAff.from_map(candidate).get_pw_aff(d).get_pieces()
-        row = _row(pieces[0][1], n) if len(pieces) == 1 else None
-        if row is not None:
-            return row
-    return None
+    function = isl.PwMultiAff.from_map(relation)
+    without_domain: isl.PwMultiAff | None = None  # made once, where needed
+    found = []
+    for d in range(width):
+        row = _single_row(function, d, n)
+        if row is None:
+            if without_domain is None:
+                without_domain = isl.PwMultiAff.from_map(
+                    relation.gist_domain(relation.domain()))
+            row = _single_row(without_domain, d, n)
+        if row is None:
+            return None
+        found.append(row)
+    return found
+
+
+def _single_row(function: isl.PwMultiAff, d: int, n: int) -> Row | None:
+    """Output ``d`` of ``function`` as a row, when it is one affine piece."""
+    pieces = function.get_pw_aff(d).get_pieces()
+    return _row(pieces[0][1], n) if len(pieces) == 1 else None
 
 
 def _row(aff: isl.Aff, n: int) -> Row | None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 PARALLEL = "parallel"  # above a band member emitted as ``omp parallel for``
-UNEVEN = "uneven"  # with PARALLEL: its iterations do different work, ``schedule(dynamic, 1)``
+UNEVEN = "uneven"  # with PARALLEL: static blocks would be uneven, ``schedule(dynamic, 1)``
 SIMD = "simd"          # above an innermost parallel loop: ``omp simd``
 PROMOTE = "promote"    # above a reduction loop: keep the accumulated block local
 PACK_PREFIX = "pack:"  # below a cache tile band: copy these tensors' tiles contiguously

@@ -27,15 +27,21 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("options", list(OPTIONS), ids=list(OPTIONS))
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_rewrite_computes_the_original_bits(case: CCase, options: str, workdir: Path) -> None:
-    original = build(case.source, workdir, openmp=False)
     rewritten = polytc.transform_c(case.source, include_dirs=[HERE], filename=f"{case.id}.c",
                                    **OPTIONS[options])
     assert "#pragma scop" not in rewritten
+    _assert_original_bits(case, rewritten, workdir, rewritten)
+
+
+def _assert_original_bits(case: CCase, rewritten: str, workdir: Path, label: object) -> None:
+    """``rewritten`` prints what ``case``'s original prints, at each of its
+    sizes, on 1 and 2 threads (``label`` goes into the failure message)."""
+    original = build(case.source, workdir, openmp=False)
     optimised = build(rewritten, workdir, extra=PARALLEL_ALWAYS)
     for sizes in case.sizes:
         expected = run(original, sizes)
         for threads in (1, 2):
-            assert run(optimised, sizes, threads) == expected, (sizes, threads, rewritten)
+            assert run(optimised, sizes, threads) == expected, (sizes, threads, label)
 
 
 @pytest.mark.parametrize("options", [{"scheduler": "identity"}, {"scheduler": "isl"},
@@ -48,7 +54,6 @@ def test_private_arrays_copy_back_under_every_schedule(options: dict, workdir: P
     one iteration (no fusion: one buffer per ``(r, q)``), the array stays
     shared, with a warning naming it; in the original order it never does."""
     case = next(c for c in CASES if c.id == "arrays")
-    original = build(case.source, workdir, openmp=False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rewritten = polytc.transform_c(case.source, include_dirs=[HERE], **options)
@@ -61,8 +66,4 @@ def test_private_arrays_copy_back_under_every_schedule(options: dict, workdir: P
         assert "polytc_sum_private" in rewritten
     if options == {"fuse": "none"}:
         assert "polytc_sum_private" in shared
-    optimised = build(rewritten, workdir, extra=PARALLEL_ALWAYS)
-    for sizes in case.sizes:
-        expected = run(original, sizes)
-        for threads in (1, 2):
-            assert run(optimised, sizes, threads) == expected, (sizes, threads, options)
+    _assert_original_bits(case, rewritten, workdir, options)

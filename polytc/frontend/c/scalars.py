@@ -241,14 +241,7 @@ def _private_depth(program: ir.Program, name: str, statements: set[str],
                    paths: dict[str, tuple[tuple[int, ...], ...]]) -> int:
     """How many loops around the accesses of scalar ``name`` by
     ``statements`` (a live range) no value of it crosses."""
-    ordered = [s.name for s in program.statements if s.name in statements]
-    common = paths[ordered[0]]
-    for statement in ordered[1:]:
-        mine = paths[statement]
-        shared = 0
-        while shared < min(len(common), len(mine)) and common[shared] == mine[shared]:
-            shared += 1
-        common = common[:shared]
+    common = _common_path(statements, paths)
     if not common:
         return 0
     flow = _flow(program, name, statements)
