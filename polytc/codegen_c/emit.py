@@ -181,6 +181,7 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         # stack: the AST below a mark is built between its two callbacks),
         # each with the block corner of every statement instance
         self.planning: list[tuple[Promotion, isl.UnionMap] | None] = []
+        self.pack_slack: dict[str, int] = {}
         # per annotated statement (user node): the promotion (as planned)
         # and the place in its block of the element the statement writes,
         # as isl prints it
@@ -466,6 +467,16 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
                 f"polytc_nthreads > 1 && {trips} >= POLYTC_MIN_PARALLEL_TRIPS"
             return cgen.If(c_text(worth), cgen.Block([threads]), cgen.Block([plain]))
         if marks.SIMD in pragmas:
+            width = self.padded_trips(node) if self.body.promoted else None
+            if width is not None:  # a partial block run as a whole one (padded_trips)
+                runs = ast_expr(node.for_get_cond(),
+                                lambda n: init if n == iterator else self.ast_name(n),
+                                "c", self.used)
+                loop = cgen.For(c_text(f"int64_t {iterator} = {init}"),
+                                c_text(f"{iterator} < {width}"), c_text(f"{iterator} += 1"),
+                                c_block(body))
+                return cgen.If(c_text(runs),
+                               cgen.Block([cgen.Module([cgen.Pragma("omp simd"), loop])]))
             return cgen.Module([cgen.Pragma("omp simd"), loop])
         reduction = next((p for p in pragmas if p.startswith(REDUCE_PRAGMA)), None)
         if reduction is not None:

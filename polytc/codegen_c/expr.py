@@ -108,6 +108,8 @@ class Promotion:
     sizes: tuple[int, ...]
     store: bool
     order: tuple[int, ...] | None = None
+    # per dimension, C for the block's size where ``sizes`` only bounds it
+    extents: tuple[str, ...] | None = None
 
     def element(self, indices: list[str]) -> str:
         """The local element holding tensor element ``indices``."""

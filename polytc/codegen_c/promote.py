@@ -8,12 +8,17 @@ as isl prints it, and emits the load, the block's uses and the store.
 """
 from __future__ import annotations
 
+import math
+import re
+from dataclasses import dataclass, replace
+
 import cgen
 import islpy as isl
 
 from polytc import dtypes
 from polytc import program as ir
 from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr
+from polytc.codegen_c.pragmas import annotation
 from polytc.codegen_c.storage import copy_nest
 from polytc.isl_util import map_list
 from polytc.poly.contraction import Contraction
@@ -23,6 +28,20 @@ MAX_PROMOTED_ELEMENTS = 1024  # a register block, not a cache tile
 # a footprint of more pieces is no box worth promoting (and its lexicographic
 # extrema took isl 70 s on fuzz seed 9127027578)
 MAX_BOX_PIECES = 4
+#: a partial block's last dimension is allocated (and its loops padded) to a
+#: multiple of this many elements: whole vectors, as the full blocks' widths
+PADDED_MULTIPLE = 8
+
+
+@dataclass(frozen=True)
+class Box:
+    """A promoted block's box: its ``corner`` (of the outer loops), a
+    constant bound on its ``sizes``, and per dimension its size where that
+    is not constant (else None)."""
+
+    corner: isl.PwMultiAff
+    sizes: tuple[int, ...]
+    extents: tuple[isl.PwAff | None, ...]
 
 
 class PromotionEmitter:
@@ -35,6 +54,7 @@ class PromotionEmitter:
     statements: dict[str, ir.Statement]
     contractions: dict[str, Contraction]
     planning: list[tuple[Promotion, isl.UnionMap] | None]
+    pack_slack: dict[str, int]  # elements a packed buffer needs past its tile (padded lanes)
     places: dict[str, tuple[Promotion, tuple[str, ...]]]
     in_force: dict[str, Promotion]
 
@@ -59,12 +79,12 @@ class PromotionEmitter:
         names = [f"{promotion.local}_o{d}" for d in range(len(promotion.sizes))]
         lines += [cgen.Line(f"const int64_t {n} = {text};")
                   for n, text in zip(names, promotion.offsets)]
-        local = Promotion(promotion.tensor, promotion.local, tuple(names), promotion.sizes,
-                          promotion.store)
+        local = replace(promotion, offsets=tuple(names))
         points = [f"{promotion.local}_x{d}" for d in range(len(promotion.sizes))]
         here = local.at(points)
         there = self.body.element(promotion.tensor, [f"({o} + {x})" for o, x in zip(names, points)])
-        lines.append(copy_nest(points, promotion.sizes, f"{here} = {there};"))
+        bounds = promotion.extents or promotion.sizes  # a partial block: its part
+        lines.append(copy_nest(points, bounds, f"{here} = {there};"))
         self.body.promoted[promotion.tensor] = local
         outer = self.in_force.get(promotion.tensor)
         self.in_force[promotion.tensor] = promotion
@@ -77,8 +97,94 @@ class PromotionEmitter:
             else:
                 self.in_force[promotion.tensor] = outer
         if promotion.store:
-            lines.append(copy_nest(points, promotion.sizes, f"{there} = {here};"))
+            lines.append(copy_nest(points, bounds, f"{there} = {here};"))
         return cgen.Block(lines)
+
+    def padded_trips(self, node: isl.AstNode) -> int | None:
+        """The trip count to which the ``simd`` loop at ``node`` can be
+        padded, else None.
+
+        A partial block (the last columns of a matrix the block width does
+        not divide) runs its vector loop the full width of its local array,
+        as a whole block does, so that gcc keeps the block in registers
+        across the reduction loop.  The lanes past the block's part hold
+        values no one reads: its store copies only the part.  This is safe
+        when each statement of the loop writes its own lane of a promoted
+        block (its place there is the loop's iterator, from 0), reads that
+        tensor only there, reads every other tensor either the same way in
+        every lane or from a packed tile along its rows (whose buffer gets
+        the loop's width to spare, :attr:`pack_slack`), and computes in
+        floating point only (a padded lane's garbage must not trap)."""
+        iterator_expr, init = node.for_get_iterator(), node.for_get_init()
+        if not (_is_int(init, 0) and _is_int(node.for_get_inc(), 1)):
+            return None
+        iterator = iterator_expr.get_id().get_name()
+        body = node.for_get_body()
+        users = [body] if body.get_type() == isl.ast_node_type.user else []
+        if body.get_type() == isl.ast_node_type.block:
+            children = body.block_get_children()
+            users = [children.get_at(k) for k in range(children.n_ast_node())]
+        if not users or any(u.get_type() != isl.ast_node_type.user for u in users):
+            return None
+        width: int | None = None
+        slack: dict[str, int] = {}
+        for user in users:
+            lanes = self._lane_width(user, iterator, slack)
+            if lanes is None or (width is not None and lanes != width):
+                return None
+            width = lanes
+        if width is None or _is_int(node.for_get_cond(), None, below=width):
+            return None  # already whole
+        for buffer in slack:
+            self.pack_slack[buffer] = max(self.pack_slack.get(buffer, 0), width)
+        return width
+
+    def _lane_width(self, user: isl.AstNode, iterator: str,
+                    slack: dict[str, int]) -> int | None:
+        """The width of the block whose lanes ``user``'s statement writes
+        along ``iterator`` if padding its loop is safe (:meth:`padded_trips`);
+        the packed buffers it reads along ``iterator`` go into ``slack``."""
+        call = user.user_get_expr()
+        statement = self.statements[call.get_op_arg(0).get_id().get_name()]
+        planned = self.places.get(annotation(user) or "")
+        block = self.body.promoted.get(statement.tensor)
+        if (planned is None or block is None or block.order is not None
+                or self.in_force.get(statement.tensor) is not planned[0]):
+            return None
+        places = planned[1]
+        if places[-1] != iterator or any(_mentions_text(p, iterator) for p in places[:-1]):
+            return None
+        moving: list[int] = []  # the statement's dimensions that move with the loop
+        for position in range(len(statement.iterators)):
+            value = call.get_op_arg(position + 1)
+            if _mentions(value, iterator):
+                if not _unit_step(value, iterator):
+                    return None
+                moving.append(position)
+        if not dtypes.is_float(self.program.tensor(statement.tensor).dtype):
+            return None
+        for expr in ir.walk(statement.body):
+            if isinstance(expr, (ir.Read, ir.Cast)) and not dtypes.is_float(expr.dtype):
+                return None
+            if isinstance(expr, ir.Binary) and expr.op in _TRAPPING and \
+                    not dtypes.is_float(expr.dtype):
+                return None
+        for read in statement.reads:
+            if read.tensor == statement.tensor:
+                if not read.access.is_equal(statement.write):
+                    return None
+                continue
+            along = [d for d in moving if read.access.involves_dims(isl.dim_type.in_, d, 1)]
+            if not along:
+                continue
+            pack = self.body.promoted.get(read.tensor)
+            if pack is None or pack.store or len(along) != 1:
+                return None  # read in memory, or a block's, along the padded lanes
+            row = (pack.order or tuple(range(len(pack.sizes))))[-1]
+            if not _steps_one_along(read.access, along[0], row):
+                return None
+            slack[pack.local] = 1
+        return block.sizes[-1]
 
     def _at_domain(self, node: isl.AstNode, build: isl.AstBuild) -> isl.AstNode:
         """isl calls this for each statement it places: below a planned
@@ -133,18 +239,25 @@ class PromotionEmitter:
             box = exact_box(footprint)
             if box is None:
                 continue
-            corner, sizes = box
-            texts = tuple(ast_expr(build.expr_from_pw_aff(corner.get_pw_aff(d)), self.ast_name,
-                                   "c", self.used) for d in range(len(sizes)))
+
+            def text(value: isl.PwAff) -> str:
+                return ast_expr(build.expr_from_pw_aff(value), self.ast_name, "c", self.used)
+            texts = tuple(text(box.corner.get_pw_aff(d)) for d in range(len(box.sizes)))
+            extents = None if all(e is None for e in box.extents) else tuple(
+                str(size) if e is None else text(e) for size, e in zip(box.sizes, box.extents))
             local = f"polytc_{self.layouts[tensor].c_name}_block"
-            corners = schedule.apply_range(isl.UnionMap.from_map(isl.Map.from_pw_multi_aff(corner)))
-            return Promotion(tensor, local, texts, sizes, store=True), corners
+            corners = schedule.apply_range(
+                isl.UnionMap.from_map(isl.Map.from_pw_multi_aff(box.corner)))
+            return Promotion(tensor, local, texts, box.sizes, store=True,
+                             extents=extents), corners
         return None
 
 
-def exact_box(footprint: isl.UnionMap) -> tuple[isl.PwMultiAff, tuple[int, ...]] | None:
-    """The corner (a function of the outer loops) and constant sizes of the
-    box that *is* the footprint for every outer iteration, if it is small."""
+def exact_box(footprint: isl.UnionMap) -> Box | None:
+    """The box that *is* the footprint for every outer iteration, if it is
+    small: its corner (a function of the outer loops), a constant bound on
+    its size per dimension, and its size where that moves with the outer
+    loops (a partial register block at the end of a loop)."""
     if footprint.is_empty():
         return None
     try:
@@ -153,28 +266,112 @@ def exact_box(footprint: isl.UnionMap) -> tuple[isl.PwMultiAff, tuple[int, ...]]
         return None
     if relation.n_basic_map() > MAX_BOX_PIECES:  # a block is one box, not a patchwork
         return None
-    low = relation.lexmin_pw_multi_aff()  # a box's lexicographic minimum is its corner
+    low = relation.lexmin_pw_multi_aff()  # a box's lexicographic extrema are its corners
     high = relation.lexmax_pw_multi_aff()
-    sizes = []
-    for d in range(relation.dim(isl.dim_type.out)):
-        span = isl.Map.from_pw_aff(high.get_pw_aff(d).sub(low.get_pw_aff(d))).range()
-        smallest, largest = span.dim_min_val(0), span.dim_max_val(0)
-        if not (smallest.is_int() and largest.is_int() and smallest.eq(largest)):
-            return None  # not a constant size
-        sizes.append(largest.to_python() + 1)
-    count = 1
-    for n in sizes:
-        count *= n
-    if count > MAX_PROMOTED_ELEMENTS:
+    n = relation.dim(isl.dim_type.out)
+    sizes: list[int] = []
+    extents: list[isl.PwAff | None] = []
+    for d in range(n):
+        span = high.get_pw_aff(d).sub(low.get_pw_aff(d))
+        values = isl.Map.from_pw_aff(span).range()
+        smallest, largest = values.dim_min_val(0), values.dim_max_val(0)
+        if not (smallest.is_int() and largest.is_int()):
+            return None  # no constant bound
+        size = largest.to_python() + 1
+        if smallest.eq(largest):
+            extents.append(None)
+        else:  # the last dimension is padded to whole vectors (see padded_trips)
+            size = -(-size // PADDED_MULTIPLE) * PADDED_MULTIPLE if d == n - 1 else size
+            extents.append(span.add(isl.PwAff.val_on_domain(
+                span.domain(), isl.Val.one(span.get_ctx()))))
+        sizes.append(size)
+    if math.prod(sizes) > MAX_PROMOTED_ELEMENTS:
         return None
-    names = [f"x{d}" for d in range(len(sizes))]
-    bounds = " and ".join(f"0 <= {x} < {n}" for x, n in zip(names, sizes)) or "true"
+    if not _box_between(relation, low, high).is_equal(relation):
+        return None
+    return Box(low, tuple(sizes), tuple(extents))
+
+
+def _box_between(relation: isl.Map, low: isl.PwMultiAff, high: isl.PwMultiAff) -> isl.Map:
+    """For each outer iteration of ``relation``, every element between the
+    corners ``low`` and ``high``, dimension by dimension."""
+    n = relation.dim(isl.dim_type.out)
+    names = [f"x{d}" for d in range(n)]
+    others = [f"y{d}" for d in range(n)]
     tensor = relation.get_tuple_name(isl.dim_type.out)
-    block = isl.Set(f"{{ [{', '.join(names)}] : {bounds} }}", context=relation.get_ctx())
-    block = block.set_tuple_name(tensor)
-    extent = isl.Map.from_domain_and_range(
-        relation.domain(), block.align_params(relation.get_space().params()))
-    box = isl.Map.from_pw_multi_aff(low).sum(extent)
-    if not box.intersect_domain(relation.domain()).is_equal(relation):
-        return None
-    return low, tuple(sizes)
+
+    def order(compare: str) -> isl.Map:
+        bounds = " and ".join(f"{x} {compare} {y}" for x, y in zip(names, others)) or "true"
+        pairs = isl.Map(f"{{ [{', '.join(names)}] -> [{', '.join(others)}] : {bounds} }}",
+                        context=relation.get_ctx())
+        pairs = pairs.set_tuple_name(isl.dim_type.in_, tensor)
+        pairs = pairs.set_tuple_name(isl.dim_type.out, tensor)
+        return pairs.align_params(relation.get_space().params())
+
+    above = isl.Map.from_pw_multi_aff(low).apply_range(order("<="))
+    below = isl.Map.from_pw_multi_aff(high).apply_range(order(">="))
+    return above.intersect(below).intersect_domain(relation.domain())
+
+
+#: integer operations that trap on some operands
+_TRAPPING = frozenset(("/", "%", "/t", "%t"))
+
+
+def _is_int(expr: isl.AstExpr, value: int | None, below: int | None = None) -> bool:
+    """Whether ``expr`` is the integer ``value``; with ``below``, whether it
+    is ``iterator < below`` (or ``<= below - 1``)."""
+    if below is None:
+        return expr.get_type() == isl.ast_expr_type.int and expr.get_val().to_python() == value
+    if expr.get_type() != isl.ast_expr_type.op or expr.get_op_n_arg() != 2:
+        return False
+    bound = expr.get_op_arg(1)
+    if expr.get_op_type() == isl.ast_expr_op_type.lt:
+        return _is_int(bound, below)
+    return expr.get_op_type() == isl.ast_expr_op_type.le and _is_int(bound, below - 1)
+
+
+def _mentions(expr: isl.AstExpr, name: str) -> bool:
+    kind = expr.get_type()
+    if kind == isl.ast_expr_type.id:
+        return expr.get_id().get_name() == name
+    if kind == isl.ast_expr_type.op:
+        return any(_mentions(expr.get_op_arg(k), name) for k in range(expr.get_op_n_arg()))
+    return False
+
+
+def _mentions_text(text: str, name: str) -> bool:
+    return re.search(rf"\b{re.escape(name)}\b", text) is not None
+
+
+def _unit_step(expr: isl.AstExpr, name: str) -> bool:
+    """Whether ``expr`` is ``name`` plus terms without it (a step of one)."""
+    kind = expr.get_type()
+    if kind == isl.ast_expr_type.id:
+        return expr.get_id().get_name() == name
+    if kind != isl.ast_expr_type.op:
+        return False
+    op, args = expr.get_op_type(), [expr.get_op_arg(k) for k in range(expr.get_op_n_arg())]
+    if op == isl.ast_expr_op_type.add:
+        holding = [a for a in args if _mentions(a, name)]
+        return len(holding) == 1 and _unit_step(holding[0], name)
+    if op == isl.ast_expr_op_type.sub:
+        return _unit_step(args[0], name) and not _mentions(args[1], name)
+    return False
+
+
+def _steps_one_along(access: isl.Map, dim: int, row: int) -> bool:
+    """Whether ``access`` moves with input dimension ``dim`` only in its
+    output dimension ``row``, by one per step."""
+    try:
+        function = isl.PwMultiAff.from_map(access)
+    except isl.Error:  # not a function (a gathered dimension)
+        return False
+    for out in range(function.dim(isl.dim_type.out)):
+        piece_values = function.get_pw_aff(out).get_pieces()
+        for _, aff in piece_values:
+            step = aff.get_coefficient_val(isl.dim_type.in_, dim)
+            if aff.involves_dims(isl.dim_type.div, 0, aff.dim(isl.dim_type.div)):
+                return False
+            if not (step.to_python() == (1 if out == row else 0)):
+                return False
+    return True

@@ -45,6 +45,7 @@ class StorageEmitter:
     buffers: dict[str, tuple[tuple[int | None, bool], ...]]
     scopes: list[dict[str, tuple[str, str]]]
     packs: dict[str, tuple["PackedTile", ...]]
+    pack_slack: dict[str, int]  # elements a pack's buffer needs past its tile
     style: "CStyle"
 
     def node(self, node: isl.AstNode, pragmas: frozenset[str]) -> cgen.Generable:
@@ -169,12 +170,14 @@ class StorageEmitter:
         filled before it with the part of its box inside the tensor."""
         packs = tuple(p for p in packs if p.tensor not in self.body.promoted)
         lines: list[cgen.Generable] = []
+        own: dict[str, str] = {}  # per tensor, its tile's element count
         for pack in packs:
             tensor = self.program.tensor(pack.tensor)
             extents = self.layouts[pack.tensor].extents
             sizes = [str(size) if size is not None else f"(size_t){extent}"
                      for size, extent in zip(pack.sizes, extents)]
             count = str(element_count(pack.sizes)) if None not in pack.sizes else " * ".join(sizes)
+            own[pack.tensor] = count
             buffer, count = self._pack_buffer(pack.local, count)
             self.scopes[-1][buffer] = (dtypes.C_TYPES[tensor.dtype], count)
             pack = replace(pack, local=buffer)
@@ -193,11 +196,19 @@ class StorageEmitter:
             there = self.body.element(pack.tensor, [f"({o} + {x})" for o, x in zip(names, points)])
             lines.append(copy_nest(points, tuple(bounds), f"{here} = {there};"))
             self.body.promoted[pack.tensor] = local
+        scope = self.scopes[-1]
         try:
             lines.append(self.node(inner, pragmas))
         finally:
             for pack in packs:
-                del self.body.promoted[pack.tensor]
+                buffer = self.body.promoted.pop(pack.tensor).local
+                slack = self.pack_slack.pop(buffer, 0)
+                if slack:  # padded lanes read up to a block's width past the tile
+                    ctype, count = scope[buffer]
+                    needed = own[pack.tensor]
+                    scope[buffer] = (ctype, str(max(int(count), int(needed) + slack))
+                                     if count.isdigit() and needed.isdigit()
+                                     else f"{count} + {slack}")
         return cgen.Block(lines)
 
     def _pack_buffer(self, name: str, count: str) -> tuple[str, str]:
