@@ -18,7 +18,7 @@ import islpy as isl
 from polytc import dtypes
 from polytc import program as ir
 from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr
-from polytc.codegen_c.pragmas import annotation
+from polytc.codegen_c.pragmas import annotation, pragma_mark
 from polytc.codegen_c.storage import copy_nest
 from polytc.isl_util import map_list
 from polytc.poly.contraction import Contraction
@@ -31,6 +31,17 @@ MAX_BOX_PIECES = 4
 #: a partial block's last dimension is allocated (and its loops padded) to a
 #: multiple of this many elements: whole vectors, as the full blocks' widths
 PADDED_MULTIPLE = 8
+
+
+@dataclass(frozen=True)
+class Padding:
+    """A loop run the whole ``width`` of a partial block: the reads to clamp
+    to their tensor's extent (tensor -> dimension -> last index, in C) and
+    the packed buffers read up to ``width`` past their tile."""
+
+    width: int
+    clamps: dict[str, dict[int, str]]
+    slack: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -100,50 +111,50 @@ class PromotionEmitter:
             lines.append(copy_nest(points, bounds, f"{there} = {here};"))
         return cgen.Block(lines)
 
-    def padded_trips(self, node: isl.AstNode) -> int | None:
-        """The trip count to which the ``simd`` loop at ``node`` can be
-        padded, else None.
+    def plan_padding(self, node: isl.AstNode, vector: bool) -> Padding | None:
+        """How the loop at ``node`` (``vector``: its ``simd`` loop) runs a
+        partial block as a whole one, else None.
 
-        A partial block (the last columns of a matrix the block width does
-        not divide) runs its vector loop the full width of its local array,
-        as a whole block does, so that gcc keeps the block in registers
-        across the reduction loop.  The lanes past the block's part hold
-        values no one reads: its store copies only the part.  This is safe
-        when each statement of the loop writes its own lane of a promoted
-        block (its place there is the loop's iterator, from 0), reads that
-        tensor only there, reads every other tensor either the same way in
-        every lane or from a packed tile along its rows (whose buffer gets
-        the loop's width to spare, :attr:`pack_slack`), and computes in
+        A partial block (the last rows or columns of a matrix that the block
+        does not divide) runs the block's whole extent along the loop, as a
+        whole block does, so that gcc keeps the block in registers across
+        the reduction loop.  The padded lanes compute values no one reads:
+        the block's store copies only its part.  This is safe when each
+        statement below the loop writes its own place of a promoted block
+        (the loop's iterator, from 0, is its place along one dimension),
+        reads that tensor only there, reads every other tensor either the
+        same way on every lane, or from a packed tile along its rows (whose
+        buffer gets the block's width to spare), or (not along the vector
+        loop) at a subscript clamped to the tensor's extent, and computes in
         floating point only (a padded lane's garbage must not trap)."""
-        iterator_expr, init = node.for_get_iterator(), node.for_get_init()
-        if not (_is_int(init, 0) and _is_int(node.for_get_inc(), 1)):
+        init, step = node.for_get_init(), node.for_get_inc()
+        if not (_is_int(init, 0) and _is_int(step, 1)):
             return None
-        iterator = iterator_expr.get_id().get_name()
-        body = node.for_get_body()
-        users = [body] if body.get_type() == isl.ast_node_type.user else []
-        if body.get_type() == isl.ast_node_type.block:
-            children = body.block_get_children()
-            users = [children.get_at(k) for k in range(children.n_ast_node())]
-        if not users or any(u.get_type() != isl.ast_node_type.user for u in users):
+        iterator = node.for_get_iterator().get_id().get_name()
+        users = _users(node.for_get_body())
+        if not users:
             return None
-        width: int | None = None
-        slack: dict[str, int] = {}
+        widths: set[int] = set()
+        clamps: dict[str, dict[int, str]] = {}
+        slack: set[str] = set()
         for user in users:
-            lanes = self._lane_width(user, iterator, slack)
-            if lanes is None or (width is not None and lanes != width):
+            width = self._padded_width(user, iterator, vector, clamps, slack)
+            if width is None:
                 return None
-            width = lanes
-        if width is None or _is_int(node.for_get_cond(), None, below=width):
+            widths.add(width)
+        if len(widths) != 1:
+            return None
+        width = widths.pop()
+        if _is_int(node.for_get_cond(), None, below=width):
             return None  # already whole
-        for buffer in slack:
-            self.pack_slack[buffer] = max(self.pack_slack.get(buffer, 0), width)
-        return width
+        return Padding(width, clamps, frozenset(slack))
 
-    def _lane_width(self, user: isl.AstNode, iterator: str,
-                    slack: dict[str, int]) -> int | None:
-        """The width of the block whose lanes ``user``'s statement writes
-        along ``iterator`` if padding its loop is safe (:meth:`padded_trips`);
-        the packed buffers it reads along ``iterator`` go into ``slack``."""
+    def _padded_width(self, user: isl.AstNode, iterator: str, vector: bool,
+                      clamps: dict[str, dict[int, str]], slack: set[str]) -> int | None:
+        """The block's extent along ``iterator`` if ``user``'s statement may
+        run padded along it (:meth:`plan_padding`); the reads to clamp go
+        into ``clamps``, the packed buffers it reads past their tile into
+        ``slack``."""
         call = user.user_get_expr()
         statement = self.statements[call.get_op_arg(0).get_id().get_name()]
         planned = self.places.get(annotation(user) or "")
@@ -152,7 +163,8 @@ class PromotionEmitter:
                 or self.in_force.get(statement.tensor) is not planned[0]):
             return None
         places = planned[1]
-        if places[-1] != iterator or any(_mentions_text(p, iterator) for p in places[:-1]):
+        along_block = [d for d, place in enumerate(places) if _mentions_text(place, iterator)]
+        if len(along_block) != 1 or places[along_block[0]] != iterator:
             return None
         moving: list[int] = []  # the statement's dimensions that move with the loop
         for position in range(len(statement.iterators)):
@@ -161,14 +173,8 @@ class PromotionEmitter:
                 if not _unit_step(value, iterator):
                     return None
                 moving.append(position)
-        if not dtypes.is_float(self.program.tensor(statement.tensor).dtype):
+        if not _floating_point(self.program, statement):
             return None
-        for expr in ir.walk(statement.body):
-            if isinstance(expr, (ir.Read, ir.Cast)) and not dtypes.is_float(expr.dtype):
-                return None
-            if isinstance(expr, ir.Binary) and expr.op in _TRAPPING and \
-                    not dtypes.is_float(expr.dtype):
-                return None
         for read in statement.reads:
             if read.tensor == statement.tensor:
                 if not read.access.is_equal(statement.write):
@@ -177,14 +183,23 @@ class PromotionEmitter:
             along = [d for d in moving if read.access.involves_dims(isl.dim_type.in_, d, 1)]
             if not along:
                 continue
-            pack = self.body.promoted.get(read.tensor)
-            if pack is None or pack.store or len(along) != 1:
-                return None  # read in memory, or a block's, along the padded lanes
-            row = (pack.order or tuple(range(len(pack.sizes))))[-1]
-            if not _steps_one_along(read.access, along[0], row):
+            if len(along) != 1:
                 return None
-            slack[pack.local] = 1
-        return block.sizes[-1]
+            steps = _steps(read.access, along[0])
+            promoted = self.body.promoted.get(read.tensor)
+            if promoted is not None and not promoted.store:  # a packed tile, along its rows
+                row = (promoted.order or tuple(range(len(promoted.sizes))))[-1]
+                if steps != [int(d == row) for d in range(len(steps))]:
+                    return None
+                slack.add(promoted.local)
+            elif (vector or promoted is not None or read.tensor in self.contractions
+                  or steps is None or min(steps) < 0):
+                return None  # gathered along the vector loop, or not in the tensor
+            else:
+                extents = self.layouts[read.tensor].extents
+                clamps.setdefault(read.tensor, {}).update(
+                    {d: f"{extents[d]} - 1" for d, n in enumerate(steps) if n})
+        return block.sizes[along_block[0]]
 
     def _at_domain(self, node: isl.AstNode, build: isl.AstBuild) -> isl.AstNode:
         """isl calls this for each statement it places: below a planned
@@ -280,7 +295,7 @@ def exact_box(footprint: isl.UnionMap) -> Box | None:
         size = largest.to_python() + 1
         if smallest.eq(largest):
             extents.append(None)
-        else:  # the last dimension is padded to whole vectors (see padded_trips)
+        else:  # the last dimension is padded to whole vectors (see plan_padding)
             size = -(-size // PADDED_MULTIPLE) * PADDED_MULTIPLE if d == n - 1 else size
             extents.append(span.add(isl.PwAff.val_on_domain(
                 span.domain(), isl.Val.one(span.get_ctx()))))
@@ -359,19 +374,59 @@ def _unit_step(expr: isl.AstExpr, name: str) -> bool:
     return False
 
 
-def _steps_one_along(access: isl.Map, dim: int, row: int) -> bool:
-    """Whether ``access`` moves with input dimension ``dim`` only in its
-    output dimension ``row``, by one per step."""
+def _steps(access: isl.Map, dim: int) -> list[int] | None:
+    """Per output dimension of ``access``, how far it moves per step of its
+    input dimension ``dim``; None where that is no constant (a gather, a
+    floor)."""
     try:
         function = isl.PwMultiAff.from_map(access)
     except isl.Error:  # not a function (a gathered dimension)
-        return False
+        return None
+    steps: list[int] = []
     for out in range(function.dim(isl.dim_type.out)):
-        piece_values = function.get_pw_aff(out).get_pieces()
-        for _, aff in piece_values:
-            step = aff.get_coefficient_val(isl.dim_type.in_, dim)
+        found: set[int] = set()
+        for _, aff in function.get_pw_aff(out).get_pieces():
             if aff.involves_dims(isl.dim_type.div, 0, aff.dim(isl.dim_type.div)):
-                return False
-            if not (step.to_python() == (1 if out == row else 0)):
-                return False
+                return None
+            found.add(aff.get_coefficient_val(isl.dim_type.in_, dim).to_python())
+        if len(found) != 1:
+            return None
+        steps.append(found.pop())
+    return steps
+
+
+def _users(node: isl.AstNode) -> list[isl.AstNode] | None:
+    """The statements below ``node`` through blocks, loops and the marks of
+    pragmas only (an ``if`` may hold lanes back, another mark change where
+    they write: None)."""
+    kind = node.get_type()
+    if kind == isl.ast_node_type.user:
+        return [node]
+    if kind == getattr(isl.ast_node_type, "for_"):
+        return _users(node.for_get_body())
+    if kind == isl.ast_node_type.mark and pragma_mark(node.mark_get_id().get_name()):
+        return _users(node.mark_get_node())
+    if kind != isl.ast_node_type.block:
+        return None
+    children = node.block_get_children()
+    found: list[isl.AstNode] = []
+    for k in range(children.n_ast_node()):
+        inner = _users(children.get_at(k))
+        if inner is None:
+            return None
+        found += inner
+    return found
+
+
+def _floating_point(program: ir.Program, statement: ir.Statement) -> bool:
+    """Whether ``statement`` writes and reads floating point only, with no
+    integer division (on garbage, that may trap)."""
+    if not dtypes.is_float(program.tensor(statement.tensor).dtype):
+        return False
+    for expr in ir.walk(statement.body):
+        if isinstance(expr, (ir.Read, ir.Cast)) and not dtypes.is_float(expr.dtype):
+            return False
+        if isinstance(expr, ir.Binary) and expr.op in _TRAPPING and \
+                not dtypes.is_float(expr.dtype):
+            return False
     return True

@@ -1,0 +1,132 @@
+"""Partial register blocks (the last columns or rows that the block width
+does not divide) are promoted like whole ones, and their vector loop runs
+the block's whole width where that is safe (``promote.padded_trips``)."""
+from __future__ import annotations
+
+import re
+
+import islpy as isl
+import numpy as np
+import pytest
+
+import polytc
+from polytc.codegen_c.promote import exact_box
+from polytc.tiling.model import register_block
+
+GEMM_C0 = """
+def gemm(float(M,K) A, float(K,N) B, float(M,N) C0) -> (C) {
+    C(i,j) = C0(i,j) where i in 0:M, j in 0:N
+    C(i,j) += A(i,k) * B(k,j)
+}
+"""
+SCALED = """
+def scaled(float(M,K) A, float(K,N) B, float(N) s) -> (C) {
+    C(i,j) +=! A(i,k) * B(k,j) * s(j)
+}
+"""
+INT_MATMUL = "def mm(int32(M,K) A, int32(K,N) B) -> (C) { C(i,j) +=! A(i,k) * B(k,j) }"
+
+WIDTH = register_block(4)[1]
+#: a padded vector loop: run only where the partial block has lanes, then whole
+PADDED = re.compile(r"if \(\(0 <=? [^\n]*\)\)\s*\{\s*#pragma omp simd\s*"
+                    rf"for \(int64_t (c\d+) = 0; \1 < {WIDTH}; \1 \+= 1\)")
+
+
+def test_a_partial_blocks_vector_loop_runs_the_whole_width() -> None:
+    source = polytc.compile(GEMM_C0).c_source
+    assert PADDED.search(source), source
+    # C0 is read in memory along the lanes: its copy into the block keeps its trip count
+    assert re.search(rf"c\d+ < \(N % {WIDTH}\);[^\n]*\n(?:[^\n]*\n){{3}}"
+                     r"[^\n]*polytc_C_block\[[^\n]*\] = u_C0\[", source), source
+    # the padded lanes read the packed tile of B up to a block past its end
+    count = re.search(r"polytc_B_pack = \(float \*\)aligned_alloc\(64, \(sizeof\(float\) \* "
+                      r"\((\d+)\)", source)
+    assert count is not None and int(count.group(1)) % 1024 >= WIDTH, source[:2000]
+
+
+@pytest.mark.parametrize("m, n, k", [(1, 1, 1), (5, 15, 3), (7, WIDTH - 1, 300),
+                                     (13, WIDTH + 1, 33), (100, 4 * WIDTH + 17, 257),
+                                     (97, 257 + WIDTH - 1, 255)])
+def test_padded_blocks_match_numpy(m: int, n: int, k: int) -> None:
+    rng = np.random.default_rng(m * n + k)
+    A = rng.standard_normal((m, k)).astype(np.float32)
+    B = rng.standard_normal((k, n)).astype(np.float32)
+    C0 = rng.standard_normal((m, n)).astype(np.float32)
+    kernel = polytc.compile(GEMM_C0)
+    want = C0 + A.astype(np.float64) @ B
+    for threads in (1, 2):
+        np.testing.assert_allclose(kernel(A, B, C0, num_threads=threads), want,
+                                   rtol=1e-4, atol=1e-3)
+
+
+def test_a_read_in_memory_along_the_lanes_keeps_the_loop_exact() -> None:
+    """``s(j)`` is read along the vector loop from the tensor itself (a
+    padded lane would read past its end): its loop keeps its trip count."""
+    kernel = polytc.compile(SCALED)
+    source = kernel.c_source
+    padded = list(PADDED.finditer(source))
+    assert padded  # the fill of the block with zeros reads nothing: padded
+    assert all("s[j]" not in source[m.end():].split("}")[0] for m in padded)
+    assert re.search(rf"c\d+ < \(N % {WIDTH}\);[^\n]*\n(?:[^\n]*\n){{4}}"
+                     r"[^\n]*polytc_C_block\[[^\n]*\* s\[j\]\);", source), source
+    rng = np.random.default_rng(3)
+    A, B = rng.standard_normal((37, 300)), rng.standard_normal((300, 2 * WIDTH + 5))
+    s = rng.standard_normal(2 * WIDTH + 5)
+    A, B, s = (x.astype(np.float32) for x in (A, B, s))
+    np.testing.assert_allclose(kernel(A, B, s), (A.astype(np.float64) @ B) * s,
+                               rtol=1e-4, atol=1e-3)
+
+
+def test_integer_blocks_are_not_padded() -> None:
+    """A padded lane computes on whatever the buffers hold: only floating
+    point, where nothing traps."""
+    kernel = polytc.compile(INT_MATMUL)
+    assert not PADDED.search(kernel.c_source)
+    rng = np.random.default_rng(4)
+    A = rng.integers(-9, 9, (21, 40), dtype=np.int32)
+    B = rng.integers(-9, 9, (40, WIDTH + 3), dtype=np.int32)
+    np.testing.assert_array_equal(kernel(A, B), A @ B)
+
+
+def test_exact_box_bounds_a_size_that_moves_with_the_loops() -> None:
+    ctx = isl.Context()
+    partial = isl.UnionMap("[N] -> { [c] -> C[x] : c >= 0 and c <= x < N and x < c + 60 "
+                           "and c % 60 = 0 }", context=ctx)
+    box = exact_box(partial)
+    assert box is not None
+    assert box.sizes == (64,)  # a bound of 60, padded to whole vectors of 8
+    assert box.extents[0] is not None  # min(60, N - c): moves with c
+    whole = isl.UnionMap("{ [c] -> C[x, y] : 0 <= c < 10 and c <= x < c + 6 and 0 <= y < 16 }",
+                         context=ctx)
+    box = exact_box(whole)
+    assert box is not None and box.sizes == (6, 16) and box.extents == (None, None)
+    triangle = isl.UnionMap("{ [c] -> C[x, y] : 0 <= c < 10 and 0 <= y <= x < 6 }",
+                            context=ctx)
+    assert exact_box(triangle) is None
+
+
+MLP = """
+def mlp(float(B,K) X, float(N,K) W, float(N) b) -> (Y) {
+    Y(i, n) +=! X(i, k) * W(n, k)
+    Y(i, n) = fmax(Y(i, n) + b(n), 0)
+}
+"""
+
+
+def test_a_partial_blocks_rows_run_whole_with_their_reads_clamped() -> None:
+    """The last rows of a block that the row count does not divide run as
+    a whole block's, unrolled; a padded row reads the last row of ``X``."""
+    kernel = polytc.compile(MLP)
+    source = kernel.c_source
+    assert re.search(r"if \(\(0 <= [^\n]*\)\)\s*\{\s*#pragma GCC unroll (\d+)\s*"
+                     r"for \(int64_t (c\d+) = 0; \2 < \1; \2 \+= 1\)", source), source
+    assert "X[(POLYTC_MIN(i, B - 1)) * K + k]" in source
+    rng = np.random.default_rng(8)
+    for rows, n, k in ((1, 1, 1), (5, WIDTH + 3, 40), (103, 2 * WIDTH - 1, 17)):
+        X = rng.standard_normal((rows, k)).astype(np.float32)
+        W = rng.standard_normal((n, k)).astype(np.float32)
+        b = rng.standard_normal(n).astype(np.float32)
+        want = np.maximum(X.astype(np.float64) @ W.T + b, 0)
+        for threads in (1, 2):
+            np.testing.assert_allclose(kernel(X, W, b, num_threads=threads), want,
+                                       rtol=1e-4, atol=1e-3)
