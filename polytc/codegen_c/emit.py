@@ -182,6 +182,7 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         # each with the block corner of every statement instance
         self.planning: list[tuple[Promotion, isl.UnionMap] | None] = []
         self.pack_slack: dict[str, int] = {}
+        self.padded_loops = 0
         # per annotated statement (user node): the promotion (as planned)
         # and the place in its block of the element the statement writes,
         # as isl prints it
@@ -418,16 +419,15 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         pragmas = frozenset(p.split("@")[0] for p in mine)
         degenerate = node.for_is_degenerate()
         threaded = marks.PARALLEL in pragmas and not degenerate
-        padding = self.plan_padding(node, vector=marks.SIMD in pragmas) if (
-            self.body.promoted and not degenerate and marks.PARALLEL not in pragmas
-            and not any(p.startswith(REDUCE_PRAGMA) for p in pragmas)) else None
+        padding = self.plan_padding(node) if (
+            self.body.promoted and marks.SIMD in pragmas and not degenerate
+            and marks.PARALLEL not in pragmas) else None
         if threaded:
             self.scopes.append({})
         around = self.loops_around
         self.loops_around += not degenerate
-        clamped = self.body.clamped
         if padding is not None:
-            self.body.clamped = _merged(clamped, padding.clamps)
+            self.padded_loops += 1
             for buffer in padding.slack:
                 self.pack_slack[buffer] = self.pack_slack.get(buffer, 0) + padding.width
         try:
@@ -435,11 +435,8 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         finally:
             scope = self.scopes.pop() if threaded else {}
             self.loops_around = around
-            self.body.clamped = clamped
         if padding is not None:  # a partial block run as a whole one (plan_padding)
-            return self._padded(node, iterator, init, padding.width, body,
-                                "omp simd" if marks.SIMD in pragmas
-                                else f"GCC unroll {padding.width}")
+            return self._padded(node, iterator, init, padding.width, body)
         # a parallel loop's buffers (its scope is only kept when threaded):
         # one per thread, allocated before the loop (per iteration, the
         # allocator's page faults and unmaps held the threads back), unless
@@ -491,14 +488,14 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         return loop
 
     def _padded(self, node: isl.AstNode, iterator: str, init: str, width: int,
-                body: cgen.Generable, pragma: str) -> cgen.Generable:
-        """The loop at ``node`` over ``width`` iterations from ``init``, run
-        where it runs at all."""
+                body: cgen.Generable) -> cgen.Generable:
+        """The ``simd`` loop at ``node`` over ``width`` iterations from
+        ``init``, run where it runs at all."""
         runs = ast_expr(node.for_get_cond(),
                         lambda n: init if n == iterator else self.ast_name(n), "c", self.used)
         loop = cgen.For(c_text(f"int64_t {iterator} = {init}"), c_text(f"{iterator} < {width}"),
                         c_text(f"{iterator} += 1"), c_block(body))
-        return cgen.If(c_text(runs), cgen.Block([cgen.Module([cgen.Pragma(pragma), loop])]))
+        return cgen.If(c_text(runs), cgen.Block([cgen.Module([cgen.Pragma("omp simd"), loop])]))
 
     def user(self, node: isl.AstNode) -> cgen.Generable:
         call = node.user_get_expr()
@@ -537,15 +534,6 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         compare = ">" if op == "max" else "<"
         return (f"{{ const {dtypes.C_TYPES[tensor.dtype]} polytc_v = {value}; "
                 f"if (polytc_v {compare} {target}) {target} = polytc_v; }}")
-
-
-def _merged(outer: dict[str, dict[int, str]],
-            inner: dict[str, dict[int, str]]) -> dict[str, dict[int, str]]:
-    """Clamped reads of nested padded loops, together."""
-    merged = {tensor: dict(dims) for tensor, dims in outer.items()}
-    for tensor, dims in inner.items():
-        merged.setdefault(tensor, {}).update(dims)
-    return merged
 
 
 __all__ = ["CFunction", "TensorArg", "to_c", "mark_parallel", "literal", "AstBuildError"]

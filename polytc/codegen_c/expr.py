@@ -150,9 +150,6 @@ class BodyPrinter:
         # tensor the index is read from when it is one plain read, else ""):
         # its site number, which an out-of-range index reports
         self.gathers: dict[tuple[str, int, str, str], int] = {}
-        # reads in a partial block's padded rows (promote.plan_padding): per
-        # tensor, the dimensions whose subscript is clamped to its last index
-        self.clamped: dict[str, dict[int, str]] = {}
 
     def element(self, tensor: str, indices: list[str]) -> str:
         """The C element of ``tensor`` at ``indices`` (full-rank index
@@ -183,11 +180,6 @@ class BodyPrinter:
                                                len(self.gathers))
                 text = f"POLYTC_GATHER({text}, {layout.extents[dim]}, {site}, &polytc_status)"
             texts.append(text)
-        clamps = self.clamped.get(tensor)
-        if clamps:
-            self.used.add("POLYTC_MIN")
-            texts = [f"POLYTC_MIN({text}, {clamps[d]})" if d in clamps else text
-                     for d, text in enumerate(texts)]
         if tensor in self.promoted:
             exact = self.exact.get(tensor)
             if exact is not None and exact[0] == tuple(texts):
