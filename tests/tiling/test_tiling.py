@@ -150,14 +150,18 @@ def test_mlp_packs_w_with_the_vector_dimension_last() -> None:
     """``W(n, k)`` moves along the vector loop ``n`` in its first subscript:
     each tile of W is copied with ``n`` last (read in whole vectors, no
     gather), the block's rows stay outside the vector loop.  Results match
-    numpy over partial tiles and threads."""
+    numpy over partial tiles, partial blocks of the copy and threads."""
     kernel = polytc.compile(MLP)
     source = kernel.c_source
     assert "polytc_W_pack[" in source and "#pragma GCC unroll" in source
     copy = re.search(r"polytc_W_pack\[(.*)\] = W\[", source)
     assert copy is not None and copy.group(1).endswith("+ polytc_W_pack_x0"), copy
+    # the transposing copy takes W's rows 16 elements at a time, outermost
+    assert re.search(r"for \(int64_t polytc_W_pack_b = 0; polytc_W_pack_b < polytc_W_pack_n1; "
+                     r"polytc_W_pack_b \+= 16\)\s*\{\s*for \(int64_t polytc_W_pack_x0 = 0;",
+                     source), source
     rng = np.random.default_rng(6)
-    for b, k, n in ((37, 300, 70), (5, 3, 33), (1, 1, 1)):
+    for b, k, n in ((37, 300, 70), (5, 3, 33), (1, 1, 1), (9, 17, 65)):
         X = rng.standard_normal((b, k)).astype(np.float32)
         W = rng.standard_normal((n, k)).astype(np.float32)
         bias = rng.standard_normal(n).astype(np.float32)
