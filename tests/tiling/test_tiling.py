@@ -161,7 +161,7 @@ def test_mlp_packs_w_with_the_vector_dimension_last() -> None:
                      r"polytc_W_pack_b \+= 16\)\s*\{\s*for \(int64_t polytc_W_pack_x0 = 0;",
                      source), source
     rng = np.random.default_rng(6)
-    for b, k, n in ((37, 300, 70), (5, 3, 33), (1, 1, 1), (9, 17, 65)):
+    for b, k, n in ((37, 300, 70), (5, 3, 33), (1, 1, 1), (9, 17, 65), (103, 40, 127)):
         X = rng.standard_normal((b, k)).astype(np.float32)
         W = rng.standard_normal((n, k)).astype(np.float32)
         bias = rng.standard_normal(n).astype(np.float32)
