@@ -128,13 +128,18 @@ def compile(text: str, entry: str | None = None, *,  # noqa: A001
     def for_sizes(values: tuple[int, ...]) -> Kernel:
         return compile(text, entry, **{**options, "specialize": False,
                                        "sizes": tuple(zip(cfunction.params, values))})
+
+    def for_windows(values: tuple[int, ...]) -> Kernel:
+        return compile(text, entry, **{**options, "sizes": tuple(zip(cfunction.windows, values))})
     generic = opts.dtype is None and frontend.parse(text)[0].bare
     # a specialised kernel calls a kernel per shape: its own library waits for a use
     library = build if opts.specialize else build()
     kernel = Kernel(cfunction, library, lambda: computed or run_stages(text, entry, opts),
                     respecialise if generic else None,
                     for_sizes if opts.specialize else None, opts.threads,
-                    recipe=(rebuild, (text, entry, options)))
+                    recipe=(rebuild, (text, entry, options)),
+                    for_windows=for_windows if cfunction.windows and not opts.specialize
+                    and opts.sizes is None else None)
     kernel.tuning = tuning
     return kernel
 
@@ -379,7 +384,8 @@ def _cfunction(data: dict[str, Any]) -> CFunction:
                         "checks": tuple(SizeCheck(**{**c, "sizes": tuple(c["sizes"])})
                                         for c in data["checks"]),
                         "diagnostics": tuple(tuple(d) for d in data["diagnostics"]),
-                        "gathers": tuple(tuple(g) for g in data["gathers"])})
+                        "gathers": tuple(tuple(g) for g in data["gathers"]),
+                        "windows": tuple(data.get("windows", ()))})
 
 
 def _front_store(key: str, cfunction: CFunction, opts: Options) -> None:

@@ -41,6 +41,8 @@ class CFunction:
     checks: tuple[SizeCheck, ...] = ()
     #: a bound of the statement instances, in Python over the sizes ``p[k]``
     work_py: str = ""
+    #: the sizes of sliding windows, which calls compile for (windows.py)
+    windows: tuple[str, ...] = ()
 
     @property
     def cdef(self) -> str:

@@ -45,6 +45,7 @@ from polytc.codegen_c.prelude import prelude, vector_math
 from polytc.codegen_c.promote import PromotionEmitter
 from polytc.codegen_c.reduce import REDUCE_PRAGMA, ReductionEmitter, ReductionPlan
 from polytc.codegen_c.storage import PackedTile, StorageEmitter, c_block, c_text
+from polytc.codegen_c.windows import window_sizes
 from polytc.codegen_c.work import work_py
 from polytc.errors import PolytcInternalError
 from polytc.isl_util import condition_text
@@ -247,7 +248,8 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         return CFunction("\n".join(parts + [""]), function, program.params,
                          tuple(self._arg(t) for t in program.inputs),
                          tuple(self._arg(t) for t in program.outputs), gathers=gathers,
-                         checks=size_checks(program), work_py=work_py(program))
+                         checks=size_checks(program), work_py=work_py(program),
+                         windows=tuple(p for p in window_sizes(program) if p not in self.fixed))
 
     def loops(self, schedule: isl.Schedule, parallel: bool,
               excluded: frozenset[str] = frozenset()) -> cgen.Generable:

@@ -19,6 +19,7 @@ from polytc import config, dtypes
 from polytc.codegen_c.calls import CallPlan, check_threads, fast_path, raise_status
 from polytc.codegen_c import gather_report
 from polytc.codegen_c.cfunction import CFunction
+from polytc.codegen_c.windows import MAX_WINDOW
 from polytc.errors import ArgumentError, CompileError, PolytcError
 
 _FLOAT32 = np.dtype(np.float32)
@@ -131,7 +132,8 @@ class Kernel(StageViews):
                  respecialise: Callable[[str], "Kernel"] | None = None,
                  for_sizes: Callable[[tuple[int, ...]], "Kernel"] | None = None,
                  threads: int | None = None, *,
-                 recipe: tuple[Callable[..., "Kernel"], tuple[Any, ...]] | None = None) -> None:
+                 recipe: tuple[Callable[..., "Kernel"], tuple[Any, ...]] | None = None,
+                 for_windows: Callable[[tuple[int, ...]], "Kernel"] | None = None) -> None:
         self._cfunction = cfunction
         self._library = library
         self._stages_factory = stages
@@ -140,6 +142,10 @@ class Kernel(StageViews):
         self._variants: dict[str, Kernel] = {}
         self._for_sizes = for_sizes
         self._by_sizes: dict[tuple[int, ...], Kernel] = {}
+        self._for_windows = for_windows
+        self._windows = tuple(cfunction.params.index(p) for p in cfunction.windows)
+        #: the kernels compiled for window sizes (windows.py), by their values
+        self.by_window: dict[tuple[int, ...], Kernel] = {}
         self._threads = threads
         self.tuning: dict[str, Any] | None = None
         self._recipe = recipe
@@ -250,6 +256,10 @@ class Kernel(StageViews):
         else:
             arrays = self._plan.check_inputs(arrays)
             sizes = self._plan.bind_sizes(arrays)
+            windowed = self._windowed(sizes)
+            if windowed is not None:
+                self._plan.check_conditions(sizes)  # before compiling for them
+                return windowed(*arrays, out=out, num_threads=num_threads)
         outputs = self._plan.outputs(sizes, out, arrays, unchecked)
         self._run(sizes, arrays, outputs, num_threads)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
@@ -260,6 +270,18 @@ class Kernel(StageViews):
             assert self._for_sizes is not None
             self._by_sizes[sizes] = self._for_sizes(sizes)
         return self._by_sizes[sizes]
+
+    def _windowed(self, sizes: tuple[int, ...]) -> "Kernel | None":
+        """The kernel compiled for this call's window sizes (windows.py),
+        where the call is not tiny and its windows are narrow, else None."""
+        if self._for_windows is None:
+            return None
+        values = tuple(sizes[p] for p in self._windows)
+        if max(values) > MAX_WINDOW or min(values) < 1 or self._plan.tiny(sizes):
+            return None
+        if values not in self.by_window:
+            self.by_window[values] = self._for_windows(values)
+        return self.by_window[values]
 
     def _variant_for(self, arrays: list[Any]) -> "Kernel | None":
         """The kernel specialised to the arrays' dtype (bare form without dtype=)."""
@@ -288,8 +310,9 @@ class Kernel(StageViews):
         if self._function is None:
             self._ffi, self._lib = load_checked(library, self._cfunction)
             self._function = getattr(self._lib, self._cfunction.function)
-            self._fast = fast_path(self._plan, self._ffi, self._function, self._default_threads,
-                                   self._explain_gather)
+            if self._for_windows is None:  # (a windowed call goes elsewhere)
+                self._fast = fast_path(self._plan, self._ffi, self._function,
+                                       self._default_threads, self._explain_gather)
         ffi, plan = self._ffi, self._plan
         pointers = [ffi.from_buffer(ctype, array) for ctype, array in
                     zip(plan.input_ctypes, arrays)]
