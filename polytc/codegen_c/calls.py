@@ -154,6 +154,10 @@ class CallPlan:
                 self._shape_cache[sizes] = shapes
         return shapes
 
+    def work(self, sizes: tuple[int, ...]) -> int | None:
+        """A bound of the statement instances a call at ``sizes`` runs, if known."""
+        return None if self._work_fn is None else int(self._work_fn(sizes))
+
     def tiny(self, sizes: tuple[int, ...]) -> bool:
         """Whether a call at ``sizes`` does too little work for a parallel region."""
         known = self._tiny.get(sizes)

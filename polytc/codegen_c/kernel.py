@@ -19,7 +19,7 @@ from polytc import config, dtypes
 from polytc.codegen_c.calls import CallPlan, check_threads, fast_path, raise_status
 from polytc.codegen_c import gather_report
 from polytc.codegen_c.cfunction import CFunction
-from polytc.codegen_c.windows import MAX_WINDOW
+from polytc.codegen_c.windows import MAX_WINDOW, MIN_WINDOW_WORK
 from polytc.errors import ArgumentError, CompileError, PolytcError
 
 _FLOAT32 = np.dtype(np.float32)
@@ -273,11 +273,12 @@ class Kernel(StageViews):
 
     def _windowed(self, sizes: tuple[int, ...]) -> "Kernel | None":
         """The kernel compiled for this call's window sizes (windows.py),
-        where the call is not tiny and its windows are narrow, else None."""
+        where the call does enough work and its windows are narrow, else None."""
         if self._for_windows is None:
             return None
         values = tuple(sizes[p] for p in self._windows)
-        if max(values) > MAX_WINDOW or min(values) < 1 or self._plan.tiny(sizes):
+        work = self._plan.work(sizes)
+        if max(values) > MAX_WINDOW or min(values) < 1 or work is None or work < MIN_WINDOW_WORK:
             return None
         if values not in self.by_window:
             self.by_window[values] = self._for_windows(values)

@@ -8,8 +8,9 @@ With window sizes as parameters, the window loops have trip counts gcc
 cannot see: conv2d 4x64->64x56^2 with a 3x3 window ran 15.7 ms on one
 thread, 9.6 ms with ``KH`` and ``KW`` constants and every other size a
 parameter (the same as with every size constant).  So a kernel with window
-sizes runs a call that is not tiny and whose windows are at most
-:data:`MAX_WINDOW` wide through a kernel compiled for those window sizes
+sizes runs a call of at least :data:`MIN_WINDOW_WORK` statement instances
+whose windows are at most :data:`MAX_WINDOW` wide through a kernel compiled
+for those window sizes
 (:class:`polytc.codegen_c.kernel.Kernel`), one per distinct window; a
 matmul's ``K`` slides nothing and stays a parameter.
 """
@@ -19,6 +20,10 @@ from polytc import program as ir
 
 #: the widest window a kernel is compiled again for
 MAX_WINDOW = 16
+#: statement instances below which a call keeps the parametric kernel: a
+#: compile takes seconds, which constant windows pay back only over calls
+#: that take milliseconds (the conv2d above runs 462 million instances)
+MIN_WINDOW_WORK = 1 << 23
 
 
 def window_sizes(program: ir.Program) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ import pytest
 
 import polytc
 from polytc.frontend import to_program
-from polytc.codegen_c.windows import MAX_WINDOW, window_sizes
+from polytc.codegen_c.windows import MAX_WINDOW, MIN_WINDOW_WORK, window_sizes
 
 CONV1D = "def conv1d(float(N,L) I, float(R) F) -> (O) { O(n, i) +=! I(n, i + r) * F(r) }"
 CONV2D = """def conv2d(float(N,C,H,W) I, float(M,C,KH,KW) Wt) -> (O) {
@@ -26,7 +26,7 @@ def test_a_call_runs_the_kernel_compiled_for_its_window() -> None:
     kernel = polytc.compile(CONV1D)
     assert kernel.c_source.count("int64_t R") >= 1  # the C itself keeps R a parameter
     rng = np.random.default_rng(2)
-    I = rng.standard_normal((37, 2001)).astype(np.float32)
+    I = rng.standard_normal((1000, 2001)).astype(np.float32)  # 10 million instances
     F = rng.standard_normal(5).astype(np.float32)
     got = kernel(I, F)
     assert list(kernel.by_window) == [(5,)]
@@ -35,11 +35,11 @@ def test_a_call_runs_the_kernel_compiled_for_its_window() -> None:
     # the parametric kernel's result (TC leaves the order of a reduction open:
     # the last columns may combine the window in another order)
     np.testing.assert_allclose(got, kernel(I, F, unchecked=True), rtol=1e-5, atol=1e-5)
-    want = sum(I[:, r:r + 1997].astype(np.float64) * F[r] for r in range(5))
+    want = sum(I[:, r:r + 1997].astype(np.float64) * F[r] for r in range(5))  # 1997 columns
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
     for threads in (1, 2):  # other lengths, the same window: no new kernel
-        np.testing.assert_allclose(kernel(I[:, :1500].copy(), F, num_threads=threads),
-                                   got[:, :1496], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(kernel(I[:, :1900].copy(), F, num_threads=threads),
+                                   got[:, :1896], rtol=1e-5, atol=1e-5)
     assert list(kernel.by_window) == [(5,)]
 
 
@@ -48,10 +48,14 @@ def test_tiny_calls_wide_windows_and_sized_kernels_keep_the_parametric_kernel() 
     rng = np.random.default_rng(3)
     small = kernel(rng.standard_normal((2, 9)).astype(np.float32),
                    np.ones(3, np.float32))
-    assert small.shape == (2, 7) and not kernel.by_window  # tiny: not worth a compile
+    assert small.shape == (2, 7) and not kernel.by_window  # little work: not worth a compile
+    below = rng.standard_normal((1000, 1000)).astype(np.float32)  # 6 million instances
+    assert kernel._plan.work((1000, 1000, 5)) < MIN_WINDOW_WORK
+    kernel(below, np.ones(5, np.float32))
+    assert not kernel.by_window
     wide = rng.standard_normal(MAX_WINDOW + 1).astype(np.float32)
-    kernel(rng.standard_normal((40, 3000)).astype(np.float32), wide)
+    kernel(rng.standard_normal((1000, 3000)).astype(np.float32), wide)
     assert not kernel.by_window
     sized = polytc.compile(CONV1D, sizes={"R": 5})
-    sized(rng.standard_normal((37, 2001)).astype(np.float32), np.ones(5, np.float32))
+    sized(rng.standard_normal((1000, 2001)).astype(np.float32), np.ones(5, np.float32))
     assert not sized.by_window
