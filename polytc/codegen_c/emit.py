@@ -44,6 +44,7 @@ from polytc.codegen_c.pragmas import (annotation, mark_parallel, pragma_mark, re
 from polytc.codegen_c.prelude import prelude, vector_math
 from polytc.codegen_c.promote import PromotionEmitter
 from polytc.codegen_c.reduce import REDUCE_PRAGMA, ReductionEmitter, ReductionPlan
+from polytc.codegen_c.pack import Packing
 from polytc.codegen_c.storage import PackedTile, StorageEmitter, c_block, c_text
 from polytc.codegen_c.windows import window_sizes
 from polytc.codegen_c.work import work_py
@@ -184,6 +185,8 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         self.planning: list[tuple[Promotion, isl.UnionMap] | None] = []
         self.pack_slack: dict[str, int] = {}
         self.padded_loops = 0
+        # the packings of the pack marks being built (planned before their AST)
+        self.packs_planned: list[list[Packing]] = []
         # per annotated statement (user node): the promotion (as planned)
         # and the place in its block of the element the statement writes,
         # as isl prints it
@@ -371,7 +374,7 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
             return node.set_annotation(isl.Id(f"{prefix}{depth + pragma[1]}",
                                               context=node.get_ctx()))
         if name.startswith(marks.PACK_PREFIX):
-            return self._plan_packs(node, build, name[len(marks.PACK_PREFIX):])
+            return self._plan_packs(node, build, self.packs_planned.pop())
         if name.startswith(marks.REDUCE_PREFIX):
             return self._after_reduce(node)
         if name != marks.PROMOTE:
@@ -395,6 +398,10 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
             return
         if mark.get_name().startswith(marks.REDUCE_PREFIX):
             self._before_reduce(mark)
+            return
+        if mark.get_name().startswith(marks.PACK_PREFIX):  # until its _after_mark
+            self.packs_planned.append(
+                self._packings(build, mark.get_name()[len(marks.PACK_PREFIX):]))
             return
         if mark.get_name() != marks.PROMOTE:
             return
@@ -429,7 +436,7 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         around = self.loops_around
         self.loops_around += not degenerate
         if padding is not None:
-            self.padded_loops += 1
+            self.padded_loops += padding.accumulates
             for buffer in padding.slack:
                 self.pack_slack[buffer] = self.pack_slack.get(buffer, 0) + padding.width
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
+from typing import Callable
 
 import cgen
 import islpy as isl
@@ -18,6 +19,7 @@ import islpy as isl
 from polytc import dtypes
 from polytc import program as ir
 from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr
+from polytc.codegen_c.pack import Packing
 from polytc.codegen_c.pragmas import annotation, pragma_mark
 from polytc.codegen_c.storage import copy_nest
 from polytc.isl_util import map_list
@@ -35,11 +37,13 @@ PADDED_MULTIPLE = 8
 
 @dataclass(frozen=True)
 class Padding:
-    """A loop run the whole ``width`` of a partial block, and the packed
-    buffers it reads up to ``width`` past their tile."""
+    """A loop run the whole ``width`` of a partial block, the packed buffers
+    it reads up to ``width`` past their tile, and whether it accumulates
+    into the block (the loop that pays for the promotion)."""
 
     width: int
     slack: frozenset[str]
+    accumulates: bool
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,8 @@ class PromotionEmitter:
     contractions: dict[str, Contraction]
     planning: list[tuple[Promotion, isl.UnionMap] | None]
     pack_slack: dict[str, int]  # elements a packed buffer needs past its tile (padded lanes)
-    padded_loops: int  # loops run padded so far (plan_padding)
+    padded_loops: int  # accumulating loops run padded so far (plan_padding)
+    packs_planned: list[list[Packing]]  # the packings of the pack marks around
     places: dict[str, tuple[Promotion, tuple[str, ...]]]
     in_force: dict[str, Promotion]
 
@@ -108,9 +113,9 @@ class PromotionEmitter:
             else:
                 self.in_force[promotion.tensor] = outer
         if promotion.extents is not None and self.padded_loops == padded:
-            # a partial block whose loops stay exact: its copies cost more
-            # than they save (a convolution's C grew from 1,064 to 1,762
-            # lines, and gcc's time from 7.6 to 12.6 s, for no speed)
+            # a partial block whose accumulating loops stay exact: its copies
+            # cost more than they save (a convolution's C grew from 1,064 to
+            # 1,762 lines, and its compile from 7.7 to 10.7 s, for no speed)
             return self.node(inner, pragmas)
         if promotion.store:
             lines.append(copy_nest(points, bounds, f"{there} = {here};"))
@@ -152,14 +157,15 @@ class PromotionEmitter:
         width = widths.pop()
         if _is_int(node.for_get_cond(), None, below=width):
             return None  # already whole
-        return Padding(width, frozenset(slack))
+        accumulates = any(self._statement(user).op != "=" for user in users)
+        return Padding(width, frozenset(slack), accumulates)
 
     def _padded_width(self, user: isl.AstNode, iterator: str, slack: set[str]) -> int | None:
         """The block's extent along ``iterator`` if ``user``'s statement may
         run padded along it (:meth:`plan_padding`); the packed buffers it
         reads past their tile go into ``slack``."""
         call = user.user_get_expr()
-        statement = self.statements[call.get_op_arg(0).get_id().get_name()]
+        statement = self._statement(user)
         planned = self.places.get(annotation(user) or "")
         block = self.body.promoted.get(statement.tensor)
         if (planned is None or block is None or block.order is not None
@@ -197,6 +203,29 @@ class PromotionEmitter:
                 return None  # a packed tile, not along its rows
             slack.add(pack.local)
         return block.sizes[along_block[0]]
+
+    def _may_pad(self, tensor: str, domain: isl.UnionSet) -> bool:
+        """Whether the accumulations into a block of ``tensor`` whose last
+        dimension is partial could run padded (:meth:`plan_padding`, checked
+        again there): each statement under the mark that accumulates into
+        it reads other tensors along that dimension only from tiles that an
+        enclosing ``pack`` mark copies.  Planning blocks that would then stay
+        in memory cost a convolution 1.2 s of 6."""
+        packed = {p.tensor for packings in self.packs_planned for p in packings}
+        accumulating = [s for s in self.program.statements
+                        if s.tensor == tensor and s.op != "="
+                        and not domain.extract_set(s.domain.get_space()).is_empty()]
+        for statement in accumulating:
+            dims = range(len(statement.iterators))
+            lanes = [d for d in dims if (_steps(statement.write, d) or [1])[-1]]
+            for read in statement.reads:
+                if read.tensor != tensor and read.tensor not in packed and any(
+                        any(_steps(read.access, d) or [1]) for d in lanes):
+                    return False
+        return bool(accumulating)
+
+    def _statement(self, user: isl.AstNode) -> ir.Statement:
+        return self.statements[user.user_get_expr().get_op_arg(0).get_id().get_name()]
 
     def _at_domain(self, node: isl.AstNode, build: isl.AstBuild) -> isl.AstNode:
         """isl calls this for each statement it places: below a planned
@@ -248,10 +277,9 @@ class PromotionEmitter:
                     if piece.get_tuple_name(isl.dim_type.out) == tensor:
                         accesses = accesses.union(isl.UnionMap.from_map(piece))
             footprint = schedule.reverse().apply_range(accesses.intersect_domain(domain))
-            box = exact_box(footprint)
-            if box is None or (box.extents[-1] is None
-                               and any(e is not None for e in box.extents)):
-                continue  # partial rows only: no vector loop to pad (plan_padding)
+            box = exact_box(footprint, lambda: self._may_pad(tensor, domain))
+            if box is None:
+                continue
 
             def text(value: isl.PwAff) -> str:
                 return ast_expr(build.expr_from_pw_aff(value), self.ast_name, "c", self.used)
@@ -266,11 +294,13 @@ class PromotionEmitter:
         return None
 
 
-def exact_box(footprint: isl.UnionMap) -> Box | None:
+def exact_box(footprint: isl.UnionMap,
+              partial_ok: Callable[[], bool] = lambda: True) -> Box | None:
     """The box that *is* the footprint for every outer iteration, if it is
     small: its corner (a function of the outer loops), a constant bound on
     its size per dimension, and its size where that moves with the outer
-    loops (a partial register block at the end of a loop)."""
+    loops (a partial register block at the end of a loop: only its last
+    dimension, and only where ``partial_ok()``)."""
     if footprint.is_empty():
         return None
     try:
@@ -300,6 +330,8 @@ def exact_box(footprint: isl.UnionMap) -> Box | None:
         sizes.append(size)
     if math.prod(sizes) > MAX_PROMOTED_ELEMENTS:
         return None
+    if any(e is not None for e in extents) and (extents[-1] is None or not partial_ok()):
+        return None  # partial rows only (no vector loop to pad), or no padding
     if not _box_between(relation, low, high).is_equal(relation):
         return None
     return Box(low, tuple(sizes), tuple(extents))

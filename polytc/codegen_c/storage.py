@@ -22,7 +22,7 @@ from polytc import program as ir
 from polytc.codegen_c.conditions import c_check
 from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr
 from polytc.codegen_c.names import NameTable
-from polytc.codegen_c.pack import element_count, plan_packings
+from polytc.codegen_c.pack import Packing, element_count, plan_packings
 from polytc.errors import PolytcInternalError
 from polytc.poly.contraction import Contraction
 
@@ -227,18 +227,22 @@ class StorageEmitter:
                 return candidate, count
         raise PolytcInternalError("generating C", f"no buffer for {name}")  # pragma: no cover
 
-    def _plan_packs(self, node: isl.AstNode, build: isl.AstBuild, tensors: str) -> isl.AstNode:
-        """Plan the packings a ``pack:`` mark names (``B``: as it is;
-        ``W@0``: dimension 0 last)."""
+    def _packings(self, build: isl.AstBuild, tensors: str) -> list[Packing]:
+        """The packings a ``pack:`` mark names (``B``: as it is; ``W@0``:
+        dimension 0 last) that are worth making, below the mark at ``build``."""
         candidates: dict[str, int | None] = {}
         for entry in tensors.split(","):
             name, _, last = entry.partition("@")
             if name not in self.contractions:
                 candidates[name] = int(last) if last else None
         try:
-            planned = plan_packings(self.program, build.get_schedule(), candidates)
+            return plan_packings(self.program, build.get_schedule(), candidates)
         except Exception:  # noqa: BLE001 - raising into isl would crash; not packing is correct
-            planned = []
+            return []
+
+    def _plan_packs(self, node: isl.AstNode, build: isl.AstBuild,
+                    planned: list[Packing]) -> isl.AstNode:
+        """Annotate a ``pack:`` mark with its ``planned`` packings as C."""
         if not planned:
             return node
         key = f"pack{len(self.packs)}"
