@@ -41,10 +41,10 @@ from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr, lite
 from polytc.codegen_c.names import NameTable
 from polytc.codegen_c.pragmas import (annotation, mark_parallel, pragma_mark, register_rows,
                                       trip_count)
+from polytc.codegen_c.pack import Packing
 from polytc.codegen_c.prelude import prelude, vector_math
 from polytc.codegen_c.promote import PromotionEmitter
 from polytc.codegen_c.reduce import REDUCE_PRAGMA, ReductionEmitter, ReductionPlan
-from polytc.codegen_c.pack import Packing
 from polytc.codegen_c.storage import PackedTile, StorageEmitter, c_block, c_text
 from polytc.codegen_c.windows import window_sizes
 from polytc.codegen_c.work import work_py

@@ -103,7 +103,7 @@ class PromotionEmitter:
         self.body.promoted[promotion.tensor] = local
         outer = self.in_force.get(promotion.tensor)
         self.in_force[promotion.tensor] = promotion
-        padded = self.padded_loops
+        padded, slack = self.padded_loops, dict(self.pack_slack)
         try:
             lines.append(self.node(inner, pragmas))
         finally:
@@ -115,7 +115,9 @@ class PromotionEmitter:
         if promotion.extents is not None and self.padded_loops == padded:
             # a partial block whose accumulating loops stay exact: its copies
             # cost more than they save (a convolution's C grew from 1,064 to
-            # 1,762 lines, and its compile from 7.7 to 10.7 s, for no speed)
+            # 1,254 lines, and its compile from 7.7 to 10.7 s, for no speed);
+            # emitted again in memory, where no loop pads nor reads past a pack
+            self.pack_slack = slack
             return self.node(inner, pragmas)
         if promotion.store:
             lines.append(copy_nest(points, bounds, f"{there} = {here};"))

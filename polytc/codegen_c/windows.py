@@ -29,21 +29,21 @@ MIN_WINDOW_WORK = 1 << 23
 def window_sizes(program: ir.Program) -> tuple[str, ...]:
     """The sizes of ``program`` that bound a sliding window's iterator
     (see the module docstring), in the order of ``program.params``."""
-    sliding: set[str] = set()  # statement-qualified reduction iterators
+    sliding: set[tuple[str, str]] = set()  # (statement, reduction iterator)
     for statement in program.statements:
         reductions = set(statement.reduction_indices)
         for read in statement.reads:
             for index in read.indices:
                 names = {node.name for node in ir.walk(index) if isinstance(node, ir.Var)}
                 if len(names) > 1:
-                    sliding |= {f"{statement.name}.{n}" for n in names & reductions}
+                    sliding |= {(statement.name, n) for n in names & reductions}
     found: set[str] = set()
     for statement in program.statements:
         for read in statement.reads:
             dims = program.tensor(read.tensor).dims
             for d, index in enumerate(read.indices):
                 size = dims[d] if d < len(dims) else None
-                if (isinstance(index, ir.Var) and f"{statement.name}.{index.name}" in sliding
+                if (isinstance(index, ir.Var) and (statement.name, index.name) in sliding
                         and isinstance(size, str)):
                     found.add(size)
     return tuple(p for p in program.params if p in found)
