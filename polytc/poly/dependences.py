@@ -33,6 +33,11 @@ class Dependences:
     anti: isl.UnionMap = field(compare=False)
     output: isl.UnionMap = field(compare=False)
     exact: bool = True
+    #: the same pairs as :attr:`all` before coalescing, in the small convex
+    #: pieces isl's dataflow found (one per pair of accesses, say); their
+    #: Farkas cones are quick where the coalesced piece's is not (None:
+    #: not known)
+    pieces: isl.UnionMap | None = field(default=None, compare=False)
 
     @property
     def all(self) -> isl.UnionMap:
@@ -125,8 +130,9 @@ def dependences(program: Program) -> Dependences:
             exact = False
             found = _approximate(sink, source, order, ctx)
         kinds.append(found)
+    pieces = kinds[0].union(kinds[1]).union(kinds[2])
     flow, anti, output = (coalesced(kind) for kind in kinds)
-    return Dependences(flow, anti, output, exact)
+    return Dependences(flow, anti, output, exact, pieces)
 
 
 def _approximate(sink: isl.UnionMap, source: isl.UnionMap, order: isl.UnionMap,

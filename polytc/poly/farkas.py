@@ -1,8 +1,8 @@
 """The integer program behind each Pluto hyperplane.
 
-Unknowns ``z`` are laid out by :class:`Layout`; constraints are written as
-isl set text over ``z0, z1, ...`` (generated names only) and solved with
-isl's lexicographic minimum.  :func:`farkas` turns a dependence into the
+Unknowns ``z`` are laid out by :class:`Layout`; constraints are linear
+forms over ``z0, z1, ...`` (:data:`Linear`), read by isl as one constraint
+matrix (:func:`problem`) and solved with isl's lexicographic minimum.  :func:`farkas` turns a dependence into the
 cone of affine forms that are non-negative on it (Farkas' lemma, computed by
 isl's ``coefficients()``); the legality and bounding conditions are linear
 maps of the unknowns into that cone.
@@ -20,6 +20,9 @@ from polytc.poly.child import in_child
 from polytc.poly.schedule_tree import Row
 
 Form = tuple[tuple[int, ...], int, bool]  # coefficients, constant, is an equality
+#: ``sum coefficient * z_k + constant >= 0`` (``= 0`` where the flag is set):
+#: the terms as (k, coefficient) pairs in order of k, the constant, the flag
+Linear = tuple[tuple[tuple[int, int], ...], int, bool]
 
 
 class Layout:
@@ -43,7 +46,7 @@ class Layout:
         self.w = 1
         self.size = position + n_params
 
-    def sum_constraint(self) -> str:
+    def sum_constraint(self) -> Linear:
         """``U = u_1 + ... + u_P``."""
         terms = {0: 1}
         for k in range(self.n_params):
@@ -62,19 +65,19 @@ class Layout:
         return {self.coeff(statement, j): v for j, v in enumerate(vector) if v}
 
     @staticmethod
-    def _text(terms: dict[int, int], constant: int, equality: bool) -> str:
+    def _constraint(terms: dict[int, int], constant: int, equality: bool) -> Linear:
         return linear(terms, constant, "=" if equality else ">=")
 
-    def legality(self, source: str, target: str, form: Form) -> str:
+    def legality(self, source: str, target: str, form: Form) -> Linear:
         """``phi_T(t) - phi_S(s)`` is the form ``(c_cst, c_p, c_s, c_t)``."""
         a, b, eq = form
         terms: dict[int, int] = {}
         self._add(terms, self.const(target), a[0])
         self._add(terms, self.const(source), -a[0])
         self._iterator_terms(terms, source, target, a, sign=1)
-        return self._text(terms, b, eq)
+        return self._constraint(terms, b, eq)
 
-    def bounding(self, source: str, target: str, form: Form) -> str:
+    def bounding(self, source: str, target: str, form: Form) -> Linear:
         """``u.p + w - (phi_T(t) - phi_S(s))`` is the form."""
         a, b, eq = form
         terms: dict[int, int] = {}
@@ -84,7 +87,7 @@ class Layout:
         for k in range(self.n_params):
             self._add(terms, self.u + k, a[1 + k])
         self._iterator_terms(terms, source, target, a, sign=-1)
-        return self._text(terms, b, eq)
+        return self._constraint(terms, b, eq)
 
     def _iterator_terms(self, terms: dict[int, int], source: str, target: str,
                         a: tuple[int, ...], sign: int) -> None:
@@ -113,6 +116,8 @@ class Layout:
 #: dependence; the price is a hyperplane the hull may forbid.
 LARGE_PIECE = 16
 MAX_INEQUALITIES = 64
+#: the most uncoalesced pieces :func:`farkas` linearises one by one
+MAX_PIECES = 32
 #: the cone of a piece (or hull) with more inequalities than CHILD_PIECE is
 #: computed in a child process limited to FARKAS_SECONDS (isl's operation
 #: budget does not count that work; fuzz seed 9134028348: one piece of 16
@@ -132,15 +137,20 @@ class FarkasTimeout(ScheduleError):
     """Linearising a dependence took longer than :data:`FARKAS_SECONDS`."""
 
 
-def farkas(relation: isl.Map, params: tuple[str, ...]) -> list[Form]:
+def farkas(relation: isl.Map, params: tuple[str, ...],
+           pieces: isl.Map | None = None) -> list[Form]:
     """The affine forms ``(c_cst, c_p, c_s, c_t)`` non-negative on the
     dependence ``relation`` (or on its hull, when it is large), as the
     constraints of isl's coefficient cone (flattened; parameters in the
-    order ``params``).
+    order ``params``).  ``pieces``: the same pairs uncoalesced; where
+    ``relation`` is large and they are small, the cone is theirs.
 
     :raises FarkasTimeout: the cone took longer than :data:`FARKAS_SECONDS`."""
     points = relation.wrap()
     if _too_large(points):
+        split = _piecewise_forms(pieces) if pieces is not None else None
+        if split is not None and pieces is not None:
+            return _remap_params(split, pieces, params)
         reduced = _without_redundancies(points)
         if not _too_large(reduced):
             forms = _forms_in_child(relation, reduced, REDUCED_SECONDS, required=False)
@@ -156,6 +166,25 @@ def farkas(relation: isl.Map, params: tuple[str, ...]) -> list[Form]:
     forms = _forms_in_child(relation, points, FARKAS_SECONDS) if large else _forms(points)
     assert forms is not None
     return _remap_params(forms, relation, params)
+
+
+def _piecewise_forms(pieces: isl.Map) -> list[Form] | None:
+    """The forms non-negative on every piece of ``pieces`` (the union's cone
+    is the intersection of the pieces' cones: their constraints together),
+    None where some piece is itself large or there are more than
+    MAX_PIECES.  A coalesced dependence of many accesses is one large
+    piece: heat-3d's seven reads of ``A`` made one of 27 inequalities whose
+    cone took 0.3 s; its seven pieces of 8 took 4 ms in all.  Each piece's
+    rational points lie in the coalesced piece's, so this cone is never
+    smaller than that one."""
+    points = [piece.wrap() for piece in pieces.get_basic_maps()]
+    points = [p for p in points if not p.is_empty()]
+    if len(points) > MAX_PIECES or any(_inequalities(p) > CHILD_PIECE for p in points):
+        return None
+    forms: list[Form] = []
+    for piece in points:
+        forms.extend(f for f in _forms(isl.Set.from_basic_set(piece)) if f not in forms)
+    return forms
 
 
 def _self_dependence(relation: isl.Map) -> bool:
@@ -278,27 +307,32 @@ def _remap_params(forms: list[Form], relation: isl.Map, params: tuple[str, ...])
     return result
 
 
-def linear(terms: dict[int, int], constant: int, relation: str) -> str:
-    """``sum terms[k] * z_k + constant <relation> 0`` as isl text."""
-    text = ""
-    for k, c in sorted(terms.items()):
-        if c == 0:
-            continue
-        sign = "-" if c < 0 else "+"
-        text += f" {sign} {abs(c)}*z{k}" if text else f"{'-' if c < 0 else ''}{abs(c)}*z{k}"
-    if constant or not text:
-        text += f" {'-' if constant < 0 else '+'} {abs(constant)}" if text else str(constant)
-    return f"{text} {relation} 0"
+def linear(terms: dict[int, int], constant: int, relation: str) -> Linear:
+    """``sum terms[k] * z_k + constant <relation> 0``, ``relation`` one of
+    ``>=`` and ``=``."""
+    if relation not in (">=", "="):
+        raise ValueError(f"relation {relation!r}: expected '>=' or '='")
+    return tuple((k, c) for k, c in sorted(terms.items()) if c), constant, relation == "="
 
 
-def problem(size: int, constraints: list[str]) -> isl.BasicSet:
+def problem(size: int, constraints: list[Linear]) -> isl.BasicSet:
     """The conjunction of ``constraints`` over ``z0 .. z<size-1>``.  A basic
     set: intersecting two is cheap, where isl's general set intersection
     simplifies its result (23.8 s for one Pluto problem of fuzz seed
-    777002500 whose lexicographic minimum then took 4 s)."""
-    names = ", ".join(f"z{k}" for k in range(size))
-    unique = [c for c in dict.fromkeys(constraints) if c not in ("0 >= 0", "0 = 0")]
-    return isl.BasicSet(f"{{ [{names}] : {' and '.join(unique) or '0 = 0'} }}")
+    777002500 whose lexicographic minimum then took 4 s).  It is read as a
+    constraint matrix (PolyLib's format), in time linear in its size: isl's
+    reader of ``{ [z0, ...] : c1 and c2 ... }`` intersects one constraint at
+    a time (deriche's 53 problems took 1.3 s to read that way, 0.06 s so)."""
+    rows = []
+    for terms, constant, equality in dict.fromkeys(constraints):
+        if not terms and (constant == 0 or (constant > 0 and not equality)):
+            continue  # always true
+        row = [0] * size
+        for k, c in terms:
+            row[k] = c
+        rows.append(f"{0 if equality else 1} {' '.join(map(str, row))} {constant}")
+    text = "\n".join([f"{len(rows)} {size + 2}", *rows])
+    return isl.BasicSet.read_from_str(isl.DEFAULT_CONTEXT, text)
 
 
 def lexmin(problem: isl.BasicSet) -> list[int] | None:

@@ -54,7 +54,7 @@ import islpy as isl
 from polytc.errors import PolytcInternalError, ScheduleError, SchedulerFallbackWarning
 from polytc.poly.dependences import Dependences, original_order
 from polytc.poly.identity import identity_schedule
-from polytc.poly.farkas import Form, FarkasTimeout, Layout, farkas, lexmin, linear, problem
+from polytc.poly.farkas import Form, FarkasTimeout, Layout, Linear, farkas, lexmin, linear, problem
 from polytc.poly.graph import strongly_connected_components
 from polytc.poly.linalg import null_space, rank
 from polytc.poly.schedule_tree import Level, Row, build_tree, distance_set, rows_of
@@ -70,6 +70,8 @@ class _Dep:
     source: str
     target: str
     relation: isl.Map  # the instance pairs not yet satisfied
+    #: the same pairs in the dataflow's small pieces (uncoalesced), or None
+    pieces: isl.Map | None = None
 
 
 def pluto_schedule(program: Program, deps: Dependences, *,
@@ -117,11 +119,15 @@ class _Scheduler:
         self.fuse = fuse
         context = program.context
         self.deps = []
+        pieces = {_ends(m): m for m in map_list(deps.pieces)} if deps.pieces is not None else {}
         for relation in map_list(deps.all):
             relation = relation.align_params(context.get_space()).intersect_params(context)
             if not relation.is_empty():
-                self.deps.append(_Dep(relation.get_tuple_name(isl.dim_type.in_),
-                                      relation.get_tuple_name(isl.dim_type.out), relation))
+                source, target = _ends(relation)
+                split = pieces.get((source, target))
+                if split is not None:
+                    split = split.align_params(context.get_space()).intersect_params(context)
+                self.deps.append(_Dep(source, target, relation, split))
         self.rows: dict[str, list[tuple[int, ...]]] = {s: [] for s in self.statements}
         self.group: dict[str, tuple[int, ...]] = {s: () for s in self.statements}
         self.lazy = False
@@ -205,11 +211,11 @@ class _Scheduler:
             raise PolytcInternalError("scheduling", "the original order left dependences")
         return band
 
-    def farkas(self, relation: isl.Map) -> list[Form]:
+    def farkas(self, dep: _Dep) -> list[Form]:
         """:func:`farkas` of a dependence, computed once per relation."""
-        key = str(relation)
+        key = str(dep.relation)
         if key not in self.cones:
-            self.cones[key] = farkas(relation, self.params)
+            self.cones[key] = farkas(dep.relation, self.params, dep.pieces)
         return self.cones[key]
 
     def done(self) -> bool:
@@ -222,7 +228,7 @@ class _Scheduler:
     def find_band(self, band: int) -> bool:
         """Append the rows of one permutable band; False if none was found."""
         active = list(self.deps)  # the dependences unsatisfied at the band's start
-        base = self.baseproblem([(self.farkas(d.relation), d) for d in active])
+        base = self.baseproblem([(self.farkas(d), d) for d in active])
         found = 0
         carried_so_far = False  # a band whose loops already carry (a time loop) has no
         # parallel loops for a parallelism cut to keep: it tiles, with wavefronts
@@ -294,7 +300,7 @@ class _Scheduler:
         if not skewed:
             return False
         inside = [d for d in active if scc[d.source] == scc[d.target]]
-        alone = self.solve(self.baseproblem([(self.farkas(d.relation), d)
+        alone = self.solve(self.baseproblem([(self.farkas(d), d)
                                              for d in inside]))
         return alone is not None and any(sum(1 for c in alone[s].coeffs if c) <= 1
                                          for s in skewed)
@@ -371,7 +377,7 @@ class _Scheduler:
     def baseproblem(self, farkas: list[tuple[list[Form], _Dep]]) -> isl.BasicSet:
         """Unknowns >= 0, legality and bounding on the band's dependences."""
         layout = self.layout
-        base = [f"z{k} >= 0" for k in range(layout.size)]  # Pluto: every unknown >= 0
+        base = [linear({k: 1}, 0, ">=") for k in range(layout.size)]  # every unknown >= 0
         base.append(layout.sum_constraint())
         for forms, dep in farkas:
             base += [layout.legality(dep.source, dep.target, f) for f in forms]
@@ -385,10 +391,10 @@ class _Scheduler:
         solution = lexmin(base & problem(self.layout.size, extra))
         return None if solution is None else self.layout.rows(solution)
 
-    def independence(self, base: isl.BasicSet, eager: bool) -> list[str]:
+    def independence(self, base: isl.BasicSet, eager: bool) -> list[Linear]:
         """Pluto's constraints: each statement lacking rows gets a row outside
         the span of its rows so far (one statement at least, when lazy)."""
-        constraints: list[str] = []
+        constraints: list[Linear] = []
         sums: list[dict[int, int]] = []
         for s in self.statements:
             if self.fullrank(s):
@@ -443,8 +449,10 @@ class _Scheduler:
         for dep in self.deps:
             if not (dep.relation & _difference(dep, level.rows, self.iterators, "< 0")).is_empty():
                 raise PolytcInternalError("scheduling", f"row violates {dep.relation}")
-            dep.relation = (dep.relation & _difference(dep, level.rows, self.iterators,
-                                                       "= 0")).coalesce()
+            unsatisfied = _difference(dep, level.rows, self.iterators, "= 0")
+            dep.relation = (dep.relation & unsatisfied).coalesce()
+            if dep.pieces is not None:
+                dep.pieces = dep.pieces & unsatisfied
             if not dep.relation.is_empty():
                 remaining.append(dep)
         self.deps = remaining
@@ -577,7 +585,7 @@ class _Scheduler:
         self.layout = Layout(self.statements, {s: self.iterators[s] for s in self.statements},
                              len(self.params))
         try:
-            return self.solve(self.baseproblem([(self.farkas(d.relation), d) for d in inside])), \
+            return self.solve(self.baseproblem([(self.farkas(d), d) for d in inside])), \
                 inside
         finally:
             self.statements, self.layout = whole
@@ -594,6 +602,11 @@ class _Scheduler:
         self.append(Level(rows, -1))
         self.group = {s: self.group[s] + (position[s],) for s in self.statements}
         return True
+
+
+def _ends(relation: isl.Map) -> tuple[str, str]:
+    """The source and target statements of a dependence."""
+    return relation.get_tuple_name(isl.dim_type.in_), relation.get_tuple_name(isl.dim_type.out)
 
 
 def _difference(dep: _Dep, rows: dict[str, Row], iterators: dict[str, tuple[str, ...]],

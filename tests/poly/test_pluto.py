@@ -157,3 +157,41 @@ def test_large_dependences_are_linearised_in_a_bounded_child(monkeypatch):
     monkeypatch.setattr(module, "FARKAS_SECONDS", 0.0)
     with pytest.raises(ScheduleError, match="S -> T.*Farkas"):
         module.farkas(relation, ("N",))
+
+
+HEAT_3D_C = """
+void heat(int T, int n, double A[n][n][n], double B[n][n][n])
+{
+#pragma scop
+  for (int t = 0; t < T; t++) {
+    for (int i = 1; i < n - 1; i++)
+      for (int j = 1; j < n - 1; j++)
+        for (int k = 1; k < n - 1; k++)
+          B[i][j][k] = 0.5 * A[i][j][k] + 0.125 * (A[i-1][j][k] + A[i+1][j][k]
+                       + A[i][j-1][k] + A[i][j+1][k] + A[i][j][k-1] + A[i][j][k+1]);
+    for (int i = 1; i < n - 1; i++)
+      for (int j = 1; j < n - 1; j++)
+        for (int k = 1; k < n - 1; k++)
+          A[i][j][k] = 0.5 * B[i][j][k] + 0.125 * (B[i-1][j][k] + B[i+1][j][k]
+                       + B[i][j-1][k] + B[i][j+1][k] + B[i][j][k-1] + B[i][j][k+1]);
+  }
+#pragma endscop
+}
+"""
+
+
+def test_dependences_in_pieces_schedule_as_the_coalesced_ones():
+    """The dataflow's uncoalesced pieces (quick Farkas cones for heat-3d's
+    seven reads) give the schedule that the coalesced dependences give."""
+    import dataclasses
+
+    import polytc
+    from polytc.isl_util import map_list
+    program = polytc.parse_c(HEAT_3D_C)
+    deps = dependences(program)
+    assert deps.pieces is not None
+    assert max(m.n_basic_map() for m in map_list(deps.pieces)) >= 7
+    split = pluto_schedule(program, deps)
+    whole = pluto_schedule(program, dataclasses.replace(deps, pieces=None))
+    assert split.get_map().is_equal(whole.get_map())
+    assert "2t + i" in str(summarize(split, program))
