@@ -301,8 +301,8 @@ def exact_box(footprint: isl.UnionMap,
     """The box that *is* the footprint for every outer iteration, if it is
     small: its corner (a function of the outer loops), a constant bound on
     its size per dimension, and its size where that moves with the outer
-    loops (a partial register block at the end of a loop: only its last
-    dimension, and only where ``partial_ok()``)."""
+    loops (a partial register block at the end of a loop: only where
+    ``partial_ok()``, asked first, and its last dimension among others)."""
     if footprint.is_empty():
         return None
     try:
@@ -311,6 +311,8 @@ def exact_box(footprint: isl.UnionMap,
         return None
     if relation.n_basic_map() > MAX_BOX_PIECES:  # a block is one box, not a patchwork
         return None
+    if not partial_ok():
+        return _whole_box(relation)
     low = relation.lexmin_pw_multi_aff()  # a box's lexicographic extrema are its corners
     high = relation.lexmax_pw_multi_aff()
     n = relation.dim(isl.dim_type.out)
@@ -332,11 +334,49 @@ def exact_box(footprint: isl.UnionMap,
         sizes.append(size)
     if math.prod(sizes) > MAX_PROMOTED_ELEMENTS:
         return None
-    if any(e is not None for e in extents) and (extents[-1] is None or not partial_ok()):
-        return None  # partial rows only (no vector loop to pad), or no padding
+    if any(e is not None for e in extents) and extents[-1] is None:
+        return None  # partial rows only (no vector loop to pad)
     if not _box_between(relation, low, high).is_equal(relation):
         return None
     return Box(low, tuple(sizes), tuple(extents))
+
+
+def _whole_box(relation: isl.Map) -> Box | None:
+    """:func:`exact_box` where only a box of constant sizes will do: its
+    sizes are the widest spans of the footprint (the differences of two
+    elements of one outer iteration's footprint), and the footprint must be
+    the box of those sizes at its lexicographic minimum for every outer
+    iteration.  Neither the lexicographic maximum nor the spans as functions
+    of the outer loops are needed (they took 60 % of a convolution's 0.67 s
+    of ``exact_box``, whose blocks are mostly partial and refused)."""
+    spans = relation.reverse().apply_range(relation).deltas()
+    sizes: list[int] = []
+    for d in range(spans.dim(isl.dim_type.set)):
+        widest = spans.dim_max_val(d)
+        if not widest.is_int():
+            return None  # no constant bound
+        sizes.append(widest.to_python() + 1)
+    if math.prod(sizes) > MAX_PROMOTED_ELEMENTS:
+        return None
+    low = relation.lexmin_pw_multi_aff()
+    if not _box_of_sizes(relation, low, sizes).is_equal(relation):
+        return None
+    return Box(low, tuple(sizes), (None,) * len(sizes))
+
+
+def _box_of_sizes(relation: isl.Map, low: isl.PwMultiAff, sizes: list[int]) -> isl.Map:
+    """For each outer iteration of ``relation``, the box of ``sizes`` at
+    the corner ``low``."""
+    n = len(sizes)
+    names = [f"x{d}" for d in range(n)]
+    others = [f"y{d}" for d in range(n)]
+    tensor = relation.get_tuple_name(isl.dim_type.out)
+    bounds = " and ".join(f"{x} <= {y} < {x} + {size}"
+                          for x, y, size in zip(names, others, sizes)) or "true"
+    spread = isl.Map(f"{{ {tensor}[{', '.join(names)}] -> {tensor}[{', '.join(others)}] : "
+                     f"{bounds} }}", context=relation.get_ctx())
+    spread = spread.align_params(relation.get_space().params())
+    return isl.Map.from_pw_multi_aff(low).apply_range(spread).intersect_domain(relation.domain())
 
 
 def _box_between(relation: isl.Map, low: isl.PwMultiAff, high: isl.PwMultiAff) -> isl.Map:

@@ -105,6 +105,27 @@ def test_exact_box_bounds_a_size_that_moves_with_the_loops() -> None:
     assert exact_box(triangle) is None
 
 
+def test_exact_box_without_padding_takes_whole_boxes_only() -> None:
+    """Where a partial block cannot run padded, only a box of constant
+    sizes is a block: the same box as with padding allowed, or none."""
+    ctx = isl.Context()
+    no_padding = lambda: False  # noqa: E731
+    whole = isl.UnionMap("[N] -> { [c] -> C[x, y] : 0 <= c < N and c <= x < c + 6 and "
+                         "2c <= y < 2c + 16 }", context=ctx)
+    found, padded = exact_box(whole, no_padding), exact_box(whole)
+    assert found is not None and padded is not None
+    assert found.sizes == padded.sizes == (6, 16) and found.extents == (None, None)
+    assert found.corner.is_equal(padded.corner)
+    partial = isl.UnionMap("[N] -> { [c] -> C[x] : c >= 0 and c <= x < N and x < c + 60 "
+                           "and c % 60 = 0 }", context=ctx)
+    assert exact_box(partial, no_padding) is None and exact_box(partial) is not None
+    holed = isl.UnionMap("{ [c] -> C[x, y] : 0 <= c < 10 and 0 <= x < 6 and 0 <= y < 8 and "
+                         "(x < 5 or y < 7) }", context=ctx)
+    assert exact_box(holed, no_padding) is None and exact_box(holed) is None
+    unbounded = isl.UnionMap("[N] -> { [c] -> C[x] : 0 <= c and c <= x < N }", context=ctx)
+    assert exact_box(unbounded, no_padding) is None
+
+
 MLP = """
 def mlp(float(B,K) X, float(N,K) W, float(N) b) -> (Y) {
     Y(i, n) +=! X(i, k) * W(n, k)
