@@ -215,6 +215,7 @@ def fuzz(programs: int, seed: int, out: Path | None = None,
             options = rng.choice(OPTION_SETS)
             report.programs += 1
             name = f"cfuzz_{seed}_{number}"
+            problem: str | None
             try:
                 rewritten = transform_c(program.source, filename=f"{name}.c", **options)
             except PolytcError:
