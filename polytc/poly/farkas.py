@@ -2,10 +2,11 @@
 
 Unknowns ``z`` are laid out by :class:`Layout`; constraints are linear
 forms over ``z0, z1, ...`` (:data:`Linear`), read by isl as one constraint
-matrix (:func:`problem`) and solved with isl's lexicographic minimum.  :func:`farkas` turns a dependence into the
-cone of affine forms that are non-negative on it (Farkas' lemma, computed by
-isl's ``coefficients()``); the legality and bounding conditions are linear
-maps of the unknowns into that cone.
+matrix (:func:`problem`) and solved with isl's lexicographic minimum.
+:func:`farkas` turns a dependence into the cone of affine forms that are
+non-negative on it (Farkas' lemma, computed by isl's ``coefficients()``);
+the legality and bounding conditions are linear maps of the unknowns into
+that cone.
 """
 from __future__ import annotations
 
