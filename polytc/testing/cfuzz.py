@@ -12,8 +12,8 @@ the kernel at the sizes of its arguments and prints every element with
 small tiles, fusion policies, schedulers) with OpenMP; the rewrite must print
 the same bits at one and two threads, at sizes that no tile divides, thin
 ones included (polytc reorders no operation of a point).  A mismatch, a
-failed build or an exception other than a ``polytc.errors`` refusal is a
-failure; with ``--out`` each is saved as ``<name>.c``, ``<name>.opt.c`` and
+failed build, an internal error or an exception other than a
+``polytc.errors`` refusal is a failure; with ``--out`` each is saved as ``<name>.c``, ``<name>.opt.c`` and
 ``<name>.json`` (options, sizes, what went wrong).
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from polytc.errors import PolytcError
+from polytc.errors import PolytcError, PolytcInternalError
 
 #: flags of both builds; the rewrite adds -fopenmp
 FLAGS = ("-O3", "-ffp-contract=off")
@@ -218,6 +218,8 @@ def fuzz(programs: int, seed: int, out: Path | None = None,
             problem: str | None
             try:
                 rewritten = transform_c(program.source, filename=f"{name}.c", **options)
+            except PolytcInternalError as error:  # a bug, not a refusal
+                rewritten, problem = "", f"{type(error).__name__}: {error}"
             except PolytcError:
                 report.refused += 1
                 continue

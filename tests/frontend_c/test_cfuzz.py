@@ -55,3 +55,20 @@ def test_programs_cover_thin_domains_and_every_dimension() -> None:
 def test_the_command_line_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert cfuzz.main(["--programs", "1", "--seed", "3"]) == 0
     assert "1 programs, " in capsys.readouterr().out
+
+
+def test_an_internal_error_is_a_failure_and_a_refusal_is_not(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from polytc.errors import OptionError, PolytcInternalError
+
+    def internal(*args: object, **kwargs: object) -> str:
+        raise PolytcInternalError("scheduling", "a bug")
+    monkeypatch.setattr(polytc, "transform_c", internal)
+    report = cfuzz.fuzz(1, seed=1)
+    assert len(report.failures) == 1 and "PolytcInternalError" in report.failures[0]["problem"]
+
+    def refusal(*args: object, **kwargs: object) -> str:
+        raise OptionError("refused")
+    monkeypatch.setattr(polytc, "transform_c", refusal)
+    report = cfuzz.fuzz(1, seed=1)
+    assert report.refused == 1 and not report.failures

@@ -1,10 +1,15 @@
 """The Pluto-style scheduler: its linear-algebra pieces, its schedules for
 known programs (as isl values and summaries), fusion policies and errors."""
+import dataclasses
+
 import islpy as isl
 import pytest
 
+import polytc
+
 from polytc.errors import ScheduleError, SchedulerFallbackWarning
 from polytc.frontend import to_program
+from polytc.isl_util import map_list
 from polytc.poly import check, dependences, pluto_schedule, summarize
 from polytc.poly.graph import strongly_connected_components
 from polytc.poly.linalg import null_space as _null_space, rank as _rank
@@ -183,10 +188,6 @@ void heat(int T, int n, double A[n][n][n], double B[n][n][n])
 def test_dependences_in_pieces_schedule_as_the_coalesced_ones():
     """The dataflow's uncoalesced pieces (quick Farkas cones for heat-3d's
     seven reads) give the schedule that the coalesced dependences give."""
-    import dataclasses
-
-    import polytc
-    from polytc.isl_util import map_list
     program = polytc.parse_c(HEAT_3D_C)
     deps = dependences(program)
     assert deps.pieces is not None
