@@ -359,24 +359,12 @@ def _whole_box(relation: isl.Map) -> Box | None:
     if math.prod(sizes) > MAX_PROMOTED_ELEMENTS:
         return None
     low = relation.lexmin_pw_multi_aff()
-    if not _box_of_sizes(relation, low, sizes).is_equal(relation):
+    last = isl.MultiVal.zero(low.get_space().range())
+    for d, size in enumerate(sizes):
+        last = last.set_val(d, isl.Val.int_from_si(relation.get_ctx(), size - 1))
+    if not _box_between(relation, low, low.add_constant_multi_val(last)).is_equal(relation):
         return None
     return Box(low, tuple(sizes), (None,) * len(sizes))
-
-
-def _box_of_sizes(relation: isl.Map, low: isl.PwMultiAff, sizes: list[int]) -> isl.Map:
-    """For each outer iteration of ``relation``, the box of ``sizes`` at
-    the corner ``low``."""
-    n = len(sizes)
-    names = [f"x{d}" for d in range(n)]
-    others = [f"y{d}" for d in range(n)]
-    tensor = relation.get_tuple_name(isl.dim_type.out)
-    bounds = " and ".join(f"{x} <= {y} < {x} + {size}"
-                          for x, y, size in zip(names, others, sizes)) or "true"
-    spread = isl.Map(f"{{ {tensor}[{', '.join(names)}] -> {tensor}[{', '.join(others)}] : "
-                     f"{bounds} }}", context=relation.get_ctx())
-    spread = spread.align_params(relation.get_space().params())
-    return isl.Map.from_pw_multi_aff(low).apply_range(spread).intersect_domain(relation.domain())
 
 
 def _box_between(relation: isl.Map, low: isl.PwMultiAff, high: isl.PwMultiAff) -> isl.Map:

@@ -182,10 +182,8 @@ def _piecewise_forms(pieces: isl.Map) -> list[Form] | None:
     points = [p for p in points if not p.is_empty()]
     if len(points) > MAX_PIECES or any(_inequalities(p) > CHILD_PIECE for p in points):
         return None
-    forms: list[Form] = []
-    for piece in points:
-        forms.extend(f for f in _forms(isl.Set.from_basic_set(piece)) if f not in forms)
-    return forms
+    return list(dict.fromkeys(form for piece in points
+                              for form in _forms(isl.Set.from_basic_set(piece))))
 
 
 def _self_dependence(relation: isl.Map) -> bool:
