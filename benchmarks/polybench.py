@@ -24,8 +24,10 @@ e.g. the MatthiasJReisinger/PolyBenchC-4.2.1 mirror); every kernel of its
 options (:func:`polytc.transform_c`'s keywords), checked and timed like the
 default one in columns ``NAME@1``, ``NAME@2``.
 
-It prints each kernel's speedups over gcc, their geometric means and a
-pass/FAIL line per target of issue #13.  The ``check`` column is polytc's
+It prints each kernel's speedups over gcc, their geometric means, a copy
+kernel's bandwidth on each thread count (beyond the caches: the most that
+threads can gain on a kernel bound by memory here) and a pass/FAIL line per
+target of issue #13.  The ``check`` column is polytc's
 (and its variants'); a tool whose dumps differ from the original's shows
 ``wrong`` instead of a speedup, one that failed ``failed``, and neither
 counts in its geometric mean (Pluto's is over the kernels it gets right).
@@ -76,7 +78,8 @@ class Result:
     checked: dict[str, bool] = field(default_factory=dict)  # variant -> all dumps identical
     seconds: dict[str, float] = field(default_factory=dict)  # "gcc", "polytc@2", ...
     opt_seconds: float = 0.0
-    parallel: bool = False
+    parallel: bool = False  # polytc's rewrite has a parallel loop
+    threaded: bool | None = None  # one ran on several threads (None: not counted)
 
 
 @dataclass(frozen=True)
@@ -120,10 +123,99 @@ def build(cc: str, source: Path, kernel: Kernel, size: str, flags: tuple[str, ..
     return None if result.returncode == 0 else result.stderr[-2000:]
 
 
-def run(exe: Path, threads: int) -> tuple[str, str]:
+def run(exe: Path, threads: int, preload: Path | None = None) -> tuple[str, str]:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    if preload is not None:
+        env["LD_PRELOAD"] = str(preload)
     result = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=3600)
     return result.stdout, result.stderr
+
+
+#: a copy of 2 x 128 MiB (beyond the last-level cache) timed per thread count:
+#: what memory-bound kernels can gain from threads on this machine
+COPY_C = r"""#include <stdio.h>
+#include <stdlib.h>
+#include <omp.h>
+#define N (1L << 24)
+int main(void) {
+  double *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b), best = 1e30;
+  if (!a || !b) return 1;
+  #pragma omp parallel for schedule(static)
+  for (long i = 0; i < N; i++) { a[i] = (double)i; b[i] = 0.0; }
+  for (int r = 0; r < 7; r++) {
+    double start = omp_get_wtime();
+    #pragma omp parallel for schedule(static)
+    for (long i = 0; i < N; i++) b[i] = 1.5 * a[i];
+    double took = omp_get_wtime() - start;
+    best = took < best ? took : best;
+  }
+  printf("%.3f\n", 2.0 * N * sizeof *a / best / 1e9);
+  return b[N - 1] < 0.0;
+}
+"""
+
+
+def copy_bandwidth(tools: Tools, threads: list[int], work: Path) -> dict[int, float]:
+    """GB/s (read plus written) of :data:`COPY_C` per thread count, best of 7."""
+    source, exe = work / "copy.c", work / "copy"
+    source.write_text(COPY_C)
+    built = subprocess.run([tools.gcc, *TIME_FLAGS, "-fopenmp", str(source), "-o", str(exe)],
+                           capture_output=True, text=True)
+    if built.returncode:
+        return {}
+    found = {t: _SECONDS.findall(run(exe, t)[0]) for t in threads}
+    return {t: float(values[-1]) for t, values in found.items() if values}
+
+
+#: preloaded into polytc's runs on several threads: counts the parallel
+#: regions that ask for more than one thread.  polytc's regions all name
+#: their thread count, and gcc passes libgomp 1 where a region's ``if``
+#: clause is false (polytc's loops of few iterations:
+#: :data:`polytc.codegen_c.prelude.MIN_PARALLEL_TRIPS`); PolyBench's cache
+#: flush names none (0) and is not counted
+THREADED_SHIM = r"""#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+static long threaded;
+typedef void (*body_t)(void *);
+void GOMP_parallel(body_t fn, void *data, unsigned threads, unsigned flags) {
+  static void (*real)(body_t, void *, unsigned, unsigned);
+  if (!real) real = (void (*)(body_t, void *, unsigned, unsigned))dlsym(RTLD_NEXT, "GOMP_parallel");
+  threaded += threads > 1;
+  real(fn, data, threads, flags);
+}
+#define LOOP(name) \
+void name(body_t fn, void *data, unsigned threads, long start, long end, long incr, \
+          long chunk, unsigned flags) { \
+  static void (*real)(body_t, void *, unsigned, long, long, long, long, unsigned); \
+  if (!real) real = (void (*)(body_t, void *, unsigned, long, long, long, long, unsigned)) \
+      dlsym(RTLD_NEXT, #name); \
+  threaded += threads > 1; \
+  real(fn, data, threads, start, end, incr, chunk, flags); \
+}
+LOOP(GOMP_parallel_loop_static)
+LOOP(GOMP_parallel_loop_dynamic)
+LOOP(GOMP_parallel_loop_guided)
+LOOP(GOMP_parallel_loop_nonmonotonic_dynamic)
+LOOP(GOMP_parallel_loop_nonmonotonic_guided)
+__attribute__((destructor)) static void report(void) {
+  fprintf(stderr, "polytc-threaded-regions %ld\n", threaded);
+}
+"""
+_THREADED = re.compile(r"^polytc-threaded-regions (\d+)$", re.M)
+
+
+def threaded_shim(cc: str, work: Path) -> Path | None:
+    """:data:`THREADED_SHIM` built as a shared library in ``work`` (None
+    where it does not build: then every kernel with a parallel loop counts)."""
+    source, library = work / "threaded.c", work / "threaded.so"
+    if not library.exists():
+        source.write_text(THREADED_SHIM)
+        built = subprocess.run([cc, "-O2", "-shared", "-fPIC", str(source), "-o",
+                                str(library), "-ldl"], capture_output=True, text=True)
+        if built.returncode:
+            return None
+    return library
 
 
 def polytc_source(kernel: Kernel, size: str, defines: list[str], out: Path,
@@ -213,16 +305,23 @@ def _fail(result: Result, variant: str, message: str) -> None:
 
 # -- timing -----------------------------------------------------------------------
 def timed(cc: str, source: Path, kernel: Kernel, size: str, extra: list[str], exe: Path,
-          threads: int, repeat: int) -> float | None:
+          threads: int, repeat: int, counted: dict[str, int] | None = None) -> float | None:
+    """The median of ``repeat`` runs; with ``counted`` (and the shim built),
+    the runs' threaded parallel regions go to ``counted["regions"]``."""
     if not exe.exists():
         if build(cc, source, kernel, size, TIME_FLAGS, extra + ["-DPOLYBENCH_TIME"], exe):
             return None
+    shim = threaded_shim(cc, exe.parent) if counted is not None else None
     times = []
     for _ in range(repeat):
-        found = _SECONDS.findall(run(exe, threads)[0])
+        out, err = run(exe, threads, shim)
+        found = _SECONDS.findall(out)
         if not found:
             return None
         times.append(float(found[-1]))
+        regions = _THREADED.findall(err)
+        if counted is not None and regions:
+            counted["regions"] = counted.get("regions", 0) + int(regions[-1])
     return statistics.median(times)
 
 
@@ -246,11 +345,14 @@ def measure(kernel: Kernel, tools: Tools, size: str, threads: list[int], repeat:
         if name == "polytc":
             result.opt_seconds = max(result.opt_seconds, elapsed)
             result.parallel = PARALLEL_LOOP.search(rewritten.read_text()) is not None
+    counted: dict[str, int] = {}
     for t in threads:
         for name, rewritten in rewrites.items():
-            _store(seconds, f"{name}@{t}", timed(tools.gcc, rewritten, kernel, size,
-                                                 ["-fopenmp"], base.with_suffix(f".{name}"),
-                                                 t, repeat))
+            _store(seconds, f"{name}@{t}", timed(
+                tools.gcc, rewritten, kernel, size, ["-fopenmp"], base.with_suffix(f".{name}"),
+                t, repeat, counted if name == "polytc" and t > 1 else None))
+    if "regions" in counted:
+        result.threaded = counted["regions"] > 0
         if isinstance(pluto, Path):
             _store(seconds, f"pluto@{t}", timed(tools.gcc, pluto, kernel, size, ["-fopenmp"],
                                                 base.with_suffix(".pluto"), t, repeat))
@@ -339,6 +441,19 @@ def print_table(results: list[Result], size: str) -> None:
             print(f"  {r.kernel.name}: {problem}")
 
 
+def print_copy(copy: dict[int, float]) -> None:
+    """The copy kernel's bandwidth per thread count, and its scaling: what a
+    kernel bound by memory can gain from threads here."""
+    if not copy:
+        return
+    first = min(copy)
+    rates = ", ".join(f"{gbs:.1f} GB/s on {t}" for t, gbs in sorted(copy.items()))
+    scaling = ", ".join(f"{t} threads {copy[t] / copy[first]:.2f}x" for t in sorted(copy)
+                        if t != first)
+    print(f"copy of 2 x 128 MiB (gcc -O3 -fopenmp): {rates} ({scaling} of {first}): "
+          "the most a kernel bound by memory can gain from threads here")
+
+
 def _ratio(value: float | None) -> str:
     return f"{value:.2f}x" if value is not None else "-"
 
@@ -367,13 +482,18 @@ def targets(results: list[Result], threads: list[int], suite_size: int) -> list[
     if two is not None:
         lines.append((two >= 3.0, f"2 threads: geometric mean {_ratio(two)} >= 3.0x "
                       "gcc's 1-thread time"))
+        # a kernel whose parallel loops all stayed on one thread (too few
+        # iterations at this size) runs sequential code: named, not counted
+        unthreaded = [r.kernel.name for r in results if r.parallel and r.threaded is False]
         scaling = [f"{r.kernel.name} {_ratio(r.seconds['polytc@1'] / r.seconds['polytc@2'])}"
-                   for r in results if r.parallel and "polytc@1" in r.seconds
-                   and "polytc@2" in r.seconds
+                   for r in results if r.parallel and r.threaded is not False
+                   and "polytc@1" in r.seconds and "polytc@2" in r.seconds
                    and r.seconds["polytc@1"] / r.seconds["polytc@2"] < 1.8]
         lines.append((not scaling, "2 threads: >= 1.8x polytc's own 1-thread time on every "
                       "kernel with a parallel loop" + (f" (below: {', '.join(scaling)})"
-                                                      if scaling else "")))
+                                                      if scaling else "")
+                      + (f"; parallel loops never threaded at this size: {', '.join(unthreaded)}"
+                         if unthreaded else "")))
     slowest = max((r.opt_seconds for r in results), default=0.0)
     lines.append((slowest < 2.0, f"polytc opt under 2 s per file (slowest {slowest:.2f} s)"))
     return lines
@@ -432,6 +552,10 @@ def main(argv: list[str] | None = None) -> int:
           f"polycc {tools.polycc or 'not set (PLUTO_POLYCC)'}")
     if args.size != "none":
         print_table(results, args.size)
+        if len(threads) > 1:
+            with tempfile.TemporaryDirectory(prefix="polytc-copy-") as tmp:
+                copy = copy_bandwidth(tools, threads, Path(tmp))
+            print_copy(copy)
     suite_size = len(kernels(args.polybench, only))
     print()
     failed = False

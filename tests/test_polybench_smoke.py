@@ -36,6 +36,8 @@ def test_smoke_run_checks_and_times_every_variant(polybench: ModuleType,
     table = printed[printed.index("PolyBench at MINI"):]
     assert "polytc@1" in table and "polytc@2" in table and "geomean" in table
     assert "polytc opt under 2 s per file" in printed
+    assert "copy of 2 x 128 MiB (gcc -O3 -fopenmp): " in printed  # the bandwidth's scaling
+    assert " GB/s on 1, " in printed and "2 threads " in printed
     if "Polly not installed" not in printed:
         assert "polly@1" in table
     if "polycc not set" not in printed:
@@ -89,3 +91,50 @@ def test_a_rivals_wrong_dumps_show_and_leave_its_mean(polybench: ModuleType,
     rows = {line.split()[0]: line.split() for line in lines if line[:1] in "abcg" and line}
     assert [rows[k][1] for k in "abc"] == ["ok", "ok", "ok"], lines
     assert rows["geomean"] == ["geomean", "2.00x", "4.00x"], lines  # pluto's: kernel a alone
+
+
+def test_kernels_whose_parallel_loops_never_ran_threaded_are_named_not_counted(
+        polybench: ModuleType) -> None:
+    """The 2-thread scaling target counts the kernels where some parallel
+    region ran on two threads (the preloaded shim's count); one whose loops
+    all stayed on one thread (too few iterations) is named apart."""
+    def result(name: str, threaded: bool | None) -> object:
+        r = polybench.Result(polybench.Kernel(name, Path(f"{name}.c"), Path(".")))
+        r.checked["polytc"], r.parallel, r.threaded = True, True, threaded
+        r.seconds.update({"gcc": 1.0, "polytc@1": 1.0, "polytc@2": 1.0})
+        return r
+    lines = polybench.targets([result("short", False), result("wide", True),
+                               result("unknown", None)], [1, 2], 3)
+    scaling = next(text for _, text in lines if "own 1-thread time" in text)
+    assert "(below: wide 1.00x, unknown 1.00x)" in scaling
+    assert scaling.endswith("parallel loops never threaded at this size: short")
+
+
+def test_the_shim_counts_regions_that_ask_for_threads(polybench: ModuleType,
+                                                      tmp_path: Path) -> None:
+    """A region under a false ``if`` clause passes libgomp one thread and is not
+    counted; one without a thread count (PolyBench's cache flush) neither."""
+    source = tmp_path / "regions.c"
+    source.write_text("""#include <stdio.h>
+int main(int argc, char **argv) {
+  double a[64] = {0}; int threads = 2;
+  #pragma omp parallel for num_threads(threads) if(threads > 1 && argc > 5)
+  for (int i = 0; i < 64; i++) a[i] += i;
+  #pragma omp parallel for
+  for (int i = 0; i < 64; i++) a[i] += i;
+  #pragma omp parallel for num_threads(threads) if(threads > 1) schedule(dynamic, 1)
+  for (int i = 0; i < 64; i++) a[i] += i;
+  printf("%g\\n", a[63]);
+  return 0;
+}
+""")
+    tools = polybench.Tools(polybench.shutil.which("gcc") or "cc", None, None)
+    exe = tmp_path / "regions"
+    built = polybench.subprocess.run([tools.gcc, "-fopenmp", str(source), "-o", str(exe)],
+                                     capture_output=True, text=True)
+    shim = polybench.threaded_shim(tools.gcc, tmp_path)
+    if built.returncode or shim is None:
+        pytest.skip("no OpenMP compiler to build the shim with")
+    out, err = polybench.run(exe, 2, shim)
+    assert out.strip() == "189"
+    assert polybench._THREADED.findall(err) == ["1"]

@@ -44,11 +44,14 @@ def uneven_blocks(node: isl.ScheduleNode, member: int, context: isl.Set | None) 
     if lines.n_set() != 1:
         return False
     line = lines.get_at(0)  # the loop's values
+    trips = _trips(line)
+    if trips is None:
+        return False
+    if trips <= COARSE_TRIPS:  # atax's 1024-column tiles: one at n = 1000, three at 2100
+        return True
     picked = _sampled_values(line)
     if picked is None:
         return False
-    if _trips(line) <= COARSE_TRIPS:
-        return True
     work = [_work(instances, line, value) for value in picked]
     known = [w for w in work if w is not None]
     if len(known) < len(work):
@@ -102,10 +105,17 @@ def _sampled_values(line: isl.Set) -> list[int] | None:
     return picked if len(picked) >= 2 else None
 
 
-def _trips(line: isl.Set) -> int:
-    """The iteration count of a loop of values ``line`` (bounded), from its
-    first two values and its last."""
-    first, last = int(line.dim_min_val(0).to_python()), int(line.dim_max_val(0).to_python())
+def _trips(line: isl.Set) -> int | None:
+    """The iteration count of a loop of values ``line``, from its first two
+    values and its last (None when it is empty or unbounded)."""
+    if line.is_empty() or not line.is_bounded():
+        return None
+    low, high = line.dim_min_val(0), line.dim_max_val(0)
+    if not (low.is_int() and high.is_int()):
+        return None
+    first, last = int(low.to_python()), int(high.to_python())
+    if first == last:
+        return 1
     second = int(line.lower_bound_val(isl.dim_type.set, 0, first + 1).dim_min_val(0).to_python())
     return (last - first) // max(second - first, 1) + 1
 

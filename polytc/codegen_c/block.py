@@ -60,7 +60,8 @@ def to_c_block(program: ir.Program, schedule: isl.Schedule, *, parallel: bool = 
     ``fallback`` (the original C) runs where the context does not hold but
     some statement would (required then).  ``deps``: the program's
     dependences, when already computed."""
-    style = CStyle(iterator_prefix=iterator_prefix, on_alloc_failure="abort();")
+    style = CStyle(iterator_prefix=iterator_prefix, on_alloc_failure="abort();",
+                   outer_trips_guard=True)
     try:
         emitter, loops = walk(program, schedule, parallel, deps,
                               lambda: Emitter(program, {}, names=VerbatimNames(), style=style))

@@ -148,11 +148,14 @@ class AstBuildError(PolytcInternalError):
 class CStyle:
     """What differs between the C function of a kernel (the defaults) and a
     loop nest spliced into the user's own C (:mod:`polytc.codegen_c.block`):
-    the prefix of loop iterators (``c0, c1, ...``) and what a failed
-    allocation does."""
+    the prefix of loop iterators (``c0, c1, ...``), what a failed
+    allocation does, and whether an outermost parallel loop of statements
+    needs POLYTC_MIN_PARALLEL_TRIPS iterations to run threaded (a kernel's
+    call already runs small work on one thread: :mod:`.work`)."""
 
     iterator_prefix: str = "c"
     on_alloc_failure: str = "return 2;"
+    outer_trips_guard: bool = False
 
 
 class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
@@ -462,7 +465,16 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         if marks.PARALLEL in pragmas:
             self.used.add(THREADS)  # the clauses read polytc_nthreads
             simd = " simd" if marks.SIMD in pragmas else ""
-            clauses = "num_threads(polytc_nthreads) if(polytc_nthreads > 1)"
+            trips = trip_count(node, self.isl_expr) \
+                if around or self.style.outer_trips_guard else None
+            if trips is not None:
+                self.used.add("POLYTC_MIN_PARALLEL_TRIPS")
+            worth = "polytc_nthreads > 1" if trips is None else \
+                f"polytc_nthreads > 1 && {trips} >= POLYTC_MIN_PARALLEL_TRIPS"
+            # outermost, a loop of statements runs threaded only over enough
+            # iterations (durbin's and trisolv's initialisations: 2,000 stores)
+            threaded_if = "polytc_nthreads > 1" if around else worth
+            clauses = f"num_threads(polytc_nthreads) if({threaded_if})"
             # where static blocks would be uneven, iterations go one at a time
             split = "schedule(dynamic, 1)" if marks.UNEVEN in pragmas else "schedule(static)"
             if per_thread:
@@ -479,11 +491,6 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
             plain: cgen.Generable = cgen.Module([cgen.Pragma("omp simd"), loop]) if simd else loop
             if per_thread:
                 plain = self._allocated(scope, plain)
-            trips = trip_count(node, self.isl_expr)
-            if trips is not None:
-                self.used.add("POLYTC_MIN_PARALLEL_TRIPS")
-            worth = "polytc_nthreads > 1" if trips is None else \
-                f"polytc_nthreads > 1 && {trips} >= POLYTC_MIN_PARALLEL_TRIPS"
             return cgen.If(c_text(worth), cgen.Block([threads]), cgen.Block([plain]))
         if marks.SIMD in pragmas:
             return cgen.Module([cgen.Pragma("omp simd"), loop])

@@ -74,6 +74,8 @@ def test_uneven_blocks_measures_the_iterations():
     # 32 rows at n = 1000 are many, 11 tiles of 96 few
     assert not uneven_blocks(_band("[{ S[i, j] -> [(32 * floor(i / 32))] }]", square), 0, None)
     assert uneven_blocks(_band("[{ S[i, j] -> [(96 * floor(i / 96))] }]", square), 0, None)
+    # one tile of 1024 columns at n = 1000 (three at n = 2100: atax's columns)
+    assert uneven_blocks(_band("[{ S[i, j] -> [(1024 * floor(j / 1024))] }]", square), 0, None)
     # a band member inside another loop keeps static blocks
     two = _band("[{ S[i, j] -> [(j)] }, { S[i, j] -> [(i)] }]", triangle)
     assert not uneven_blocks(two, 1, None)

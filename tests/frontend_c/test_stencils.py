@@ -4,6 +4,7 @@ wavefronts of tiles, and bit-identical to the original on 1 and 2 threads
 at sizes no tile divides (one step on the smallest domain, thin domains)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -181,6 +182,29 @@ def test_parallel_loops_in_a_sequential_loop_skip_openmp_on_one_thread() -> None
                                         for b in one_thread), per_step
     tiled = polytc.transform_c(SWEEPS_2D, include_dirs=[HERE], filename="t.c")
     assert "if (polytc_nthreads > 1)\n" in tiled and "POLYTC_MIN_PARALLEL_TRIPS" not in tiled
+
+
+def test_an_outermost_loop_of_statements_needs_enough_iterations_to_fork() -> None:
+    """Outermost, a parallel loop of statements only runs threaded over
+    POLYTC_MIN_PARALLEL_TRIPS iterations (an initialisation of 2,000 stores
+    is less work than a fork and join); a loop that holds loops does not
+    ask, and neither does a TC kernel's (its calls run small work on one
+    thread)."""
+    source = """void init(int n, double x[n], double A[n][n]) {
+#pragma scop
+  for (int i = 0; i < n; i++) x[i] = 0.0;
+  for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) A[i][j] = 1.0;
+#pragma endscop
+}
+"""
+    text = polytc.transform_c(source, filename="init.c", tile=None, fuse="none")
+    clauses = re.findall(r"#pragma omp parallel for.*", text)
+    assert len(clauses) == 2, text
+    guarded = [c for c in clauses if "POLYTC_MIN_PARALLEL_TRIPS" in c]
+    assert len(guarded) == 1 and "(n) - (0) >= POLYTC_MIN_PARALLEL_TRIPS" in guarded[0], text
+    assert "#define POLYTC_MIN_PARALLEL_TRIPS" in text.split("void init")[0]
+    assert "POLYTC_MIN_PARALLEL_TRIPS" not in polytc.compile(
+        "def f(float(N) X) -> (Y) { Y(i) = X(i) * 2 }").c_source
 
 
 def test_diamond_tiles_start_together() -> None:
