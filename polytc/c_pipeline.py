@@ -17,12 +17,13 @@ import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
+import islpy as isl
 from pycparser import c_ast
 
 from polytc import __version__
 from polytc.codegen_c.emit import GCC_NO_LDIST
 from polytc.codegen_c import build as builder
-from polytc.codegen_c.block import helper_definitions, to_c_block
+from polytc.codegen_c.block import CBlock, helper_definitions, to_c_block
 from polytc.codegen_c.ckernel import CKernel, entry_point
 from polytc.codegen_c.splice import Replacement, comment, declaration_start, splice
 from polytc.errors import (CDiagnostic, CFrontendError, CompilerNotFoundError, OptionError,
@@ -35,6 +36,7 @@ from polytc.frontend.c.preprocess import CSource
 from polytc.options import Options
 from polytc.pipeline import scheduled, tiled_code
 from polytc.program import Program
+from polytc.tiling.bands import across_time
 
 _ISL_ITERATOR = re.compile(r"c\d+\Z")
 
@@ -67,11 +69,14 @@ def region_stages(unit: Unit, region: Region, program: Program, opts: Options,
     original = "\n".join(lines[first:last - 1] if region.scop is not None
                          else lines[first - 1:last])
     deps = stages["dependences"]
-    stages["tiled"], stages["c"] = tiled_code(
-        program, stages, opts,
-        lambda tiled, tile: to_c_block(program, tiled, parallel=opts.parallel,
-                                       iterator_prefix=prefix, fallback=original, deps=deps),
-        lambda block: block.text)
+
+    def block(tiled: isl.Schedule, tile: object) -> CBlock:
+        # a stencil tiled across time runs as written where its data fit in L1
+        time_tiled = tile is not None and across_time(stages["schedule"], deps.all)
+        return to_c_block(program, tiled, parallel=opts.parallel, iterator_prefix=prefix,
+                          fallback=original, deps=deps, original_in_cache=time_tiled)
+    stages["tiled"], stages["c"] = tiled_code(program, stages, opts, block,
+                                              lambda code: code.text)
     return stages
 
 

@@ -32,8 +32,11 @@ from typing import Any
 
 from polytc.errors import PolytcError, PolytcInternalError
 
-#: flags of both builds; the rewrite adds -fopenmp
+#: flags of both builds; the rewrite adds -fopenmp and THREADED_ALWAYS
 FLAGS = ("-O3", "-ffp-contract=off")
+#: the rewrite's code runs threaded and tiled at the fuzzer's small sizes:
+#: loops of few iterations still fork, data within L1 still take the tiles
+THREADED_ALWAYS = ("-DPOLYTC_MIN_PARALLEL_TRIPS=0", "-DPOLYTC_ORIGINAL_WITHIN=0")
 #: widest neighbour offset, and so the margin of every loop
 REACH = 2
 ARRAY_NAMES = ("A", "B", "C")
@@ -159,7 +162,7 @@ def _nest(loops: tuple[str, ...], statement: str, indent: str) -> str:
 
 
 def _build(cc: str, source: Path, exe: Path, openmp: bool) -> str | None:
-    flags = [*FLAGS, "-fopenmp"] if openmp else list(FLAGS)
+    flags = [*FLAGS, "-fopenmp", *THREADED_ALWAYS] if openmp else list(FLAGS)
     done = subprocess.run([cc, *flags, str(source), "-o", str(exe), "-lm"],
                           capture_output=True, text=True)
     return None if done.returncode == 0 else done.stderr[-1500:]

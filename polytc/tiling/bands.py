@@ -284,3 +284,19 @@ def unrolled(node: isl.ScheduleNode, member: int) -> bool:
     unroll = isl.ast_loop_type.unroll
     return (node.band_member_get_ast_loop_type(member) == unroll
             or node.band_member_get_isolate_ast_loop_type(member) == unroll)
+
+
+def across_time(schedule: isl.Schedule, deps: isl.UnionMap) -> bool:
+    """Whether ``schedule`` has a band that tiling takes across time: a
+    permutable, skewed band whose outer member carries a dependence (a time
+    loop around a stencil's sweeps, see ``_TilingPass.time_band``)."""
+    found = False
+
+    def visit(node: isl.ScheduleNode) -> bool:
+        nonlocal found
+        if node.get_type() == isl.schedule_node_type.band and node.band_get_permutable() \
+                and skewed(node) and not parallel_at_band(node, deps)[0]:
+            found = True
+        return not found
+    schedule.get_root().foreach_descendant_top_down(visit)
+    return found

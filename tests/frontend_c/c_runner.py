@@ -24,8 +24,9 @@ def compiler() -> str:
 
 
 #: rewrites are built with this: every loop polytc made parallel runs in
-#: parallel on 2 threads, however few its iterations (the tests' sizes are small)
-PARALLEL_ALWAYS = ("-DPOLYTC_MIN_PARALLEL_TRIPS=0",)
+#: parallel on 2 threads, however few its iterations, and a time-tiled region
+#: runs its tiles on 1 thread, however small its data (the tests' sizes are small)
+PARALLEL_ALWAYS = ("-DPOLYTC_MIN_PARALLEL_TRIPS=0", "-DPOLYTC_ORIGINAL_WITHIN=0")
 
 
 def build(source: str, directory: Path, openmp: bool = True,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import islpy as isl
 import pytest
 
 import polytc
@@ -134,8 +135,11 @@ def test_an_in_place_stencils_rows_run_together_in_its_inner_loop(text: str) -> 
     three = _kernel(text, unroll=3).c_source
     rows, write = ("c4 += 8", "G[y][x] = ") if text is IN_PLACE_2D else ("c2 += 8", "G[x] = ")
     assert rows in jammed and rows not in plain, jammed
-    assert jammed.count(write) == 8 * plain.count(write) > 0, jammed
-    assert three.count(write) == 3 * plain.count(write), three
+
+    def tiled_writes(source: str) -> int:  # the original loops are kept for small data
+        return source.count(write) - text.count(write)
+    assert tiled_writes(jammed) == 8 * tiled_writes(plain) > 0, jammed
+    assert tiled_writes(three) == 3 * tiled_writes(plain), three
     tiled = str(_kernel(text).tiled_summary)
     assert "mod 8" in tiled, tiled
 
@@ -292,3 +296,40 @@ def test_a_parallel_loop_around_recurrences_runs_inside_them() -> None:
         assert "c1 += 32" not in plain, (options, plain)
         assert "POLYTC_MIN(31, " not in _loop_around(plain, "L[i][j] = "), (options, plain)
     assert "c1 += 8" in _kernel(ALTERNATING_LINES, tile=8).c_source
+
+
+def test_a_time_tiled_region_runs_as_written_on_one_thread_within_l1() -> None:
+    """On one thread, a stencil tiled across time whose arrays fit in the L1
+    cache runs the original loops (its tiles save no traffic there); the
+    guard sums each array's touched box, and -DPOLYTC_ORIGINAL_WITHIN=0
+    (the tests' builds) always runs the tiles.  A region not tiled across
+    time has no such guard."""
+    from stencil_kernels import SWEEPS_1D
+    from polytc.codegen_c.footprint import footprint_boxes
+    from polytc.tiling.model import machine_caches
+    text = polytc.transform_c(SWEEPS_1D, include_dirs=[HERE], filename="s.c")
+    assert "POLYTC_THREADS == 1 && (int64_t)8 * " in text, text
+    assert f"#define POLYTC_ORIGINAL_WITHIN {machine_caches().l1}\n" in text
+    assert "V[x] = 0.25 * U[x - 1]" in text.split("#pragma scop")[-1]  # the original, kept
+    boxes = footprint_boxes(polytc.parse_c(SWEEPS_1D, include_dirs=[HERE], filename="s.c"))
+    assert boxes is not None and sorted(boxes) == ["U", "V"]
+
+    def at(extent: isl.PwAff, **sizes: int) -> int:
+        point = extent.domain().get_space().params()
+        fixed = isl.Set.universe(point)
+        for name, value in sizes.items():
+            fixed = fixed.fix_val(isl.dim_type.param,
+                                  fixed.find_dim_by_name(isl.dim_type.param, name), value)
+        return int(extent.intersect_params(fixed).max_val().to_python())
+    for name in ("U", "V"):
+        element_bytes, (extent,) = boxes[name]
+        assert element_bytes == 8
+        assert at(extent, steps=23, n=301) == 301  # x - 1 .. x + 1 over 1 .. n - 2
+        assert at(extent, steps=0, n=301) == 0     # no step: nothing touched
+    untimed = polytc.transform_c("""void f(int n, double A[n][n], double B[n][n]) {
+#pragma scop
+  for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) B[i][j] = 2.0 * A[i][j];
+#pragma endscop
+}
+""", filename="f.c")
+    assert "POLYTC_ORIGINAL_WITHIN" not in untimed
