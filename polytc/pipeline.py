@@ -320,7 +320,8 @@ def schedule(program: Program, deps: poly.Dependences, opts: Options) -> isl.Sch
         if not isinstance(fuse, str):
             raise OptionError("isl's scheduler takes fuse='smart', 'max' or 'none', not groups")
         return poly.isl_schedule(program, deps, fuse=fuse)
-    return poly.pluto_schedule(program, deps, fuse=fuse, streams_apart=opts.reassociate)
+    scheduled = poly.pluto_schedule(program, deps, fuse=fuse, streams_apart=opts.reassociate)
+    return poly.fuse_streams(program, scheduled, deps.all) if fuse == "smart" else scheduled
 
 
 def _timed(stage: str, thunk: Callable[[], Any]) -> Any:

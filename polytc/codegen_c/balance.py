@@ -26,6 +26,7 @@ LARGE_SIZE = 1000   # every size at least this when the sizes are not fixed
 SAMPLES = 6         # iterations of the loop whose work is compared
 UNEVEN_RATIO = 1.25  # most over least work of the sampled iterations
 COARSE_TRIPS = 24   # a loop of at most this many iterations is split dynamically
+MIN_FORKED_WORK = 1 << 15  # statement instances a parallel region inside a loop should run
 
 
 def uneven_blocks(node: isl.ScheduleNode, member: int, context: isl.Set | None) -> bool:
@@ -59,12 +60,43 @@ def uneven_blocks(node: isl.ScheduleNode, member: int, context: isl.Set | None) 
     return max(known) > UNEVEN_RATIO * max(min(known), 1)
 
 
-def _fixed_sizes(context: isl.Set) -> isl.Set | None:
+def little_work_per_iteration(node: isl.ScheduleNode, context: isl.Set | None) -> bool:
+    """Whether the band at ``node``, inside exactly one loop, runs fewer than
+    MIN_FORKED_WORK statement instances in every sampled iteration of that
+    loop (at the sizes of :func:`_fixed_sizes`): then a parallel region per
+    iteration costs about what its work does (matrix-vector sweeps fused by
+    blocks of 8 rows: a fork per block of 2 x 8 rows ran them 1.2x slower
+    on two threads than on one).  False where it cannot tell."""
+    prefix = node.get_prefix_schedule_union_map()
+    if node.get_schedule_depth() != 1 or prefix.is_empty():
+        return False
+    params = node.get_domain().params() if context is None else context
+    for least in (LARGE_SIZE, LARGE_SIZE + 7):  # + 7: a remainder block runs at that size
+        sizes = _fixed_sizes(params, least)
+        if sizes is None:
+            return False
+        instances = prefix.intersect_domain(node.get_domain()).intersect_params(sizes)
+        if not instances.is_empty():
+            break
+    lines = instances.range().get_set_list()
+    if lines.n_set() != 1:
+        return False
+    line = lines.get_at(0)
+    trips = _trips(line)
+    picked = _sampled_values(line) if trips is None or trips > 2 else \
+        sorted({int(line.dim_min_val(0).to_python()), int(line.dim_max_val(0).to_python())})
+    if picked is None:  # (one or two iterations: a remainder block's, both counted)
+        return False
+    work = [_work(instances, line, value) for value in picked]
+    return all(w is not None and w < MIN_FORKED_WORK for w in work)
+
+
+def _fixed_sizes(context: isl.Set, at_least: int = LARGE_SIZE) -> isl.Set | None:
     """One point of ``context``: the sizes it fixes, the others at least
-    :data:`LARGE_SIZE` (the least such values), else None."""
+    ``at_least`` (the least such values), else None."""
     large = context
     for d in range(context.dim(isl.dim_type.param)):
-        large = large.lower_bound_val(isl.dim_type.param, d, LARGE_SIZE) \
+        large = large.lower_bound_val(isl.dim_type.param, d, at_least) \
             if not _fixed(context, d) else large
     n = context.dim(isl.dim_type.param)
     for candidate in (large, context):

@@ -12,7 +12,7 @@ from typing import Callable
 
 import islpy as isl
 
-from polytc.codegen_c.balance import uneven_blocks
+from polytc.codegen_c.balance import little_work_per_iteration, uneven_blocks
 from polytc.tiling import marks
 
 PARALLEL_MARK = marks.PARALLEL
@@ -21,7 +21,9 @@ MAX_UNROLLED_ROWS = 16
 
 def mark_parallel(schedule: isl.Schedule, context: isl.Set | None = None) -> isl.Schedule:
     """Insert a ``parallel`` mark above each band with a coincident member
-    that is not already inside a parallel loop; a mark for the band's member
+    that is not already inside a parallel loop, unless it sits in one loop
+    whose iterations each run little work (:func:`little_work_per_iteration`:
+    then neither it nor any band below it is marked); a mark for the band's member
     ``k > 0`` is named ``parallel+k``, and ``parallel-uneven`` when static
     blocks of its iterations would give threads uneven work (:mod:`.balance`,
     under the sizes of ``context``).  Bands are not split: isl's AST generation of the
@@ -34,6 +36,8 @@ def mark_parallel(schedule: isl.Schedule, context: isl.Set | None = None) -> isl
 def _mark_subtree(node: isl.ScheduleNode, context: isl.Set | None) -> isl.ScheduleNode:
     if node.get_type() == isl.schedule_node_type.band:
         flags = [node.band_member_get_coincident(i) for i in range(node.band_n_member())]
+        if any(flags) and little_work_per_iteration(node, context):
+            return node  # nothing below it is worth a fork per iteration of its loop
         if any(flags):
             first = flags.index(True)
             name = f"{PARALLEL_MARK}-{marks.UNEVEN}" if uneven_blocks(node, first, context) \

@@ -8,7 +8,7 @@ import islpy as isl
 import numpy as np
 
 import polytc
-from polytc.codegen_c.balance import uneven_blocks
+from polytc.codegen_c.balance import little_work_per_iteration, uneven_blocks
 
 SYRK = """
 def syrk(float(N,K) A) -> (C) {
@@ -79,3 +79,23 @@ def test_uneven_blocks_measures_the_iterations():
     # a band member inside another loop keeps static blocks
     two = _band("[{ S[i, j] -> [(j)] }, { S[i, j] -> [(i)] }]", triangle)
     assert not uneven_blocks(two, 1, None)
+
+
+def test_little_work_per_iteration_of_the_loop_around() -> None:
+    """A band inside one loop whose iterations each run fewer than
+    MIN_FORKED_WORK instances (at sizes of 1000) is no place for a fork;
+    a plane of a cube per iteration is; a band at the top is never judged."""
+    def inner(domain: str, outer: str, band: str) -> isl.ScheduleNode:
+        node = _band(outer, domain).child(0)
+        return node.insert_partial_schedule(isl.MultiUnionPwAff(band, context=node.get_ctx()))
+    square = "[n] -> { S[i, j] : 0 <= i < n and 0 <= j < n }"
+    cube = "[n] -> { S[i, j, k] : 0 <= i < n and 0 <= j < n and 0 <= k < n }"
+    assert little_work_per_iteration(
+        inner(square, "[{ S[i, j] -> [(i)] }]", "[{ S[i, j] -> [(j)] }]"), None)
+    assert not little_work_per_iteration(
+        inner(cube, "[{ S[i, j, k] -> [(i)] }]", "[{ S[i, j, k] -> [(j)] }]"), None)
+    assert not little_work_per_iteration(_band("[{ S[i, j] -> [(i)] }]", square), None)
+    # a remainder block of rows (n mod 8 of them): empty at n = 1000, judged at 1007
+    tail = "[n] -> { S[i, j] : 8 * floor(n / 8) <= i < n and 0 <= j < n }"
+    assert little_work_per_iteration(
+        inner(tail, "[{ S[i, j] -> [(i - (i) mod 8)] }]", "[{ S[i, j] -> [(i)] }]"), None)

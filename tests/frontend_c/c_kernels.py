@@ -50,6 +50,103 @@ int main(int argc, char **argv)
 }
 """
 
+STREAMS = r"""
+#include "harness.h"
+/* matrix-vector sweeps over one matrix (atax, bicg, mvt): fused by blocks of
+   rows, each sum in its original order; and t = A x, u = A t, which no
+   block of rows may fuse (u's rows read all of t) */
+void atax(int m, int n, double A[m][n], double x[n], double y[n], double tmp[m])
+{
+  int i, j;
+#pragma scop
+  for (i = 0; i < n; i++)
+    y[i] = 0;
+  for (i = 0; i < m; i++) {
+    tmp[i] = 0.0;
+    for (j = 0; j < n; j++)
+      tmp[i] = tmp[i] + A[i][j] * x[j];
+    for (j = 0; j < n; j++)
+      y[j] = y[j] + A[i][j] * tmp[i];
+  }
+#pragma endscop
+}
+
+void bicg(int m, int n, double A[n][m], double s[m], double q[n], double p[m], double r[n])
+{
+  int i, j;
+#pragma scop
+  for (i = 0; i < m; i++)
+    s[i] = 0;
+  for (i = 0; i < n; i++) {
+    q[i] = 0.0;
+    for (j = 0; j < m; j++) {
+      s[j] = s[j] + r[i] * A[i][j];
+      q[i] = q[i] + A[i][j] * p[j];
+    }
+  }
+#pragma endscop
+}
+
+void mvt(int n, double x1[n], double x2[n], double y1[n], double y2[n], double A[n][n])
+{
+  int i, j;
+#pragma scop
+  for (i = 0; i < n; i++)
+    for (j = 0; j < n; j++)
+      x1[i] = x1[i] + A[i][j] * y1[j];
+  for (i = 0; i < n; i++)
+    for (j = 0; j < n; j++)
+      x2[i] = x2[i] + A[j][i] * y2[j];
+#pragma endscop
+}
+
+void twice(int n, double A[n][n], double x[n], double t[n], double u[n])
+{
+  int i, j;
+#pragma scop
+  for (i = 0; i < n; i++) {
+    t[i] = 0.0;
+    for (j = 0; j < n; j++)
+      t[i] += A[i][j] * x[j];
+  }
+  for (i = 0; i < n; i++) {
+    u[i] = 0.0;
+    for (j = 0; j < n; j++)
+      u[i] += A[i][j] * t[j];
+  }
+#pragma endscop
+}
+
+int main(int argc, char **argv)
+{
+  int m = size_arg(argc, argv, 1, 37), n = size_arg(argc, argv, 2, 29);
+  int k = m > n ? m : n;
+  double (*A)[n] = malloc(sizeof(double) * m * n), (*B)[m] = malloc(sizeof(double) * n * m);
+  double (*S)[k] = malloc(sizeof(double) * k * k);
+  double *v[10];
+  for (int w = 0; w < 10; w++) {
+    v[w] = malloc(sizeof(double) * k);
+    fill_d(k, v[w], 20 + w);
+  }
+  fill_d(m * n, &A[0][0], 11);
+  fill_d(n * m, &B[0][0], 12);
+  fill_d(k * k, &S[0][0], 13);
+  atax(m, n, A, v[0], v[1], v[2]);
+  bicg(m, n, B, v[3], v[4], v[5], v[6]);
+  mvt(k, v[7], v[8], v[0], v[3], S);
+  twice(k, S, v[1], v[5], v[9]);
+  dump_d("y", n, v[1]);
+  dump_d("tmp", m, v[2]);
+  dump_d("s", m, v[3]);
+  dump_d("q", n, v[4]);
+  dump_d("x1", k, v[7]);
+  dump_d("x2", k, v[8]);
+  dump_d("t", k, v[5]);
+  dump_d("u", k, v[9]);
+  return 0;
+}
+"""
+
 TRIANGULAR = r"""
 #include "harness.h"
 /* triangular loops, in-place updates, <= bounds, sqrt; two regions */
@@ -511,6 +608,7 @@ int main(int argc, char **argv)
 CASES = (
     CCase("gemm", GEMM, ((), (130, 17, 141))),
     CCase("triangular", TRIANGULAR, ((), (3, 1))),
+    CCase("streams", STREAMS, ((), (9, 20), (1, 1), (16, 8))),
     CCase("downward", DOWNWARD, ((), (2,))),
     CCase("branches", BRANCHES, ((), (3,))),
     CCase("affine", AFFINE, ((), (5, 2))),

@@ -170,20 +170,39 @@ def test_full_tiles_have_unguarded_inner_loops() -> None:
         assert [body for body in bodies if statement in body and "if (" not in body], source
 
 
+REPEATED_SWEEPS = """void kernel(int reps, int steps, int n, double U[n], double V[n]) {
+#pragma scop
+  for (int r = 0; r < reps; r++)
+    for (int s = 0; s < steps; s++) {
+      for (int x = 1; x < n - 1; x++)
+        V[x] = 0.25 * U[x - 1] + 0.5 * U[x] + 0.25 * U[x + 1];
+      for (int x = 1; x < n - 1; x++)
+        U[x] = 0.25 * V[x - 1] + 0.5 * V[x] + 0.25 * V[x + 1];
+    }
+#pragma endscop
+}
+"""
+
+
 def test_parallel_loops_in_a_sequential_loop_skip_openmp_on_one_thread() -> None:
-    """A parallel loop inside a sequential one enters OpenMP only on several
+    """A parallel loop inside sequential ones enters OpenMP only on several
     threads (under if(0) the runtime is still entered at every iteration:
     durbin ran 2x slower than gcc on one thread); a loop of statements only
     also needs POLYTC_MIN_PARALLEL_TRIPS iterations (a fork and join per
-    time step cost more than its work); a wavefront's loop of tiles does not."""
+    time step cost more than its work); a wavefront's loop of tiles does not.
+    Inside one loop, a band whose iterations each run little work (a 1-D
+    sweep per time step) gets no parallel loop at all."""
     from stencil_kernels import SWEEPS_1D
     per_step = polytc.transform_c(SWEEPS_1D, include_dirs=[HERE], filename="s.c",
                                   scheduler="identity", tile=None)
-    assert per_step.count("if (polytc_nthreads > 1 && ") == 2, per_step
-    assert "POLYTC_MIN_PARALLEL_TRIPS" in per_step.split("void kernel")[0]  # defined, -D overrides
-    one_thread = _loop_bodies(per_step, "else\n")  # the blocks after each else
+    assert "omp parallel" not in per_step, per_step
+    repeated = polytc.transform_c(REPEATED_SWEEPS, filename="r.c", scheduler="identity",
+                                  tile=None)
+    assert repeated.count("if (polytc_nthreads > 1 && ") == 2, repeated
+    assert "POLYTC_MIN_PARALLEL_TRIPS" in repeated.split("void kernel")[0]  # -D overrides
+    one_thread = _loop_bodies(repeated, "else\n")  # the blocks after each else
     assert len(one_thread) == 2 and all("omp parallel" not in b and "for (" in b
-                                        for b in one_thread), per_step
+                                        for b in one_thread), repeated
     tiled = polytc.transform_c(SWEEPS_2D, include_dirs=[HERE], filename="t.c")
     assert "if (polytc_nthreads > 1)\n" in tiled and "POLYTC_MIN_PARALLEL_TRIPS" not in tiled
 

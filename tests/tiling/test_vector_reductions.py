@@ -248,13 +248,17 @@ def test_batched_streamed_matrices() -> None:
 
 
 def test_independent_sweeps_reading_a_matrix_crosswise_are_not_fused() -> None:
-    """bicg and mvt: each statement streams A alone; fused, one would read
-    it along columns.  Two sums over the rows of the same matrix still fuse."""
+    """bicg and mvt: smart fusion does not fuse the sweeps so that one reads
+    A along columns; they run by blocks of rows of A instead, each along
+    its rows (polytc/poly/streams.py).  Two sums over the rows of the same
+    matrix fuse whole."""
     bicg = polytc.compile("""def bicg(float(N,M) A, float(N) r, float(M) p) -> (s, q) {
         s(j) +=! r(i) * A(i, j)
         q(i) +=! A(i, j) * p(j)
     }""")
-    assert "fused groups: {S0, S1}, {S2, S3}" in str(bicg.tiled_summary)
+    tiled = str(bicg.tiled_summary)
+    assert "fused groups: {S0}, {S2}, {S1, S3}" in tiled
+    assert "S1[j, i] -> [i - (i) mod 8]" in tiled and "S3[i, j] -> [i - (i) mod 8]" in tiled
     rng = np.random.default_rng(15)
     A, r, p = _rand(rng, 21, 30), _rand(rng, 21), _rand(rng, 30)
     s, q = bicg(A, r, p)
@@ -267,7 +271,7 @@ def test_independent_sweeps_reading_a_matrix_crosswise_are_not_fused() -> None:
         x2(i) = b(i)
         x2(i) += A(j, i) * v(j)
     }""")
-    assert "fused groups: {S0, S1}, {S2, S3}" in str(mvt.tiled_summary)
+    assert "fused groups: {S2}, {S0, S1, S3}" in str(mvt.tiled_summary)
     A, a, b, u, v = _rand(rng, 23, 23), *(_rand(rng, 23) for _ in range(4))
     x1, x2 = mvt(A, a, b, u, v)
     _close(x1, a + A.astype(np.float64) @ u, 23)
@@ -299,17 +303,19 @@ void mvt(int n, double x1[n], double x2[n], double y1[n], double y2[n], double A
 """
 
 
-def test_c_input_in_written_order_keeps_crosswise_sweeps_fused() -> None:
-    """Without reassociation a row's sum vectorises only across rows, which
-    the fusion with the column sweep gives it; with it, the sweeps stream
-    apart."""
+def test_c_input_runs_mvts_sweeps_by_blocks_of_rows() -> None:
+    """Both sweeps read A along its rows, 8 rows at a time (polytc/poly/streams.py),
+    in written order (8 rows' sums at once) or reassociated."""
     exact = polytc.compile_c(C_MVT)
-    assert "fused groups: {S0, S1}" in str(exact.tiled_summary)
-    apart = polytc.compile_c(C_MVT, reassociate=True)
-    assert "fused groups: {S0}, {S1}" in str(apart.tiled_summary)
+    reassociated = polytc.compile_c(C_MVT, reassociate=True)
+    for kernel in (exact, reassociated):
+        summary = str(kernel.schedule_summary)
+        assert "fused groups: {S0, S1}" in summary
+        assert "S0[i, j] -> [i - (i) mod 8]" in summary
+        assert "S1[i, j] -> [j - (j) mod 8]" in summary  # x2 += A[j][i]: j is A's row
     rng = np.random.default_rng(16)
     A, y1, y2 = rng.uniform(-1, 1, (19, 19)), rng.uniform(-1, 1, 19), rng.uniform(-1, 1, 19)
-    for kernel in (exact, apart):
+    for kernel in (exact, reassociated):
         x1, x2 = np.ones(19), np.ones(19)
         kernel(x1, x2, y1, y2, A)
         np.testing.assert_allclose(x1, 1 + A @ y1, rtol=1e-12)
