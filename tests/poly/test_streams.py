@@ -4,7 +4,11 @@ results match numpy at sizes that are not multiples of the block, and
 nests that no block of rows may fuse keep their schedule."""
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -13,21 +17,20 @@ import polytc
 from polytc import poly
 from polytc.poly.streams import ROWS
 
-ATAX = """def atax(float(M,N) A, float(N) x) -> (y) {
-    t(i) +=! A(i, j) * x(j)
-    y(j) +=! A(i, j) * t(i)
-}"""
-BICG = """def bicg(float(N,M) A, float(N) r, float(M) p) -> (s, q) {
-    s(j) +=! r(i) * A(i, j)
-    q(i) +=! A(i, j) * p(j)
-}"""
-MVT = """def mvt(float(N,N) A, float(N) x1in, float(N) x2in, float(N) v1, float(N) v2)
-        -> (x1, x2) {
-    x1(i) = x1in(i)
-    x1(i) += A(i, j) * v1(j)
-    x2(i) = x2in(i)
-    x2(i) += A(j, i) * v2(j)
-}"""
+def _benchmark_kernels() -> ModuleType:
+    """benchmarks/kernels.py, whose atax, bicg and mvt these tests compile."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "kernels.py"
+    spec = importlib.util.spec_from_file_location("polytc_bench_kernels", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_KERNELS = _benchmark_kernels()
+ATAX, BICG, MVT = _KERNELS.ATAX, _KERNELS.BICG, _KERNELS.MVT
+
 #: u's rows read all of t: no block of rows of A can run both sweeps
 TWICE = """def twice(float(N,N) A, float(N) x) -> (u) {
     t(i) +=! A(i, j) * x(j)
