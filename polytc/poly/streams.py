@@ -125,7 +125,7 @@ def _fused(program: Program, schedule: isl.Schedule, deps: isl.UnionMap,
     before = rest.intersect(_closure_before(rest, into, deps))
     after = rest.subtract(before)
     parts = [schedule.intersect_domain(before)] if not before.is_empty() else []
-    parts.append(_group_schedule(ctx, group, members))
+    parts.append(with_true_coincidence(_group_schedule(ctx, group, members), deps))
     if not after.is_empty():
         parts.append(schedule.intersect_domain(after))
     fused = parts[0]
@@ -133,7 +133,7 @@ def _fused(program: Program, schedule: isl.Schedule, deps: isl.UnionMap,
         fused = fused.sequence(part)
     if not respects(program, fused, deps) or flag_violations(fused, deps):
         return None  # a dependence runs backward, or a block's band is not permutable
-    return with_true_coincidence(fused, deps)
+    return fused
 
 
 def _closure_before(rest: isl.UnionSet, seeds: isl.UnionSet, deps: isl.UnionMap) -> isl.UnionSet:
