@@ -351,11 +351,11 @@ def measure(kernel: Kernel, tools: Tools, size: str, threads: list[int], repeat:
             _store(seconds, f"{name}@{t}", timed(
                 tools.gcc, rewritten, kernel, size, ["-fopenmp"], base.with_suffix(f".{name}"),
                 t, repeat, counted if name == "polytc" and t > 1 else None))
-    if "regions" in counted:
-        result.threaded = counted["regions"] > 0
         if isinstance(pluto, Path):
             _store(seconds, f"pluto@{t}", timed(tools.gcc, pluto, kernel, size, ["-fopenmp"],
                                                 base.with_suffix(".pluto"), t, repeat))
+    if "regions" in counted:
+        result.threaded = counted["regions"] > 0
     if tools.clang_polly:
         _store(seconds, "polly@1", timed(tools.clang_polly, kernel.path, kernel, size,
                                          ["-mllvm", "-polly"], base.with_suffix(".polly"), 1,

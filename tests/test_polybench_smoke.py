@@ -138,3 +138,25 @@ int main(int argc, char **argv) {
     out, err = polybench.run(exe, 2, shim)
     assert out.strip() == "189"
     assert polybench._THREADED.findall(err) == ["1"]
+
+
+def test_every_tool_is_timed_on_every_thread_count(polybench: ModuleType, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """polytc and Pluto on each thread count (and the shim's count kept), gcc
+    and Polly on one, Polly's parallel build on the most (timings stubbed)."""
+    def timed(cc: str, source: Path, kernel: object, size: str, extra: list[str], exe: Path,
+              threads: int, repeat: int, counted: dict[str, int] | None = None) -> float:
+        if counted is not None:
+            counted["regions"] = counted.get("regions", 0) + 1
+        return 1.0
+    monkeypatch.setattr(polybench, "timed", timed)
+    monkeypatch.setattr(polybench, "polytc_source", lambda *args, **kw: 0.1)
+    kernel = polybench.Kernel("k", tmp_path / "k.c", tmp_path)
+    (tmp_path / "k-LARGE-time.polytc.c").write_text("#pragma omp parallel for\n")
+    result = polybench.Result(kernel)
+    tools = polybench.Tools("gcc", "clang", None)
+    polybench.measure(kernel, tools, "LARGE", [1, 2], 1, tmp_path, result,
+                      tmp_path / "k.pluto.c")
+    assert sorted(result.seconds) == ["gcc", "pluto@1", "pluto@2", "polly@1", "polly@2",
+                                      "polytc@1", "polytc@2"]
+    assert result.threaded is True and result.parallel is True
