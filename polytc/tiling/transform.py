@@ -257,7 +257,29 @@ class _TilingPass:
             node = node.parent()
         if self.options.parallel and sizes and not any(parallel):
             node = bands.skew_first(node)  # wavefront of the tile loops
+        if sizes and not any(parallel) and depth == len(sizes):
+            for _ in range(depth):
+                node = node.child(0)
+            node = self.chained_rows(node)
+            for _ in range(depth):
+                node = node.parent()
         return node
+
+    def chained_rows(self, node: isl.ScheduleNode) -> isl.ScheduleNode:
+        """The point band at ``node`` of a band with no parallel member, its
+        rows (second-to-last member) run together inside its innermost loop
+        where that loop is a chain of dependent operations
+        (:func:`_accumulates_along`: trisolv's ``x[i] -= L[i][j] * x[j]``
+        along ``j``, not reassociated), so that the chains of several rows
+        overlap (:func:`_jammed_rows`).  Returns the node at ``node``'s
+        position."""
+        n, rows = node.band_n_member(), self.latency_rows()
+        if n < 2 or rows <= 1:
+            return node
+        split = node.band_split(n - 1)
+        if not _accumulates_along(split.child(0), self.deps, self.program):
+            return node  # floyd-warshall's j: gcc vectorizes it
+        return _jammed_rows(split, rows, skew=False)
 
     def reduction_band(self, node: isl.ScheduleNode, parallel: list[bool],
                        member: int) -> isl.ScheduleNode:
@@ -603,7 +625,8 @@ def _rows_meet(node: isl.ScheduleNode, deps: isl.UnionMap) -> bool:
 
 
 def _jammed_rows(node: isl.ScheduleNode, rows: int, skew: bool) -> isl.ScheduleNode:
-    """The point loops of a time tile (the band at ``node``, its last member
+    """The point loops of a time tile or of a tile of chains
+    (:meth:`_TilingPass.chained_rows`: the band at ``node``, its last member
     the rows; the sequential inner loop a band below) with the rows in
     blocks of ``rows`` run together inside the inner loop, unrolled
     (unroll-and-jam, legal in the tiles of a permutable band): the inner
@@ -613,6 +636,8 @@ def _jammed_rows(node: isl.ScheduleNode, rows: int, skew: bool) -> isl.ScheduleN
     (the inner member plus the row), so that a row's dependence on the row
     above (seidel's ``A[i-1][j+1]``, on the same iteration otherwise) comes
     from an earlier iteration.  Rows of partial blocks are guarded by isl.
+    Where several statements share the inner loop's iterations, each row
+    runs all of them before the next row (:func:`_rows_inside`).
     Returns the node at ``node``'s position."""
     inner = node.child(0)
     if skew:
@@ -620,13 +645,34 @@ def _jammed_rows(node: isl.ScheduleNode, rows: int, skew: bool) -> isl.ScheduleN
         partial = inner.band_get_partial_schedule()
         inner = bands.rebuild(inner, partial.set_at(0, partial.get_at(0).add(row)), True)
         inner = inner.band_member_set_ast_loop_type(0, isl.ast_loop_type.separate)
-    return _blocked_rows(inner.parent(), rows)
+    if inner.child(0).get_type() == isl.schedule_node_type.leaf:
+        return _blocked_rows(inner.parent(), rows)  # one statement: the same order
+    return _rows_inside(inner.parent(), rows)
 
 
 #: rows of a parallel loop run together inside the sequential loops it holds
 #: (PolyBench's adi at LARGE, 1 thread: gcc -O3 15.2 s; 16 rows 9.4-10.3 s,
 #: 32 rows 9.6-9.8 s, 64 rows 9.5-9.7 s, before the fixed bands were dropped)
 SUNK_ROWS = 32
+
+
+def _rows_inside(node: isl.ScheduleNode, rows: int) -> isl.ScheduleNode:
+    """The band at ``node`` (its last member the rows) and the one-member
+    band below it (the inner loop) as blocks of ``rows`` rows, the inner
+    loop, then the row within its block, unrolled by isl: unroll-and-jam,
+    legal in the tiles of a permutable band.  The rows' loop goes right
+    below the inner loop, above any sequence of statements there, so that
+    each row runs its statements in their order before the next row does
+    (trisolv's ``x[j] /= L[j][j]`` before the rows below read ``x[j]``).
+    Returns the node at ``node``'s position."""
+    last = node.band_n_member() - 1
+    ctx = node.get_ctx()
+    row = node.band_get_partial_schedule().get_at(last).mod_val(isl.Val.int_from_si(ctx, rows))
+    factors = [1] * last + [rows]
+    inner = node.band_tile(_multi_val(node, factors)).child(0).delete()  # the inner loop
+    below = inner.child(0).insert_partial_schedule(isl.MultiUnionPwAff.from_union_pw_aff(row))
+    below = below.band_member_set_ast_loop_type(0, isl.ast_loop_type.unroll)
+    return below.parent().parent()
 
 
 def _first_size(tile: object) -> int:
@@ -728,6 +774,28 @@ def _lanes_respect(node: isl.ScheduleNode, deps: isl.UnionMap) -> bool:
     ahead = order.lex_lt_union_map(order)
     pending = deps.intersect_domain(order.domain()).intersect_range(order.domain())
     return pending.is_subset(ahead)
+
+
+def _accumulates_along(node: isl.ScheduleNode, deps: isl.UnionMap,
+                       program: Program) -> bool:
+    """Whether a statement depends on itself across iterations of the
+    one-member band at ``node`` (the loops around it fixed) between two
+    instances that write the same element: it accumulates along the loop,
+    one dependent operation per iteration (trisolv's ``x[i]`` along ``j``),
+    unlike a loop that reads, on one iteration, what another wrote
+    (floyd-warshall's ``path[i][k]`` along ``j``)."""
+    prefix = node.get_prefix_schedule_union_map()
+    outer = prefix.range_product(node.band_get_partial_schedule_union_map())
+    writes = program.writes()
+    candidates = prefix.apply_range(prefix.reverse()).intersect(
+        writes.apply_range(writes.reverse()))
+    same_iteration = outer.apply_range(outer.reverse())
+    for dep in map_list(deps):
+        if dep.get_tuple_name(isl.dim_type.in_) != dep.get_tuple_name(isl.dim_type.out):
+            continue
+        if not isl.UnionMap.from_map(dep).intersect(candidates).is_subset(same_iteration):
+            return True
+    return False
 
 
 def _order_members(parallel: list[bool], strides: list[int]) -> tuple[list[int], list[str]]:

@@ -201,6 +201,105 @@ int main(int argc, char **argv)
 }
 """
 
+CHAINS = r"""
+#include "harness.h"
+/* loops with no parallel member whose inner loop is a chain of dependent
+   operations (trisolv's, lu's and ludcmp's sums, not reassociated; ludcmp's
+   in a written scalar): the tiles' rows run together in it, each sum in its
+   original order */
+void trisolv(int n, double L[n][n], double x[n], double b[n])
+{
+  int i, j;
+#pragma scop
+  for (i = 0; i < n; i++) {
+    x[i] = b[i];
+    for (j = 0; j < i; j++)
+      x[i] -= L[i][j] * x[j];
+    x[i] = x[i] / L[i][i];
+  }
+#pragma endscop
+}
+
+void lu(int n, double A[n][n])
+{
+  int i, j, k;
+#pragma scop
+  for (i = 0; i < n; i++) {
+    for (j = 0; j < i; j++) {
+      for (k = 0; k < j; k++)
+        A[i][j] -= A[i][k] * A[k][j];
+      A[i][j] /= A[j][j];
+    }
+    for (j = i; j < n; j++)
+      for (k = 0; k < i; k++)
+        A[i][j] -= A[i][k] * A[k][j];
+  }
+#pragma endscop
+}
+
+void ludcmp(int n, double A[n][n], double b[n], double x[n], double y[n])
+{
+  int i, j, k;
+  double w;
+#pragma scop
+  for (i = 0; i < n; i++) {
+    for (j = 0; j < i; j++) {
+      w = A[i][j];
+      for (k = 0; k < j; k++)
+        w -= A[i][k] * A[k][j];
+      A[i][j] = w / A[j][j];
+    }
+    for (j = i; j < n; j++) {
+      w = A[i][j];
+      for (k = 0; k < i; k++)
+        w -= A[i][k] * A[k][j];
+      A[i][j] = w;
+    }
+  }
+  for (i = 0; i < n; i++) {
+    w = b[i];
+    for (j = 0; j < i; j++)
+      w -= A[i][j] * y[j];
+    y[i] = w;
+  }
+  for (i = n - 1; i >= 0; i--) {
+    w = y[i];
+    for (j = i + 1; j < n; j++)
+      w -= A[i][j] * x[j];
+    x[i] = w / A[i][i];
+  }
+#pragma endscop
+}
+
+int main(int argc, char **argv)
+{
+  int n = size_arg(argc, argv, 1, 45);
+  double (*L)[n] = malloc(sizeof(double) * n * n), (*A)[n] = malloc(sizeof(double) * n * n);
+  double *x = malloc(sizeof(double) * n), *b = malloc(sizeof(double) * n);
+  fill_d(n * n, &L[0][0], 31);
+  fill_d(n * n, &A[0][0], 32);
+  fill_d(n, b, 33);
+  for (int i = 0; i < n; i++) {
+    L[i][i] = 2.0 + i % 3;
+    A[i][i] = n + 1.0;
+  }
+  double (*U)[n] = malloc(sizeof(double) * n * n);
+  double *u = malloc(sizeof(double) * n), *v = malloc(sizeof(double) * n);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++)
+      U[i][j] = A[i][j];
+  trisolv(n, L, x, b);
+  lu(n, A);
+  ludcmp(n, U, b, u, v);
+  dump_d("x", n, x);
+  dump_d("A", n * n, &A[0][0]);
+  dump_d("U", n * n, &U[0][0]);
+  dump_d("u", n, u);
+  dump_d("v", n, v);
+  return 0;
+}
+"""
+
 DOWNWARD = r"""
 #include "harness.h"
 /* downward loops, strides, i = i + c */
@@ -266,6 +365,40 @@ void kernel(int n, char seq[n], int table[n][n])
         table[i][j] = table[i][j] > table[i][k] + table[k + 1][j]
             ? table[i][j] : table[i][k] + table[k + 1][j];
     }
+  }
+#pragma endscop
+}
+
+void ludcmp(int n, double A[n][n], double b[n], double x[n], double y[n])
+{
+  int i, j, k;
+  double w;
+#pragma scop
+  for (i = 0; i < n; i++) {
+    for (j = 0; j < i; j++) {
+      w = A[i][j];
+      for (k = 0; k < j; k++)
+        w -= A[i][k] * A[k][j];
+      A[i][j] = w / A[j][j];
+    }
+    for (j = i; j < n; j++) {
+      w = A[i][j];
+      for (k = 0; k < i; k++)
+        w -= A[i][k] * A[k][j];
+      A[i][j] = w;
+    }
+  }
+  for (i = 0; i < n; i++) {
+    w = b[i];
+    for (j = 0; j < i; j++)
+      w -= A[i][j] * y[j];
+    y[i] = w;
+  }
+  for (i = n - 1; i >= 0; i--) {
+    w = y[i];
+    for (j = i + 1; j < n; j++)
+      w -= A[i][j] * x[j];
+    x[i] = w / A[i][i];
   }
 #pragma endscop
 }
@@ -609,6 +742,7 @@ CASES = (
     CCase("gemm", GEMM, ((), (130, 17, 141))),
     CCase("triangular", TRIANGULAR, ((), (3, 1))),
     CCase("streams", STREAMS, ((), (9, 20), (1, 1), (16, 8))),
+    CCase("chains", CHAINS, ((), (1,), (8,), (133,))),
     CCase("downward", DOWNWARD, ((), (2,))),
     CCase("branches", BRANCHES, ((), (3,))),
     CCase("affine", AFFINE, ((), (5, 2))),
