@@ -65,6 +65,11 @@ def _gcc_only(pragma: str) -> str:
     return f"#if defined(__GNUC__) && !defined(__clang__)\n{pragma}\n#endif"
 
 
+#: the most bytes of a parallel loop's array reductions: OpenMP puts each
+#: thread's private copy on its stack (8 MiB by default; a 40 MB copy crashed),
+#: and a loop whose copies would be larger runs on one thread
+MAX_PRIVATE_COPY_BYTES = 1 << 20
+
 GCC_NO_LDIST = _gcc_only('#pragma GCC optimize ("no-tree-loop-distribution")')
 _KEEP_LOOP_ORDER = _gcc_only(
     '#pragma GCC optimize ("no-tree-loop-distribution", "no-loop-interchange")')
@@ -216,6 +221,9 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         self.accumulating: dict[str, str] = {}
         self.accumulators_in_force: dict[str, str] = {}
         self.accumulator_count = 0
+        # (tensor, op) of a reduce-array mark: the next threaded loop reduces
+        # into a private copy of each tensor per thread
+        self.array_reductions: tuple[tuple[str, ...], ...] = ()
 
     def _extents(self, tensor: ir.Tensor) -> tuple[str, ...]:
         if tensor.native:  # the extents of the caller's declaration
@@ -352,6 +360,13 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
             return self.packed(packs, node.mark_get_node(), pragmas)
         if name.startswith(marks.REDUCE_PREFIX):
             return self.reduced(annotation(node), node.mark_get_node(), pragmas)
+        if name.startswith(marks.ARRAY_REDUCE_PREFIX):
+            outer, self.array_reductions = self.array_reductions, tuple(
+                tuple(part.split("=")) for part in name[len(marks.ARRAY_REDUCE_PREFIX):].split(","))
+            try:
+                return self.node(node.mark_get_node(), pragmas)
+            finally:
+                self.array_reductions = outer
         key = annotation(node) if name == marks.PROMOTE else None
         promotion = self.promotions.get(key) if key else None
         if promotion is None:
@@ -436,6 +451,8 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
             and marks.PARALLEL not in pragmas) else None
         if threaded:
             self.scopes.append({})
+        reducing, self.array_reductions = (self.array_reductions, ()) if threaded \
+            else ((), self.array_reductions)
         around = self.loops_around
         self.loops_around += not degenerate
         if padding is not None:
@@ -447,6 +464,7 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         finally:
             scope = self.scopes.pop() if threaded else {}
             self.loops_around = around
+            self.array_reductions = reducing if threaded else self.array_reductions
         if padding is not None:  # a partial block run as a whole one (plan_padding)
             return self._padded(node, iterator, init, padding.width, body)
         # a parallel loop's buffers (its scope is only kept when threaded):
@@ -477,12 +495,19 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
             clauses = f"num_threads(polytc_nthreads) if({threaded_if})"
             # where static blocks would be uneven, iterations go one at a time
             split = "schedule(dynamic, 1)" if marks.UNEVEN in pragmas else "schedule(static)"
+            array_clauses, fits = self._array_reduction(reducing)
+            if array_clauses:
+                clauses += " " + array_clauses
             if per_thread:
                 threads = cgen.Module([cgen.Pragma(f"omp parallel {clauses}"), self._allocated(
                     scope, cgen.Module([cgen.Pragma(f"omp for{simd} {split}"), loop]))])
             else:
                 threads = cgen.Module([cgen.Pragma(f"omp parallel for{simd} {clauses} {split}"),
                                        loop])
+            if array_clauses:  # the private copies live on the threads' stacks
+                one = self._allocated(scope, loop) if per_thread else loop
+                return cgen.If(c_text(f"polytc_nthreads > 1 && {fits}"), cgen.Block([threads]),
+                               cgen.Block([one]))
             if not around:
                 return threads
             # inside a sequential loop (a wavefront, durbin's k): OpenMP's
@@ -502,6 +527,28 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         if rows is not None:  # a register block's rows: unrolled, the block stays in registers
             return cgen.Module([cgen.Pragma(f"GCC unroll {rows}"), loop])
         return loop
+
+    def _array_reduction(self, reducing: tuple[tuple[str, ...], ...]) -> tuple[str, str]:
+        """The ``reduction(op: T[0:n])`` clauses of a parallel loop under a
+        ``reduce-array`` mark, and the C condition under which the threads'
+        private copies fit their stacks (:data:`MAX_PRIVATE_COPY_BYTES`);
+        empty texts when there are none."""
+        clauses, sizes = [], []
+        for tensor, op in reducing:
+            layout = self.layouts[tensor]
+            count = " * ".join(f"({e})" for e in layout.extents) or "1"
+            if layout.native and not layout.extents:  # a C scalar
+                clauses.append(f"reduction({op}: {layout.c_name})")
+            elif layout.native:  # the C array's rows: its first dimension
+                clauses.append(f"reduction({op}: {layout.c_name}[0:{layout.extents[0]}])")
+            else:
+                clauses.append(f"reduction({op}: {layout.c_name}[0:{count}])")
+            element = dtypes.bits(self.program.tensor(tensor).dtype) // 8
+            sizes.append(f"(int64_t)({count}) * {element}")
+        if not clauses:
+            return "", ""
+        fits = f"{' + '.join(sizes)} <= {MAX_PRIVATE_COPY_BYTES}"
+        return " ".join(clauses), fits
 
     def _padded(self, node: isl.AstNode, iterator: str, init: str, width: int,
                 body: cgen.Generable) -> cgen.Generable:

@@ -1,7 +1,7 @@
 """Schedule marks and AST nodes that become pragmas.
 
-``parallel`` marks go above the outermost band with a coincident member
-(:func:`mark_parallel`); a mark's annotation names the loop its pragma
+``parallel`` marks go above the outermost band with a coincident member,
+and above a band under a ``reduce-array:`` mark (:func:`mark_parallel`); a mark's annotation names the loop its pragma
 belongs to (:func:`annotation`, :func:`pragma_mark`); a small constant loop
 around a ``simd`` loop is a register block's rows, which gcc is asked to
 unroll (:func:`register_rows`).
@@ -34,6 +34,10 @@ def mark_parallel(schedule: isl.Schedule, context: isl.Set | None = None) -> isl
 
 
 def _mark_subtree(node: isl.ScheduleNode, context: isl.Set | None) -> isl.ScheduleNode:
+    if node.get_type() == isl.schedule_node_type.mark \
+            and node.mark_get_id().get_name().startswith(marks.ARRAY_REDUCE_PREFIX):
+        band = node.child(0)  # its first loop runs in parallel, reducing into private copies
+        return band.insert_mark(isl.Id(PARALLEL_MARK, context=node.get_ctx())).parent()
     if node.get_type() == isl.schedule_node_type.band:
         flags = [node.band_member_get_coincident(i) for i in range(node.band_n_member())]
         if any(flags) and little_work_per_iteration(node, context):

@@ -8,3 +8,5 @@ PROMOTE = "promote"    # above a reduction loop: keep the accumulated block loca
 PACK_PREFIX = "pack:"  # below a cache tile band: copy these tensors' tiles contiguously
 ISOLATE = "isolate"    # isl's AST option name for the full-block part of a band
 REDUCE_PREFIX = "reduce:"  # above a loop run as a vector reduction of these statements
+ARRAY_REDUCE_PREFIX = "reduce-array:"  # above a band whose outer loop runs in parallel
+# with a private copy per thread of these tensors (``name=op``, comma-separated)

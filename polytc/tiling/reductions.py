@@ -229,6 +229,63 @@ def _marked(node: isl.ScheduleNode, deps: isl.UnionMap,
     return node.parent().parent()
 
 
+def mark_array_reductions(node: isl.ScheduleNode, deps: isl.UnionMap,
+                          program: Program) -> isl.ScheduleNode:
+    """Above each outermost band that has no parallel member but whose first
+    member carries only accumulations into output tensors (:func:`array_reductions`),
+    a ``reduce-array:<tensor>=<op>,...`` mark: code generation runs that loop in
+    parallel with a private copy of those tensors per thread, combined at
+    its end (atax's blocks of rows, each adding into all of ``y``).  Only
+    where reductions may be reassociated: the partial sums change the order
+    of each element's terms."""
+    if node.get_type() == isl.schedule_node_type.band:
+        if any(node.band_member_get_coincident(m) for m in range(node.band_n_member())) \
+                or bands.innermost(node):
+            return node
+        found = array_reductions(node, deps, program)
+        if found is None:
+            return node
+        name = ",".join(f"{tensor}={op}" for tensor, op in sorted(found.items()))
+        return node.insert_mark(isl.Id(marks.ARRAY_REDUCE_PREFIX + name, context=node.get_ctx()))
+    for position in range(node.n_children()):
+        node = mark_array_reductions(node.child(position), deps, program).parent()
+    return node
+
+
+def array_reductions(node: isl.ScheduleNode, deps: isl.UnionMap,
+                     program: Program) -> dict[str, str] | None:
+    """``{tensor: op}`` when every dependence the band's first member
+    carries links two updates of one element of an output (or in-out) tensor with the
+    same reduction operator (:func:`reducible_statements`), and every
+    statement of the band that reads or writes such a tensor is one of those
+    updates; else None."""
+    pending = pending_dependences(node, deps)
+    carried = pending.subtract(same(members(node)[0]))
+    if carried.is_empty():
+        return None
+    reducible = reducible_statements(program)
+    found: dict[str, str] = {}
+    for dep in map_list(carried):
+        source = reducible.get(dep.get_tuple_name(isl.dim_type.in_))
+        sink = reducible.get(dep.get_tuple_name(isl.dim_type.out))
+        if source is None or sink is None or source.op != sink.op \
+                or source.tensor != sink.tensor \
+                or program.tensor(source.tensor).role not in ("output", "inout") \
+                or not dep.is_subset(source.write.apply_range(sink.write.reverse())):
+            return None
+        found[source.tensor] = source.op
+    domain = node.get_domain()
+    for statement in program.statements:
+        if domain.intersect(isl.UnionSet.from_set(statement.domain)).is_empty():
+            continue
+        touched = {statement.tensor} | {read.tensor for read in statement.reads}
+        for tensor in touched & set(found):
+            if statement.name not in reducible or statement.tensor != tensor \
+                    or statement.op != found[tensor]:
+                return None
+    return found
+
+
 def hoist_invariants(node: isl.ScheduleNode, deps: isl.UnionMap,
                      program: Program) -> isl.ScheduleNode | None:
     """The band at ``node`` with the statements that do not move along any

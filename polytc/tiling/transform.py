@@ -112,6 +112,8 @@ def _tiled(program: Program, schedule: isl.Schedule, deps: isl.UnionMap,
     pass_ = _TilingPass(program, deps, options)
     node = pass_.visit(schedule.get_root())
     node = with_true_coincidence(node.get_schedule(), deps).get_root()
+    if options.parallel and options.reassociate:
+        node = reductions.mark_array_reductions(node, deps, program)
     if options.vectorize:
         node = _mark_simd(node.get_schedule().get_root())
         if options.reassociate:
