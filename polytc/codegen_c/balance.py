@@ -40,11 +40,10 @@ def uneven_blocks(node: isl.ScheduleNode, member: int, context: isl.Set | None) 
         return False
     member_schedule = isl.UnionMap.from_union_pw_aff(
         node.band_get_partial_schedule().get_at(member))
-    instances = member_schedule.intersect_domain(node.get_domain()).intersect_params(sizes)
-    lines = instances.range().get_set_list()
-    if lines.n_set() != 1:
+    loop = _loop(member_schedule, node.get_domain(), sizes)
+    if loop is None:
         return False
-    line = lines.get_at(0)  # the loop's values
+    instances, line = loop
     trips = _trips(line)
     if trips is None:
         return False
@@ -75,13 +74,12 @@ def little_work_per_iteration(node: isl.ScheduleNode, context: isl.Set | None) -
         sizes = _fixed_sizes(params, least)
         if sizes is None:
             return False
-        instances = prefix.intersect_domain(node.get_domain()).intersect_params(sizes)
-        if not instances.is_empty():
+        loop = _loop(prefix, node.get_domain(), sizes)
+        if loop is not None:
             break
-    lines = instances.range().get_set_list()
-    if lines.n_set() != 1:
+    else:
         return False
-    line = lines.get_at(0)
+    instances, line = loop
     trips = _trips(line)
     picked = _sampled_values(line) if trips is None or trips > 2 else \
         sorted({int(line.dim_min_val(0).to_python()), int(line.dim_max_val(0).to_python())})
@@ -89,6 +87,16 @@ def little_work_per_iteration(node: isl.ScheduleNode, context: isl.Set | None) -
         return False
     work = [_work(instances, line, value) for value in picked]
     return all(w is not None and w < MIN_FORKED_WORK for w in work)
+
+
+def _loop(schedule: isl.UnionMap, domain: isl.UnionSet,
+          sizes: isl.Set) -> tuple[isl.UnionMap, isl.Set] | None:
+    """The instances of ``domain`` at ``sizes``, mapped to the values of the
+    one loop ``schedule`` gives them, and those values; None where they do
+    form one non-empty set."""
+    instances = schedule.intersect_domain(domain).intersect_params(sizes)
+    lines = instances.range().get_set_list()
+    return (instances, lines.get_at(0)) if lines.n_set() == 1 else None
 
 
 def _fixed_sizes(context: isl.Set, at_least: int = LARGE_SIZE) -> isl.Set | None:

@@ -148,10 +148,12 @@ def _closure_before(rest: isl.UnionSet, seeds: isl.UnionSet, deps: isl.UnionMap)
 
 
 def _whole(within: isl.UnionSet, instances: isl.UnionSet) -> isl.UnionSet:
+    """Every instance in ``within`` of the statements some of ``instances`` belong to."""
     return _named(within, {s.get_tuple_name() for s in set_list(instances)})
 
 
 def _named(within: isl.UnionSet, names: set[str]) -> isl.UnionSet:
+    """The pieces of ``within`` whose statements are ``names``."""
     kept = isl.UnionSet.empty(within.get_space())
     for piece in set_list(within):
         if piece.get_tuple_name() in names:
