@@ -109,17 +109,49 @@ def over_budget(ctx: isl.Context) -> bool:
     return False
 
 
+#: a map of more basic maps than this is coalesced in a forked child: isl's
+#: coalescing crashed the process (a segmentation fault) on a random
+#: program's dependence of 37 pieces (fuzz seed 9165027678); the PolyBench
+#: and benchmark kernels' largest has 19
+MAX_PIECES_IN_PROCESS = 32
+#: CPU seconds a child may take to coalesce one map
+COALESCE_SECONDS = 5.0
+
+
 def coalesced(value: _C) -> _C:
     """``value.coalesce()``, or ``value`` itself where isl's coalescing fails
     (it is a simplification: "original tableau does not correspond to
     original basic map" on the dependences of fuzz seed 9131029833); a
-    tripped operation budget still raises."""
+    tripped operation budget still raises.  A union map is coalesced map by
+    map, those of many pieces in a child process (:data:`MAX_PIECES_IN_PROCESS`)."""
+    if isinstance(value, isl.UnionMap) and any(
+            m.n_basic_map() > MAX_PIECES_IN_PROCESS for m in map_list(value)):
+        result = isl.UnionMap.empty(value.get_space())
+        for piece in map_list(value):
+            result = result.union(isl.UnionMap.from_map(coalesced(piece)))
+        return result
+    if isinstance(value, isl.Map) and value.n_basic_map() > MAX_PIECES_IN_PROCESS:
+        return _coalesced_in_child(value)
     try:
         return value.coalesce()
     except isl.Error:
         if over_budget(value.get_ctx()):
             raise
         return value
+
+
+def _coalesced_in_child(value: isl.Map) -> isl.Map:
+    """``value.coalesce()`` computed in a forked child, or ``value`` where
+    the child failed, crashed or ran out of time."""
+    from polytc.errors import PolytcInternalError
+    from polytc.poly.child import in_child
+    try:
+        text = in_child(lambda: str(value.coalesce()), COALESCE_SECONDS, "coalescing a map")
+    except PolytcInternalError:
+        return value
+    if text is None:
+        return value
+    return isl.Map.read_from_str(value.get_ctx(), text)
 
 
 def map_list(union: isl.UnionMap) -> list[isl.Map]:

@@ -46,6 +46,17 @@ CASES: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = [
                  ["B", "float32", ["M", "N", "N", "N"], "float"],
                  ["C", "float32", ["N", "N"], "float"]]},
      {"scheduler": "pluto", "fuse": "max", "parallel": False, **PLAIN}),
+    (9165027678, "isl's coalescing of a 37-piece dependence crashed the process (SIGSEGV)",
+     {"text": "def g(float(K) A, float(M, K, K, L) B) -> (T1, T2) {\n"
+              "    T0(i, j, k) +=! (B(2*i, j - 2, k, l) > 0.0 ? B(M - 1 - k, 2*i, j, l + 1)"
+              " : 0.5 * (B(M - 1 - k, 2*i, j, l + 1)))\n"
+              "    T1(i, j, k) = fabs(T0(i, j, k) + T0(k - 2, i + j, j - 2) + T0(i, j / 2, k))\n"
+              "    T2(i) max=! tanh(2.0 + 0.5 + A(2*i) * A(j + i))\n"
+              "    T2(i) *= 1.0 + 0.125 * fmax(fmin(A(K - 1 - i) - T2(k) + T1(j + k, i, k / 2),"
+              " 1.0), -1.0)\n}",
+      "sizes": {"M": 7, "K": 4, "L": 4},
+      "inputs": [["A", "float32", ["K"], "float"], ["B", "float32", ["M", "K", "K", "L"], "float"]]},
+     {"scheduler": "pluto", "fuse": "none", "parallel": False, **PLAIN}),
     (20240849, "isl's AST build failed (input involves unknown divs) on the fused schedule",
      {"text": "def g(float(L) A, float(2) W, int32(K, L) X) -> (T3) {\n"
               "    T0(i) = (i >= 2) ? A(i - 2) : 0.0 where i in 0:L + 2\n"
