@@ -361,8 +361,9 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         if name.startswith(marks.REDUCE_PREFIX):
             return self.reduced(annotation(node), node.mark_get_node(), pragmas)
         if name.startswith(marks.ARRAY_REDUCE_PREFIX):
+            reduced = name[len(marks.ARRAY_REDUCE_PREFIX):].split(",")  # tensor=op, ...
             outer, self.array_reductions = self.array_reductions, tuple(
-                tuple(part.split("=")) for part in name[len(marks.ARRAY_REDUCE_PREFIX):].split(","))
+                tuple(part.split("=")) for part in reduced)
             try:
                 return self.node(node.mark_get_node(), pragmas)
             finally:

@@ -1,8 +1,9 @@
 """Schedule marks and AST nodes that become pragmas.
 
 ``parallel`` marks go above the outermost band with a coincident member,
-and above a band under a ``reduce-array:`` mark (:func:`mark_parallel`); a mark's annotation names the loop its pragma
-belongs to (:func:`annotation`, :func:`pragma_mark`); a small constant loop
+and above a band under a ``reduce-array:`` mark (:func:`mark_parallel`); a
+mark's annotation names the loop its pragma belongs to (:func:`annotation`,
+:func:`pragma_mark`); a small constant loop
 around a ``simd`` loop is a register block's rows, which gcc is asked to
 unroll (:func:`register_rows`).
 """

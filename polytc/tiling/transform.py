@@ -50,6 +50,14 @@ vectorized (in place: seidel), the tile's rows are jammed into it
 (:func:`_jammed_rows`).  A one-member parallel band around loops that all
 carry dependences (adi's and deriche's recurrences along each line) is
 tiled and its point loop sunk below them (:meth:`_TilingPass.sinkable`, :meth:`_TilingPass.sunk_band`).
+A band with no parallel member whose inner loop accumulates into one
+element (trisolv's ``x[i]`` along ``j``, in order) gets its tiles' rows
+jammed into that loop the same way (:meth:`_TilingPass.chained_rows`).
+Where reductions may be reassociated and parallel code is wanted, an
+outermost band with no parallel member whose first loop carries only
+accumulations into outputs is marked ``reduce-array:`` for code generation
+to run it in parallel with a private copy of them per thread
+(:func:`polytc.tiling.reductions.mark_array_reductions`).
 
 Finally every band member's coincidence is recomputed from the dependences
 (loop-level: the meaning of ``omp parallel for``), and the innermost loops
