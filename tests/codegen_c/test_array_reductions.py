@@ -76,10 +76,10 @@ def test_c_input_reduces_into_its_arrays_only_when_asked() -> None:
     """mvt's ``x2[i] += A[j][i] * y2[j]`` by blocks of rows ``j``: in private
     copies of ``x2`` (the caller's array, read and updated) under
     ``reassociate=True``; in the written order otherwise."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tiling"))
-    from test_vector_reductions import C_MVT
-    assert not _clauses(polytc.compile_c(C_MVT, cache=False).c_source)
-    kernel = polytc.compile_c(C_MVT, cache=False, reassociate=True)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "frontend_c"))
+    from c_kernels import MVT
+    assert not _clauses(polytc.compile_c(MVT, cache=False).c_source)
+    kernel = polytc.compile_c(MVT, cache=False, reassociate=True)
     assert _clauses(kernel.c_source) == [("+", "x2")], kernel.c_source
     rng = np.random.default_rng(17)
     A, y1, y2 = rng.uniform(-1, 1, (23, 23)), rng.uniform(-1, 1, 23), rng.uniform(-1, 1, 23)

@@ -50,6 +50,22 @@ int main(int argc, char **argv)
 }
 """
 
+#: PolyBench's mvt shape: both sweeps read A along its rows (also compiled alone
+#: by tests/tiling and tests/codegen_c)
+MVT = r"""void mvt(int n, double x1[n], double x2[n], double y1[n], double y2[n], double A[n][n])
+{
+  int i, j;
+#pragma scop
+  for (i = 0; i < n; i++)
+    for (j = 0; j < n; j++)
+      x1[i] = x1[i] + A[i][j] * y1[j];
+  for (i = 0; i < n; i++)
+    for (j = 0; j < n; j++)
+      x2[i] = x2[i] + A[j][i] * y2[j];
+#pragma endscop
+}
+"""
+
 STREAMS = r"""
 #include "harness.h"
 /* matrix-vector sweeps over one matrix (atax, bicg, mvt): fused by blocks of
@@ -87,19 +103,7 @@ void bicg(int m, int n, double A[n][m], double s[m], double q[n], double p[m], d
 #pragma endscop
 }
 
-void mvt(int n, double x1[n], double x2[n], double y1[n], double y2[n], double A[n][n])
-{
-  int i, j;
-#pragma scop
-  for (i = 0; i < n; i++)
-    for (j = 0; j < n; j++)
-      x1[i] = x1[i] + A[i][j] * y1[j];
-  for (i = 0; i < n; i++)
-    for (j = 0; j < n; j++)
-      x2[i] = x2[i] + A[j][i] * y2[j];
-#pragma endscop
-}
-
+""" + MVT + r"""
 void twice(int n, double A[n][n], double x[n], double t[n], double u[n])
 {
   int i, j;

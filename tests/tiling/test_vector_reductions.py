@@ -15,6 +15,9 @@ import pytest
 
 import polytc
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "frontend_c"))
+from c_kernels import MVT  # noqa: E402
+
 GEMV = "def gemv(float(M,N) A, float(N) x) -> (y) { y(i) +=! A(i, j) * x(j) }"
 BATCHED = """def bgemv(float(B,M,N) A, float(B,N) x) -> (y) {
     y(b, i) +=! A(b, i, j) * x(b, j)
@@ -287,27 +290,11 @@ def test_independent_sweeps_reading_a_matrix_crosswise_are_not_fused() -> None:
     _close(t, (A.astype(np.float64) ** 2).sum(axis=1), 50)
 
 
-C_MVT = """
-void mvt(int n, double x1[n], double x2[n], double y1[n], double y2[n], double A[n][n])
-{
-  int i, j;
-#pragma scop
-  for (i = 0; i < n; i++)
-    for (j = 0; j < n; j++)
-      x1[i] = x1[i] + A[i][j] * y1[j];
-  for (i = 0; i < n; i++)
-    for (j = 0; j < n; j++)
-      x2[i] = x2[i] + A[j][i] * y2[j];
-#pragma endscop
-}
-"""
-
-
 def test_c_input_runs_mvts_sweeps_by_blocks_of_rows() -> None:
     """Both sweeps read A along its rows, 8 rows at a time (polytc/poly/streams.py),
     in written order (8 rows' sums at once) or reassociated."""
-    exact = polytc.compile_c(C_MVT)
-    reassociated = polytc.compile_c(C_MVT, reassociate=True)
+    exact = polytc.compile_c(MVT)
+    reassociated = polytc.compile_c(MVT, reassociate=True)
     for kernel in (exact, reassociated):
         summary = str(kernel.schedule_summary)
         assert "fused groups: {S0, S1}" in summary
