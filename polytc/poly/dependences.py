@@ -38,10 +38,17 @@ class Dependences:
     #: Farkas cones are quick where the coalesced piece's is not (None:
     #: not known)
     pieces: isl.UnionMap | None = field(default=None, compare=False)
+    _all: isl.UnionMap | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def all(self) -> isl.UnionMap:
-        return coalesced(self.flow.union(self.anti).union(self.output))
+        """Every dependence, coalesced once (a large map is coalesced in a
+        child process: :func:`polytc.isl_util.coalesced`) and kept."""
+        if self._all is None:
+            object.__setattr__(self, "_all",
+                               coalesced(self.flow.union(self.anti).union(self.output)))
+        assert self._all is not None
+        return self._all
 
     def between(self, source: str, target: str) -> isl.UnionMap:
         """All dependences from statement ``source`` to statement ``target``."""

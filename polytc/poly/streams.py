@@ -109,13 +109,8 @@ def _fused(program: Program, schedule: isl.Schedule, deps: isl.UnionMap,
     schedule, then the group, then the rest."""
     ctx = schedule.get_ctx()
     names = {m.statement.name for m in members}
-    group = isl.UnionSet.empty(schedule.get_domain().get_space())
-    rest = isl.UnionSet.empty(schedule.get_domain().get_space())
-    for piece in set_list(schedule.get_domain()):
-        if piece.get_tuple_name() in names:
-            group = group.union(isl.UnionSet.from_set(piece))
-        else:
-            rest = rest.union(isl.UnionSet.from_set(piece))
+    group = _named(schedule.get_domain(), names)
+    rest = schedule.get_domain().subtract(group)
     into = isl.UnionSet.empty(rest.get_space())
     for dep in map_list(deps):  # statements the group depends on, directly or not
         source = dep.domain()
