@@ -66,10 +66,15 @@ def plan_packings(program: Program, schedule: isl.UnionMap,
     tile_counts: dict[str, int] = {}  # statement -> instances in one tile, as needed
 
     def tile_count(statement: Statement) -> int:
+        """Instances of ``statement`` in one tile; a loop below the mark that
+        runs a size-long range (the tile loop of gemm's rows ``i``, which
+        the tiling pass puts below the copy) counts MIN_REUSE."""
         if statement.name not in tile_counts:
             mine = isl.UnionSet.from_set(domain.extract_set(statement.domain.get_space()))
-            box = _box(schedule.reverse().intersect_range(mine))
-            tile_counts[statement.name] = element_count(box[1]) if box is not None else 0
+            box = _box(schedule.reverse().intersect_range(mine),
+                       unbounded=tuple(range(len(statement.iterators))))
+            tile_counts[statement.name] = 0 if box is None else \
+                math.prod(MIN_REUSE if size is None else size for size in box[1])
         return tile_counts[statement.name]
 
     packings = []

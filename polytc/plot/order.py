@@ -125,7 +125,8 @@ def _walk(tree: isl.Schedule, view: geometry.StatementView) -> _Path:
                         _moves(expression):
                     parallel = (position + member, _describe(expression, view, position + member))
             if any(_has_division(e) for e in expressions):
-                return _Path(position + n, True, *(parallel or (None, None)))
+                return _Path(position + n + _more_tile_loops(node, view.name), True,
+                             *(parallel or (None, None)))
             position += n
         elif kind in (_NODE.sequence, _NODE.set):
             runs = [c for c in range(node.n_children()) if _runs(node.child(c), view.name)]
@@ -137,6 +138,25 @@ def _walk(tree: isl.Schedule, view: geometry.StatementView) -> _Path:
             break
         node = node.child(0)
     return _Path(None, False, *(parallel or (None, None)))
+
+
+def _more_tile_loops(tile_band: isl.ScheduleNode, name: str) -> int:
+    """The members of a band of tile loops right below ``tile_band``, past
+    marks (a packed tile copied between the tile loops of gemm's columns and
+    of its rows; see :func:`polytc.tiling.transform._pack_outer_order`):
+    the same tiles, numbered by both bands.  Each member is ``s * floor(x /
+    s)`` of the iterators, where a register block's is of a point loop."""
+    node = tile_band
+    while node.n_children() == 1 and node.child(0).get_type() == _NODE.mark:
+        node = node.child(0)
+    if node is tile_band or node.n_children() != 1 or node.child(0).get_type() != _NODE.band:
+        return 0
+    band = node.child(0)
+    tiles = all(aff.dim(isl.dim_type.div) == 1 and not any(
+        aff.get_coefficient_val(isl.dim_type.in_, k).to_python()
+        for k in range(aff.dim(isl.dim_type.in_)))
+        for expression in _expressions(band, name) for aff in _pieces(expression))
+    return band.band_n_member() if tiles else 0
 
 
 def _expressions(node: isl.ScheduleNode, name: str) -> list[isl.PwAff]:

@@ -129,6 +129,29 @@ def transposable(node: isl.ScheduleNode, program: Program, vector: int) -> dict[
     return {tensor: d for tensor, d in found.items() if tensor not in refused}
 
 
+def members_not_reading(node: isl.ScheduleNode, program: Program,
+                        tensors: frozenset[str]) -> list[int]:
+    """The band's members along which no read of ``tensors`` moves (a
+    single iterator of every statement of the band, absent from every
+    subscript of those reads: ``i`` for ``W(n, k)`` in an MLP layer)."""
+    found = []
+    for member in range(node.band_n_member()):
+        pairs = _member_iterators(node, program, member)
+        if len(pairs) != len(map_list(members(node)[member])):
+            continue
+        still = True
+        for statement, iterator in pairs:
+            for read in statement.reads:
+                if read.tensor not in tensors:
+                    continue
+                rows = _affine_rows(read.access)
+                if rows is None or any(row[iterator] for row in rows):
+                    still = False
+        if still:
+            found.append(member)
+    return found
+
+
 def gathers(node: isl.ScheduleNode, program: Program, member: int,
             transposed: frozenset[str] = frozenset()) -> bool:
     """Whether a read of the band's statements moves along ``member`` (a

@@ -171,15 +171,58 @@ def test_mlp_packs_w_with_the_vector_dimension_last() -> None:
                                        rtol=1e-4, atol=1e-3)
 
 
+NT_MATMUL = "C(i,j) +=! A(i,k) * B(j,k)"
+
+
+@pytest.mark.parametrize("text, tensor", [(MATMUL, "B"), (MLP, "W"), (NT_MATMUL, "B")],
+                         ids=["gemm", "mlp", "nt-gemm"])
+def test_a_packed_tile_is_copied_once_for_every_tile_of_rows(text: str, tensor: str) -> None:
+    """No packed read moves along the rows ``i``: their tile loop (96 rows)
+    runs below the copy, which is made once per tile of the other loops
+    instead of again for every tile of rows; the outer tile loop stays
+    parallel.  Results match numpy on sizes no tile divides, at 1 and 2
+    threads."""
+    source = polytc.compile(text).c_source
+    copy = source.index(f"polytc_{tensor}_pack[")
+    assert not re.search(r"\+= 96\)", source[:copy]), source[:copy]
+    assert re.search(r"for \(int64_t (c\d+) = 0; \1 < \w+; \1 \+= 96\)", source[copy:])
+    assert re.search(r"#pragma omp (parallel )?for\b", source[:copy])
+    kernel = polytc.compile(text)
+    rng = np.random.default_rng(11)
+    for m, n, k in ((197, 300, 259), (1, 70, 513), (101, 1, 3)):
+        A = rng.standard_normal((m, k)).astype(np.float32)
+        if text == MATMUL:
+            B = rng.standard_normal((k, n)).astype(np.float32)
+            inputs, want = (A, B), A.astype(np.float64) @ B
+        else:
+            B = rng.standard_normal((n, k)).astype(np.float32)
+            want = A.astype(np.float64) @ B.T
+            inputs = (A, B)
+            if text == MLP:
+                bias = rng.standard_normal(n).astype(np.float32)
+                inputs, want = (A, B, bias), np.maximum(want + bias, 0)
+        for threads in (1, 2):
+            np.testing.assert_allclose(kernel(*inputs, num_threads=threads), want,
+                                       rtol=1e-4, atol=1e-3)
+
+
 def test_packing_needs_reuse() -> None:
     """A matrix-vector product reads each element of A once: nothing packed
-    (nor transposed).  A tile of 4 reads each element of B's box 4 times: not
-    packed either."""
+    (nor transposed).  Each row below the copy reads each element of B's
+    box once: 4 rows read it 4 times, not packed; 8 rows 8 times, packed; a
+    row count unknown at compile time is taken to be enough."""
     for text in ("def mv(float(M,N) A, float(N) x) -> (y) { y(i) +=! A(i,j) * x(j) }",
                  "def mtv(float(M,N) A, float(M) x) -> (y) { y(j) +=! A(i,j) * x(i) }"):
         assert "_pack" not in polytc.compile(text).c_source, text
-    assert "_pack" not in polytc.compile(MATMUL, tile=4).c_source
-    assert "polytc_B_pack[" in polytc.compile(MATMUL, tile=8).c_source
+    few = polytc.compile(MATMUL, tile=4, sizes=dict(I=4, J=40, K=40))
+    assert "_pack" not in few.c_source
+    enough = polytc.compile(MATMUL, tile=4, sizes=dict(I=8, J=40, K=40))
+    assert "polytc_B_pack[" in enough.c_source
+    assert "polytc_B_pack[" in polytc.compile(MATMUL, tile=4).c_source
+    rng = np.random.default_rng(2)
+    for kernel, m in ((few, 4), (enough, 8)):
+        A, B = rng.random((m, 40), dtype=np.float32), rng.random((40, 40), dtype=np.float32)
+        np.testing.assert_allclose(kernel(A, B), A.astype(np.float64) @ B, rtol=1e-5)
 
 
 def test_pack_buffers_of_one_tensor_share_only_compatible_layouts() -> None:
