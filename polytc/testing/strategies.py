@@ -15,8 +15,8 @@ shifts guarded by ternaries under ``where`` ranges, boolean masks, gathers,
 ``float64`` intermediates.  Subscripts are affine: ``i``, ``i - 1``,
 ``i + 2``, ``2*i + 1``, ``i / 2``, ``N - 1 - i``, ``i + k``; values use
 ``+ - * /``, unary minus, ``fmax``/``fmin``/``tanh``/``fabs``/``exp``,
-``where`` lets and ``exists``, index and size values (with integer ``/`` and
-``%``, by zero too), casts, padded windows (a guarded read times the taps
+``where`` lets and ``exists``, triangles (``j in 0:i + 1``), index and
+size values (with integer ``/`` and ``%``, by zero too), casts, padded windows (a guarded read times the taps
 ``W(k)`` of a small constant-extent input, the window's range given or
 inferred).  One program in ten is bare statements over tensors sometimes
 named like their indices (``O(i, j) = I(i, j) + J(i, j)``).  Float inputs are multiples of 1/16 so that
@@ -387,6 +387,11 @@ class _Generator:
             body = f"1.0 + 0.125 * fmax(fmin({body}, 1.0), -1.0)"
         if c.chance(10) and stmt.reduction:
             stmt.where.append(f"exists {self.exists_read(stmt)}")
+        if len(stmt.lhs) >= 2 and c.chance(15):  # a triangle: the second index up to the first
+            first, second = stmt.lhs[:2]
+            if first in stmt.bounded | stmt.ranged and second not in stmt.ranged:
+                stmt.where.append(f"{second} in 0:{first} + 1")
+                stmt.ranged.add(second)
         name = onto.name if onto is not None else self.new_name()
         self.finish(name, stmt, op if onto is not None else op + "!", body)
 
