@@ -227,6 +227,16 @@ class Statement:
     def reads(self) -> tuple[Read, ...]:
         return tuple(node for node in walk(self.body) if isinstance(node, Read))
 
+    def placed_reads(self) -> tuple[tuple[Read, int], ...]:
+        """Each read with its place among this statement's reads of its
+        tensor (``A(i, k)`` 0 and ``A(j, k)`` 1 in syrk)."""
+        seen: dict[str, int] = {}
+        placed = []
+        for read in self.reads:
+            placed.append((read, seen.get(read.tensor, 0)))
+            seen[read.tensor] = placed[-1][1] + 1
+        return tuple(placed)
+
     @property
     def reduction_indices(self) -> tuple[str, ...]:
         return tuple(i for i in self.iterators if i not in self.lhs)

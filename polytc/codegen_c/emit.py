@@ -210,6 +210,8 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         # C name -> (C element type, element count)
         self.scopes: list[dict[str, tuple[str, str]]] = [{}]
         self.loops_around = 0  # sequential loops around the node being emitted
+        self.loop_stack: list[str] = []  # the iterators of the loops around it, outermost first
+        self.block_loops: dict[str, int] = {}  # per promoted block: loops around its mark
         self.packs: dict[str, tuple[PackedTile, ...]] = {}
         # per contracted temporary, the instances each copy of its mark runs
         self.copies: dict[str, list[isl.UnionSet]] = {}
@@ -456,6 +458,7 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
             else ((), self.array_reductions)
         around = self.loops_around
         self.loops_around += not degenerate
+        self.loop_stack.append(iterator)
         if padding is not None:
             self.padded_loops += padding.accumulates
             for buffer in padding.slack:
@@ -465,6 +468,7 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         finally:
             scope = self.scopes.pop() if threaded else {}
             self.loops_around = around
+            self.loop_stack.pop()
             self.array_reductions = reducing if threaded else self.array_reductions
         if padding is not None:  # a partial block run as a whole one (plan_padding)
             return self._padded(node, iterator, init, padding.width, body)

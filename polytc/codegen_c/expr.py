@@ -124,6 +124,14 @@ class Promotion:
         return f"{self.local}[{offset or '0'}]"
 
 
+#: a read as the body printer meets it: the tensor and its subscripts
+ReadKey = tuple[str, tuple[ir.Expr, ...]]
+
+
+def read_key(read: ir.Read) -> ReadKey:
+    return read.tensor, read.indices
+
+
 class BodyPrinter:
     """Prints statement bodies to C.  Index variables print as the locals the
     emitter binds; sizes as function parameters."""
@@ -134,6 +142,9 @@ class BodyPrinter:
         self.layouts = layouts
         self.used = used
         self.promoted: dict[str, Promotion] = {}
+        # reads served by a packed tile of their own (syrk's ``A(j, k)``,
+        # where ``A(i, k)`` is read in place), before ``promoted``
+        self.promoted_reads: dict[ReadKey, Promotion] = {}
         # per promoted tensor, the element the statement being printed
         # writes (its index texts) and that element's place in the block as
         # isl prints it for the statement's loops (``c15``, where the text
@@ -180,6 +191,9 @@ class BodyPrinter:
                                                len(self.gathers))
                 text = f"POLYTC_GATHER({text}, {layout.extents[dim]}, {site}, &polytc_status)"
             texts.append(text)
+        served = self.promoted_reads.get((tensor, tuple(indices)))
+        if served is not None:
+            return served.element(texts)
         if tensor in self.promoted:
             exact = self.exact.get(tensor)
             if exact is not None and exact[0] == tuple(texts):

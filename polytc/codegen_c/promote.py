@@ -18,7 +18,7 @@ import islpy as isl
 
 from polytc import dtypes
 from polytc import program as ir
-from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr
+from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr, read_key
 from polytc.codegen_c.pack import Packing
 from polytc.codegen_c.pragmas import annotation, pragma_mark
 from polytc.codegen_c.storage import copy_nest
@@ -72,6 +72,8 @@ class PromotionEmitter:
     packs_planned: list[list[Packing]]  # the packings of the pack marks around
     places: dict[str, tuple[Promotion, tuple[str, ...]]]
     in_force: dict[str, Promotion]
+    loop_stack: list[str]  # the iterators of the loops around the node emitted
+    block_loops: dict[str, int]  # per promoted tensor: how many loops are around its block
 
     def node(self, node: isl.AstNode, pragmas: frozenset[str]) -> cgen.Generable:
         raise NotImplementedError  # the AST walk: Emitter.node
@@ -103,10 +105,16 @@ class PromotionEmitter:
         self.body.promoted[promotion.tensor] = local
         outer = self.in_force.get(promotion.tensor)
         self.in_force[promotion.tensor] = promotion
+        outer_loops = self.block_loops.get(promotion.tensor)
+        self.block_loops[promotion.tensor] = len(self.loop_stack)
         padded, slack = self.padded_loops, dict(self.pack_slack)
         try:
             lines.append(self.node(inner, pragmas))
         finally:
+            if outer_loops is None:
+                del self.block_loops[promotion.tensor]
+            else:
+                self.block_loops[promotion.tensor] = outer_loops
             del self.body.promoted[promotion.tensor]
             if outer is None:
                 del self.in_force[promotion.tensor]
@@ -151,7 +159,7 @@ class PromotionEmitter:
         slack: set[str] = set()
         for user in users:
             width = self._padded_width(user, iterator, slack)
-            if width is None:
+            if width is None or self._lanes_move_in_block(node, user):
                 return None
             widths.add(width)
         if len(widths) != 1:
@@ -161,6 +169,17 @@ class PromotionEmitter:
             return None  # already whole
         accumulates = any(self._statement(user).op != "=" for user in users)
         return Padding(width, frozenset(slack), accumulates)
+
+    def _lanes_move_in_block(self, loop: isl.AstNode, user: isl.AstNode) -> bool:
+        """Whether the lanes ``loop`` runs move with a loop inside the block
+        that ``user``'s statement writes (``j <= i`` under the block's rows
+        ``i``: a triangle).  The block's store copies its box, which holds
+        the lanes one row runs and another does not: padded, they would be
+        stored with the garbage they computed (a lower-triangular syrk was
+        wrong in every block on the diagonal)."""
+        inside = self.loop_stack[self.block_loops.get(self._statement(user).tensor, 0):]
+        return any(_mentions(loop.for_get_init(), name) or _mentions(loop.for_get_cond(), name)
+                   for name in inside)
 
     def _padded_width(self, user: isl.AstNode, iterator: str, slack: set[str]) -> int | None:
         """The block's extent along ``iterator`` if ``user``'s statement may
@@ -197,7 +216,8 @@ class PromotionEmitter:
             if len(along) != 1:
                 return None
             steps = _steps(read.access, along[0])
-            pack = self.body.promoted.get(read.tensor)
+            pack = self.body.promoted_reads.get(read_key(read)) \
+                or self.body.promoted.get(read.tensor)
             if pack is None or pack.store or steps is None:
                 return None  # read in memory (or a block's) along the padded lanes
             row = (pack.order or tuple(range(len(pack.sizes))))[-1]

@@ -20,10 +20,11 @@ import islpy as isl
 from polytc import dtypes
 from polytc import program as ir
 from polytc.codegen_c.conditions import c_check
-from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ast_expr
+from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ReadKey, ast_expr, read_key
 from polytc.codegen_c.names import NameTable
 from polytc.codegen_c.pack import Packing, element_count, plan_packings
 from polytc.errors import PolytcInternalError
+from polytc.tiling import marks
 from polytc.poly.contraction import Contraction
 
 if TYPE_CHECKING:
@@ -168,7 +169,8 @@ class StorageEmitter:
                pragmas: frozenset[str]) -> cgen.Generable:
         """``inner`` reading the tiles of ``packs`` from their buffers, each
         filled before it with the part of its box inside the tensor."""
-        packs = tuple(p for p in packs if p.tensor not in self.body.promoted)
+        packs = tuple(p for p in packs
+                      if p.tensor not in self.body.promoted and (p.reads is None or p.reads))
         lines: list[cgen.Generable] = []
         own: dict[str, str] = {}  # per tensor, its tile's element count
         for pack in packs:
@@ -198,13 +200,17 @@ class StorageEmitter:
             moved = pack.order[-1] != len(pack.sizes) - 1  # a transposing copy
             lines.append(transposing_copy_nest(points, tuple(bounds), statement, pack.local)
                          if moved else copy_nest(points, tuple(bounds), statement))
-            self.body.promoted[pack.tensor] = local
+            if pack.reads is None:
+                self.body.promoted[pack.tensor] = local
+            else:
+                self.body.promoted_reads.update(dict.fromkeys(pack.reads, local))
         scope = self.scopes[-1]
         try:
             lines.append(self.node(inner, pragmas))
         finally:
             for pack in packs:
-                buffer = self.body.promoted.pop(pack.tensor).local
+                buffer = self.body.promoted.pop(pack.tensor).local if pack.reads is None \
+                    else [self.body.promoted_reads.pop(key) for key in pack.reads][0].local
                 slack = self.pack_slack.pop(buffer, 0)
                 if slack:  # padded lanes read up to a block's width past the tile
                     ctype, count = scope[buffer]
@@ -229,16 +235,24 @@ class StorageEmitter:
 
     def _packings(self, build: isl.AstBuild, tensors: str) -> list[Packing]:
         """The packings a ``pack:`` mark names (``B``: as it is; ``W@0``:
-        dimension 0 last) that are worth making, below the mark at ``build``."""
-        candidates: dict[str, int | None] = {}
-        for entry in tensors.split(","):
-            name, _, last = entry.partition("@")
-            if name not in self.contractions:
-                candidates[name] = int(last) if last else None
+        dimension 0 last; ``A@0/S1.1``: for that read only, see
+        :class:`polytc.tiling.marks.PackEntry`) that are worth making, below
+        the mark at ``build``."""
+        entries = marks.pack_entries(marks.PACK_PREFIX + tensors)
+        candidates = {e.tensor: e for e in entries if e.tensor not in self.contractions}
         try:
             return plan_packings(self.program, build.get_schedule(), candidates)
         except Exception:  # noqa: BLE001 - raising into isl would crash; not packing is correct
             return []
+
+    def _served(self, packing: Packing) -> frozenset[ReadKey] | None:
+        """The reads a packing serves, as the body printer knows them."""
+        if packing.reads is None:
+            return None
+        return frozenset(
+            read_key(read) for name, place in packing.reads
+            for read, at in self.program.statement(name).placed_reads()
+            if read.tensor == packing.tensor and at == place)
 
     def _plan_packs(self, node: isl.AstNode, build: isl.AstBuild,
                     planned: list[Packing]) -> isl.AstNode:
@@ -248,8 +262,9 @@ class StorageEmitter:
         key = f"pack{len(self.packs)}"
         self.packs[key] = tuple(
             PackedTile(p.tensor, f"polytc_{self.layouts[p.tensor].c_name}_pack",
-                  tuple(ast_expr(build.expr_from_pw_aff(offset), self.ast_name, "c", self.used)
-                        for offset in p.offsets), p.sizes, p.order)
+                       tuple(ast_expr(build.expr_from_pw_aff(offset), self.ast_name, "c",
+                                      self.used) for offset in p.offsets),
+                       p.sizes, p.order, self._served(p))
             for p in planned)
         return node.set_annotation(isl.Id(key, context=node.get_ctx()))
 
@@ -257,13 +272,14 @@ class StorageEmitter:
 @dataclass(frozen=True)
 class PackedTile:
     """A packed tile (:mod:`polytc.codegen_c.pack`) as C: its buffer's name,
-    the C of its box's offsets, and its sizes."""
+    the C of its box's offsets, its sizes, and the reads it serves."""
 
     tensor: str
     local: str
     offsets: tuple[str, ...]
     sizes: tuple[int | None, ...]  # None: up to the tensor's extent
     order: tuple[int, ...]
+    reads: frozenset[ReadKey] | None = None  # None: every read of the tensor
 
 
 def allocation(ctype: str, count: str) -> str:

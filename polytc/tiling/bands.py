@@ -10,6 +10,7 @@ import islpy as isl
 from polytc.isl_util import affine_rows as _affine_rows, map_list
 from polytc.poly.bands import loop_coincidence, members, parallel_at_band
 from polytc.program import Program, Statement
+from polytc.tiling.marks import PackEntry
 
 
 def stride_one_counts(node: isl.ScheduleNode, program: Program,
@@ -96,28 +97,38 @@ def used_once(node: isl.ScheduleNode, program: Program, vector: int) -> bool:
     return stride_one
 
 
-def transposable(node: isl.ScheduleNode, program: Program, vector: int) -> dict[str, int]:
-    """The tensors every read of which in the band's statements moves along
-    the ``vector`` member by stride 1 in one subscript that is not the last
-    and does not move along another member (``W(n, k)`` along ``n``, not
-    along ``i``, in an MLP layer), with that subscript: a tile of them copied
-    with that dimension last is read in whole vectors, by every row.  (A
-    matrix-vector product reads each element once: copying it ran 4x slower.)"""
+def transposable(node: isl.ScheduleNode, program: Program,
+                 vector: int) -> dict[str, PackEntry]:
+    """The tensors read across the ``vector`` member: each read of them in
+    the band's statements either moves along it by stride 1 in one
+    subscript that is not the last and does not move along another member
+    (``W(n, k)`` along ``n``, not along ``i``, in an MLP layer), the same
+    subscript for all, or does not move along it at all (``A(i, k)`` of
+    syrk, whose ``A(j, k)`` moves): a tile copied with that subscript last
+    serves the moving reads in whole vectors, by every row; the others read
+    the tensor in place.  (A matrix-vector product reads each element once:
+    copying it ran 4x slower.)"""
     found: dict[str, int] = {}
+    served: dict[str, set[tuple[str, int]]] = {}
+    in_place: set[str] = set()  # tensors some read of which does not move along the vector
     refused: set[str] = set()
     pairs = _member_iterators(node, program, vector)
     iterators = {m: dict((s.name, i) for s, i in _member_iterators(node, program, m))
                  for m in range(node.band_n_member())}
     for statement, iterator in pairs:
-        for read in statement.reads:
+        for read, place in statement.placed_reads():
             rows = _affine_rows(read.access)
             moving = [d for d, row in enumerate(rows or []) if row[iterator]]
+            if rows and not moving:
+                in_place.add(read.tensor)
+                continue
             reused = rows and any(  # the same tile serves every iteration of a member
                 statement.name in along and all(row[along[statement.name]] == 0 for row in rows)
                 for along in iterators.values())
             if (rows and reused and len(moving) == 1 and moving[0] < len(rows) - 1
                     and rows[moving[0]][iterator] == 1
                     and found.setdefault(read.tensor, moving[0]) == moving[0]):
+                served.setdefault(read.tensor, set()).add((statement.name, place))
                 continue
             refused.add(read.tensor)
     domain = node.get_domain()
@@ -126,14 +137,16 @@ def transposable(node: isl.ScheduleNode, program: Program, vector: int) -> dict[
         if (statement.name not in single
                 and not domain.extract_set(statement.domain.get_space()).is_empty()):
             refused.update(read.tensor for read in statement.reads)
-    return {tensor: d for tensor, d in found.items() if tensor not in refused}
+    return {tensor: PackEntry(tensor, d, frozenset(served[tensor]) if tensor in in_place else None)
+            for tensor, d in found.items() if tensor not in refused}
 
 
 def members_not_reading(node: isl.ScheduleNode, program: Program,
-                        tensors: frozenset[str]) -> list[int]:
-    """The band's members along which no read of ``tensors`` moves (a
-    single iterator of every statement of the band, absent from every
-    subscript of those reads: ``i`` for ``W(n, k)`` in an MLP layer)."""
+                        packed: dict[str, PackEntry]) -> list[int]:
+    """The band's members along which no read that a copy of ``packed``
+    serves moves (a single iterator of every statement of the band, absent
+    from every subscript of those reads: ``i`` for ``W(n, k)`` in an MLP
+    layer)."""
     found = []
     for member in range(node.band_n_member()):
         pairs = _member_iterators(node, program, member)
@@ -141,8 +154,9 @@ def members_not_reading(node: isl.ScheduleNode, program: Program,
             continue
         still = True
         for statement, iterator in pairs:
-            for read in statement.reads:
-                if read.tensor not in tensors:
+            for read, place in statement.placed_reads():
+                entry = packed.get(read.tensor)
+                if entry is None or not entry.serves(statement.name, place):
                     continue
                 rows = _affine_rows(read.access)
                 if rows is None or any(row[iterator] for row in rows):

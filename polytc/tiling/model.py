@@ -162,8 +162,10 @@ def register_block(element_bytes: int, reductions: int = 1,
     broadcasts and spilled a row address (gemm 1024^3, one thread, in one
     process: 0.72x -> 0.91x OpenBLAS; 2mm 0.76x -> 0.83x, MLP layer 0.68x ->
     0.73x).  When a read is gathered along the vector loop (``A(j, k)`` in
-    syrk), every vector gathered serves every row: 12 rows of two vectors
-    (syrk 0.17x numpy; 0.11x with 6 x 4).  When several reduction loops run
+    syrk when it is not copied, ``pack=False``), every vector gathered
+    serves every row: 12 rows of two vectors (syrk 0.17x numpy; 0.11x with
+    6 x 4; copied with ``j`` last and 6 x 4, 0.54x, where OpenBLAS computes
+    half the products).  When several reduction loops run
     inside the block (a conv2d's ``c, kh, kw``), the rows' operand addresses
     are set up again at every iteration of the outer ones and 12 of them do
     not fit in the general-purpose registers: 8 rows of two vectors (fused

@@ -26,8 +26,8 @@ stay around each op's own tiled ``h, w`` band):
    the width, then a quarter, down to 32 bytes (56 columns: 32 + 16 + 8;
    the split is along the vector member, which is parallel, so running the
    whole blocks first is legal).  When a read moves along the vector loop
-   without stride 1 (``A(j, k)`` in syrk, ``W(n, k)`` in an MLP layer: a
-   gather in every vector), the block's rows go *inside* the vector loop
+   without stride 1 and is not copied (``A(j, k)`` in syrk under
+   ``pack=False``: a gather in every vector), the block's rows go *inside* the vector loop
    and isl unrolls them, so one gathered vector serves every row (gcc does
    not hoist it out of a row loop: syrk 3x -> 20x naive C); otherwise (gemm)
    the rows stay outside, as a loop the C asks gcc to unroll, which gcc
@@ -38,6 +38,9 @@ stay around each op's own tiled ``h, w`` band):
    in another subscript while another member reuses them (``W@0`` for
    ``W(n, k)`` in an MLP layer): copied with that subscript last, they are
    no gather, and the rows stay outside (:mod:`polytc.codegen_c.pack`).
+   Where the tensor is also read without moving along the vector loop
+   (syrk's ``A(i, k)`` beside ``A(j, k)``), the copy serves the moving
+   reads only (``A@0/S1.1``, :class:`polytc.tiling.marks.PackEntry`).
    The tile loops along which no packed read moves (the rows ``i`` of gemm
    and of an MLP layer) go innermost among the tile loops, below the mark,
    so each tile is copied once, not again for every tile of rows
@@ -249,17 +252,17 @@ class _TilingPass:
         sizes = self.cache_sizes(order, roles, factors, reduces=n_reductions > 0)
         node = bands.permute(node, order)
         node = bands.set_coincidence(node, [roles[p] != REDUCTION for p in range(len(order))])
-        hoisted = _pack_outer_order(node, self.program, roles, streamed | frozenset(transposed)) \
-            if (streamed or transposed) and factors is not None and self.options.pack else None
+        packed = {t: marks.PackEntry(t) for t in sorted(streamed)} \
+            | dict(sorted(transposed.items()))
+        hoisted = _pack_outer_order(node, self.program, roles, packed) \
+            if packed and factors is not None and self.options.pack else None
         depth = 0
         for level in sizes:  # cache tiles, outermost level first
             node = node.band_tile(_multi_val(node, list(level)))
             node = node.child(0)
             depth += 1
-            if depth == 1 and factors is not None and self.options.pack \
-                    and (streamed or transposed):
-                name = marks.PACK_PREFIX + ",".join(  # what the tile's vectors load: packed
-                    sorted(streamed) + [f"{t}@{d}" for t, d in sorted(transposed.items())])
+            if depth == 1 and factors is not None and self.options.pack and packed:
+                name = marks.pack_mark(list(packed.values()))  # what the tile's vectors load
                 if hoisted is not None:  # the copy made above the tile loops it does not move along
                     tiles = bands.permute(node.parent(), hoisted[0])
                     tiles = bands.set_coincidence(
@@ -606,9 +609,10 @@ REDUCTION_ROWS = 8
 
 
 def _pack_outer_order(node: isl.ScheduleNode, program: Program, roles: list[str],
-                      packed: frozenset[str]) -> tuple[list[int], int] | None:
+                      packed: dict[str, marks.PackEntry]) -> tuple[list[int], int] | None:
     """The order of the band's tile loops that puts the members along which
-    no read of ``packed`` moves innermost, and how many come before them
+    no read that a copy of ``packed`` serves moves innermost, and how many
+    come before them
     (parallel members first): a tile of ``B(k, j)`` in gemm, or of ``W(n,
     k)`` copied with ``n`` last in an MLP layer, is then copied once per
     tile of the other members, not again for every tile of rows ``i``.

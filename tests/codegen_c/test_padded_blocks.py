@@ -59,6 +59,37 @@ def test_padded_blocks_match_numpy(m: int, n: int, k: int) -> None:
                                    rtol=1e-4, atol=1e-3)
 
 
+LOWER = """
+def lower(float(N,K) A, float(K,N) B) -> (C) {
+    C(i,j) +=! A(i,k) * B(k,j) where j in 0:i+1
+}
+"""
+LOWER_SYRK = """
+def syrk(float(N,K) A) -> (C) {
+    C(i,j) +=! A(i,k) * A(j,k) where j in 0:i+1
+}
+"""
+
+
+@pytest.mark.parametrize("n, k", [(13, 7), (70, 9), (200, 33), (301, 260)])
+def test_a_triangles_lanes_are_not_padded(n: int, k: int) -> None:
+    """Under a triangle (``j <= i``) the lanes a row runs move with the row:
+    the block's box holds lanes of the later rows that an earlier row does
+    not run, and its store copies the whole box back, so padded lanes
+    would store what they computed there (every diagonal block was wrong at
+    N = 200, and at N = 13 once the tile of ``A(j, k)`` was packed).  The
+    triangle's partial blocks keep their exact lanes."""
+    rng = np.random.default_rng(n + k)
+    A = rng.standard_normal((n, k)).astype(np.float32)
+    B = rng.standard_normal((k, n)).astype(np.float32)
+    for text, inputs, other in ((LOWER, (A, B), B), (LOWER_SYRK, (A,), A.T)):
+        kernel = polytc.compile(text)
+        want = np.tril(A.astype(np.float64) @ other)
+        for threads in (1, 2):
+            np.testing.assert_allclose(kernel(*inputs, num_threads=threads), want,
+                                       rtol=1e-4, atol=1e-3)
+
+
 def test_a_read_in_memory_along_the_lanes_keeps_the_loop_exact() -> None:
     """``s(j)`` is read along the vector loop from the tensor itself (a
     padded lane would read past its end): the partial block's accumulation

@@ -98,7 +98,10 @@ def test_gathered_operand_sizes_not_multiples_of_tiles(n: int) -> None:
 
 
 def test_rows_go_inside_the_vector_loop_only_for_gathers() -> None:
-    syrk, gemm = polytc.compile(SYRK), polytc.compile(MATMUL)
+    """Without copies (``pack=False``) syrk's ``A(j, k)`` is gathered along
+    ``j``: the rows go inside the vector loop, one gathered vector serving
+    every row."""
+    syrk, gemm = polytc.compile(SYRK, pack=False), polytc.compile(MATMUL)
     assert "unroll" in str(syrk.tiled_schedule) and "unroll" not in str(gemm.tiled_schedule)
     rows, width = register_block(4, gathers=True)
     # a full block: one simd loop over j whose body updates every row, one
@@ -107,6 +110,38 @@ def test_rows_go_inside_the_vector_loop_only_for_gathers() -> None:
                      r"[^)]*\)\n((?:\s*\{\n(?:.*\n)*?\s*\}\n){2,})", syrk.c_source)
     assert loop is not None
     assert loop.group(2).count("polytc_C_block[") == rows
+
+
+def test_syrk_copies_the_read_across_its_vector_loop_and_reads_the_other_in_place() -> None:
+    """syrk reads ``A`` twice: ``A(j, k)`` moves along the vector loop ``j``
+    in its first subscript, ``A(i, k)`` not at all.  A tile copied with
+    ``j`` last serves the first read in whole vectors; the second reads
+    ``A`` itself (a broadcast per row), so the rows stay outside the vector
+    loop as in gemm.  Results match numpy on sizes no tile divides."""
+    kernel = polytc.compile(SYRK)
+    source = kernel.c_source
+    assert "pack:A@0/S1.1" in str(kernel.tiled_schedule)
+    assert re.search(r"polytc_A_pack\[\(polytc_A_pack_x1\) \* \d+ \+ polytc_A_pack_x0\] = A\[",
+                     source), source
+    assert re.search(r"\+= \(A\[\(i\) \* K \+ k\] \* polytc_A_pack\[", source)
+    assert "unroll" not in str(kernel.tiled_schedule)  # no gather: rows outside
+    rng = np.random.default_rng(9)
+    for n, k in ((1, 1), (7, 300), (197, 259), (300, 5), (65, 64)):
+        A = rng.standard_normal((n, k)).astype(np.float32)
+        for threads in (1, 2):
+            np.testing.assert_allclose(kernel(A, num_threads=threads),
+                                       A.astype(np.float64) @ A.T, rtol=1e-4, atol=1e-3)
+
+
+def test_pack_mark_entries_round_trip() -> None:
+    from polytc.tiling.marks import PackEntry, pack_entries, pack_mark
+    entries = [PackEntry("B"), PackEntry("W", 0), PackEntry("A", 0, frozenset({("S1", 1)})),
+               PackEntry("X", 1, frozenset({("S2", 0), ("S10", 3)}))]
+    name = pack_mark(entries)
+    assert name == "pack:B,W@0,A@0/S1.1,X@1/S10.3/S2.0"
+    assert pack_entries(name) == entries
+    assert entries[2].serves("S1", 1) and not entries[2].serves("S1", 0)
+    assert entries[0].serves("S7", 4)
 
 
 def test_default_tiles_hold_whole_register_blocks() -> None:
