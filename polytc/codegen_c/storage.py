@@ -24,8 +24,8 @@ from polytc.codegen_c.expr import BodyPrinter, Layout, Promotion, ReadKey, ast_e
 from polytc.codegen_c.names import NameTable
 from polytc.codegen_c.pack import Packing, element_count, plan_packings
 from polytc.errors import PolytcInternalError
-from polytc.tiling import marks
 from polytc.poly.contraction import Contraction
+from polytc.tiling import marks
 
 if TYPE_CHECKING:
     from polytc.codegen_c.emit import CStyle

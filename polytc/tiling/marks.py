@@ -32,7 +32,7 @@ class PackEntry:
         return self.tensor + ("" if self.last is None else f"@{self.last}") + served
 
     @staticmethod
-    def parse(text: str) -> "PackEntry":
+    def parse(text: str) -> PackEntry:
         head, *served = text.split("/")
         tensor, _, last = head.partition("@")
         reads = frozenset((statement, int(place)) for statement, _, place in

@@ -27,17 +27,18 @@ stay around each op's own tiled ``h, w`` band):
    the split is along the vector member, which is parallel, so running the
    whole blocks first is legal).  When a read moves along the vector loop
    without stride 1 and is not copied (``A(j, k)`` in syrk under
-   ``pack=False``: a gather in every vector), the block's rows go *inside* the vector loop
-   and isl unrolls them, so one gathered vector serves every row (gcc does
-   not hoist it out of a row loop: syrk 3x -> 20x naive C); otherwise (gemm)
-   the rows stay outside, as a loop the C asks gcc to unroll, which gcc
-   handles best.
-   Unless ``pack=False``, a ``pack:<tensors>`` mark in the outermost cache tile band names the
-   tensors the vector loop loads whole vectors of, for code generation to
-   copy each tile of them into a contiguous buffer, and those it moves along
-   in another subscript while another member reuses them (``W@0`` for
-   ``W(n, k)`` in an MLP layer): copied with that subscript last, they are
-   no gather, and the rows stay outside (:mod:`polytc.codegen_c.pack`).
+   ``pack=False``: a gather in every vector), the block's rows go *inside*
+   the vector loop and isl unrolls them, so one gathered vector serves
+   every row (gcc does not hoist it out of a row loop: syrk 3x -> 20x
+   naive C); otherwise (gemm) the rows stay outside, as a loop the C asks
+   gcc to unroll, which gcc handles best.
+   Unless ``pack=False``, a ``pack:<tensors>`` mark in the outermost cache
+   tile band names the tensors the vector loop loads whole vectors of, for
+   code generation to copy each tile of them into a contiguous buffer, and
+   those it moves along in another subscript while another member reuses
+   them (``W@0`` for ``W(n, k)`` in an MLP layer): copied with that
+   subscript last, they are no gather, and the rows stay outside
+   (:mod:`polytc.codegen_c.pack`).
    Where the tensor is also read without moving along the vector loop
    (syrk's ``A(i, k)`` beside ``A(j, k)``), the copy serves the moving
    reads only (``A@0/S1.1``, :class:`polytc.tiling.marks.PackEntry`).
@@ -612,10 +613,10 @@ def _pack_outer_order(node: isl.ScheduleNode, program: Program, roles: list[str]
                       packed: dict[str, marks.PackEntry]) -> tuple[list[int], int] | None:
     """The order of the band's tile loops that puts the members along which
     no read that a copy of ``packed`` serves moves innermost, and how many
-    come before them
-    (parallel members first): a tile of ``B(k, j)`` in gemm, or of ``W(n,
-    k)`` copied with ``n`` last in an MLP layer, is then copied once per
-    tile of the other members, not again for every tile of rows ``i``.
+    come before them (parallel members first): a tile of ``B(k, j)`` in
+    gemm, or of ``W(n, k)`` copied with ``n`` last in an MLP layer, is then
+    copied once per tile of the other members, not again for every tile of
+    rows ``i``.
     Measured at one thread against OpenBLAS in one process: MLP layer
     256x1024x1024 0.66-0.83x -> 1.00x (its transposing copies were a sixth
     of the time), ``C(i,j) +=! A(i,k) * B(j,k)`` 1024^3 0.81x -> 1.01x, gemm
