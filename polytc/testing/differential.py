@@ -32,10 +32,13 @@ from polytc.testing.strategies import TcCase, valid
 #: (scheduler, fuse) pairs: fusion means nothing to the identity schedule
 _SCHEDULES = [("pluto", f) for f in ("smart", "max", "none")] + \
     [("isl", f) for f in ("smart", "max", "none")] + [("identity", "smart")]
-#: the loop transformations: polytc's defaults, tiling only, none at all
+#: the loop transformations: polytc's defaults, tiling only, none at all,
+#: reductions in order (parallel loops sink below them), and tiles of 8 with
+#: blocks of 2 x 4, whose whole and partial blocks and packed tiles the
+#: programs' sizes of 2-7 reach (the default blocks are all partial there)
 _TRANSFORMS: list[dict[str, Any]] = [{}, {"unroll": None, "vectorize": False},
                {"tile": None, "unroll": None, "vectorize": False},
-               {"reassociate": False}]  # reductions in order: parallel loops sink below them
+               {"reassociate": False}, {"tile": 8, "unroll": (2, 4)}]
 
 
 def option_sets() -> list[dict[str, Any]]:
