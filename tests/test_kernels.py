@@ -635,6 +635,15 @@ def syrk(float(N,K) A) -> (C) {
      lambda r, s: {"A": rn(r, s["N"], s["K"])},
      lambda x: f32(np.tril(d(x["A"]) @ d(x["A"]).T)), **RED)
 
+# the rows of the triangle move its lanes: a partial block's padded lanes
+# once landed in the block's box (wrong from N = 70 with the default blocks)
+case("lower_gemm_where", """
+def lower(float(N,K) A, float(K,N) B) -> (C) {
+    C(i, j) +=! A(i, k) * B(k, j) where j in 0:i+1
+}""", ({"N": 75, "K": 9}, {"N": 13, "K": 20}),
+     lambda r, s: {"A": rn(r, s["N"], s["K"]), "B": rn(r, s["K"], s["N"])},
+     lambda x: f32(np.tril(d(x["A"]) @ d(x["B"]))), **RED)
+
 case("trmm_where", """
 def trmm(float(M,M) L, float(M,N) B) -> (C) {
     C(i, j) +=! L(i, k) * B(k, j) where k in 0:i+1
