@@ -173,6 +173,7 @@ class StorageEmitter:
                       if p.tensor not in self.body.promoted and (p.reads is None or p.reads))
         lines: list[cgen.Generable] = []
         own: dict[str, str] = {}  # per tensor, its tile's element count
+        made: list[tuple[PackedTile, Promotion]] = []  # each pack, its buffer as read
         for pack in packs:
             tensor = self.program.tensor(pack.tensor)
             extents = self.layouts[pack.tensor].extents
@@ -204,13 +205,17 @@ class StorageEmitter:
                 self.body.promoted[pack.tensor] = local
             else:
                 self.body.promoted_reads.update(dict.fromkeys(pack.reads, local))
+            made.append((pack, local))
         scope = self.scopes[-1]
         try:
             lines.append(self.node(inner, pragmas))
         finally:
-            for pack in packs:
-                buffer = self.body.promoted.pop(pack.tensor).local if pack.reads is None \
-                    else [self.body.promoted_reads.pop(key) for key in pack.reads][0].local
+            for pack, local in made:
+                if pack.reads is None:
+                    del self.body.promoted[pack.tensor]
+                for key in pack.reads or ():
+                    del self.body.promoted_reads[key]
+                buffer = local.local
                 slack = self.pack_slack.pop(buffer, 0)
                 if slack:  # padded lanes read up to a block's width past the tile
                     ctype, count = scope[buffer]

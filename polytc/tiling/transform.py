@@ -253,17 +253,17 @@ class _TilingPass:
         sizes = self.cache_sizes(order, roles, factors, reduces=n_reductions > 0)
         node = bands.permute(node, order)
         node = bands.set_coincidence(node, [roles[p] != REDUCTION for p in range(len(order))])
-        packed = {t: marks.PackEntry(t) for t in sorted(streamed)} \
-            | dict(sorted(transposed.items()))
-        hoisted = _pack_outer_order(node, self.program, roles, packed) \
-            if packed and factors is not None and self.options.pack else None
+        packed = ({t: marks.PackEntry(t) for t in sorted(streamed)}  # what the vectors load
+                  | dict(sorted(transposed.items()))) \
+            if factors is not None and self.options.pack else {}
+        hoisted = _pack_outer_order(node, self.program, roles, packed) if packed else None
         depth = 0
         for level in sizes:  # cache tiles, outermost level first
             node = node.band_tile(_multi_val(node, list(level)))
             node = node.child(0)
             depth += 1
-            if depth == 1 and factors is not None and self.options.pack and packed:
-                name = marks.pack_mark(list(packed.values()))  # what the tile's vectors load
+            if depth == 1 and packed:
+                name = marks.pack_mark(list(packed.values()))
                 if hoisted is not None:  # the copy made above the tile loops it does not move along
                     tiles = bands.permute(node.parent(), hoisted[0])
                     tiles = bands.set_coincidence(
