@@ -130,7 +130,9 @@ def compile(text: str, entry: str | None = None, *,  # noqa: A001
                                        "sizes": tuple(zip(cfunction.params, values))})
 
     def for_windows(values: tuple[int, ...]) -> Kernel:
-        return compile(text, entry, **{**options, "sizes": tuple(zip(cfunction.windows, values))})
+        """The kernel for these window sizes, and the sizes it was given."""
+        return compile(text, entry, **{**options, "sizes": (*(opts.sizes or ()),
+                                                            *zip(cfunction.windows, values))})
     generic = opts.dtype is None and frontend.parse(text)[0].bare
     # a specialised kernel calls a kernel per shape: its own library waits for a use
     library = build if opts.specialize else build()
@@ -139,7 +141,7 @@ def compile(text: str, entry: str | None = None, *,  # noqa: A001
                     for_sizes if opts.specialize else None, opts.threads,
                     recipe=(rebuild, (text, entry, options)),
                     for_windows=for_windows if cfunction.windows and not opts.specialize
-                    and opts.sizes is None else None)
+                    else None)
     kernel.tuning = tuning
     return kernel
 

@@ -59,3 +59,20 @@ def test_tiny_calls_wide_windows_and_sized_kernels_keep_the_parametric_kernel() 
     sized = polytc.compile(CONV1D, sizes={"R": 5})
     sized(rng.standard_normal((1000, 2001)).astype(np.float32), np.ones(5, np.float32))
     assert not sized.by_window
+
+
+def test_a_kernel_sized_in_part_still_compiles_its_windows_in() -> None:
+    """``sizes=`` that leave the windows open: a call compiles them in too,
+    keeping the given sizes (conv2d sized but for KH, KW ran 2.4x slower)."""
+    kernel = polytc.compile(CONV1D, sizes={"N": 1000})
+    rng = np.random.default_rng(4)
+    I = rng.standard_normal((1000, 2001)).astype(np.float32)
+    F = rng.standard_normal(5).astype(np.float32)
+    got = kernel(I, F)
+    assert list(kernel.by_window) == [(5,)]
+    source = kernel.by_window[(5,)].c_source
+    assert "!= 1000) return 3;" in source and "!= 5) return 3;" in source
+    want = sum(I[:, r:r + 1997].astype(np.float64) * F[r] for r in range(5))
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    with pytest.raises(polytc.errors.ArgumentError):  # the given size still binds
+        kernel(I[:999].copy(), F)
