@@ -73,3 +73,19 @@ def test_compile_times_reports_every_stage(capsys: pytest.CaptureFixture[str]) -
     assert wall >= sum(stages.values()) * 0.9
     module.print_table(rows)
     assert "gemv" in capsys.readouterr().out
+
+
+def test_compile_times_sized_binds_every_size_from_the_inputs() -> None:
+    path = SCRIPT.parent / "compile_times.py"
+    spec = importlib.util.spec_from_file_location("polytc_bench_compile_times", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    conv = "def conv(float(N,C,H,W) I, float(M,C,KH,KW) Wt) -> (O) {\n" \
+        "  O(n, m, h, w) +=! I(n, c, h + kh, w + kw) * Wt(m, c, kh, kw)\n}"
+    import numpy as np
+    sizes = module.bound_sizes(conv, [np.zeros((2, 3, 9, 8)), np.zeros((5, 3, 3, 2))])
+    assert sizes == {"N": 2, "C": 3, "H": 9, "W": 8, "M": 5, "KH": 3, "KW": 2}
+    rows = module.run(["gemv"], 1, sized=True)
+    name, stages, wall, lines = rows[0]
+    assert name == "gemv" and stages["to_c"] > 0 and lines > 10
