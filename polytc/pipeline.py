@@ -27,7 +27,7 @@ from polytc import frontend, poly, tiling
 from polytc.codegen_c import build as builder
 from polytc.codegen_c.conditions import SizeCheck
 from polytc.codegen_c.cfunction import CFunction, TensorArg
-from polytc.codegen_c.emit import AstBuildError, to_c
+from polytc.codegen_c.emit import AstBuildError, signature, to_c
 from polytc.codegen_c.kernel import Kernel
 from polytc.errors import CompilerNotFoundError, OptionError, PolytcError, PolytcInternalError
 from polytc.isl_util import over_budget, within_budget
@@ -102,22 +102,31 @@ def compile(text: str, entry: str | None = None, *,  # noqa: A001
     options = {**given, "schedule": opts.schedule}  # isl text: picklable
     opts, tuning = tuning_records.apply(text, entry, opts)  # polytc tune's record, if any
     key = _front_key(text, entry, opts)
-    cfunction = _front_lookup(key, opts)
     computed: dict[str, Any] | None = None
-    if cfunction is None:
-        with _front_lock(key, opts):  # another process may be generating the same C
-            cfunction = _front_lookup(key, opts)
-            if cfunction is None:
-                computed, said = _stages_and_warnings(text, entry, opts)
-                cfunction = dataclasses.replace(computed["c"], diagnostics=said)
-                _front_store(key, cfunction, opts)
-    for name, message in cfunction.diagnostics:  # said again on every compile, cached or not
-        warnings.warn(getattr(errors, name, errors.PolytcWarning)(message), stacklevel=2)
+
+    def generated() -> CFunction:
+        """The C function, from the front cache or generated (and stored)."""
+        nonlocal computed
+        cfunction = _front_lookup(key, opts)
+        if cfunction is None:
+            with _front_lock(key, opts):  # another process may be generating the same C
+                cfunction = _front_lookup(key, opts)
+                if cfunction is None:
+                    computed, said = _stages_and_warnings(text, entry, opts)
+                    cfunction = dataclasses.replace(computed["c"], diagnostics=said)
+                    _front_store(key, cfunction, opts)
+        for name, message in cfunction.diagnostics:  # said again on every compile
+            warnings.warn(getattr(errors, name, errors.PolytcWarning)(message), stacklevel=3)
+        return cfunction
+    # a specialised kernel's calls run kernels for their sizes: its own C, for
+    # any sizes, waits for a use (conv2d's took 7 s of isl, its sized one 1 s)
+    lazy = opts.specialize and _front_lookup(key, opts) is None
+    cfunction = _signature(text, entry, opts) if lazy else generated()
 
     def build() -> str | CompilerNotFoundError:
+        source = kernel.c_source if lazy else cfunction.source  # (lazy: generated now)
         try:
-            return str(_timed("build", lambda: builder.build(cfunction.source,
-                                                             use_cache=opts.cache)))
+            return str(_timed("build", lambda: builder.build(source, use_cache=opts.cache)))
         except CompilerNotFoundError as missing:  # c_source still works; calls raise this
             log.warning("%s", missing)
             return missing
@@ -141,9 +150,17 @@ def compile(text: str, entry: str | None = None, *,  # noqa: A001
                     for_sizes if opts.specialize else None, opts.threads,
                     recipe=(rebuild, (text, entry, options)),
                     for_windows=for_windows if cfunction.windows and not opts.specialize
-                    else None)
+                    else None, complete=generated if lazy else None)
     kernel.tuning = tuning
     return kernel
+
+
+def _signature(text: str, entry: str | None, opts: Options) -> CFunction:
+    """The ABI of the kernel of ``text`` (see :func:`polytc.codegen_c.emit.signature`),
+    from the front end alone."""
+    definition = frontend.select(frontend.parse(text), entry, text)
+    program = frontend.lower(definition, text, dtype=dtypes.canonical(opts.dtype or dtypes.FLOAT32))
+    return signature(program, dict(opts.sizes or ()))
 
 
 def rebuild(text: str, entry: str | None, options: dict[str, Any]) -> Kernel:

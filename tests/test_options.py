@@ -8,6 +8,7 @@ import dataclasses
 import inspect
 import multiprocessing
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -126,3 +127,26 @@ def test_a_specialised_kernel_builds_its_generic_library_only_when_used() -> Non
     assert callable(kernel._library), "the generic library was built, unused"
     np.testing.assert_array_equal(kernel(np.ones(4, np.float32), unchecked=True), [2] * 4)
     assert kernel.library_path is not None and not callable(kernel._library)
+
+
+def test_a_specialised_kernel_generates_its_generic_c_only_when_asked(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """specialize=True: compile() runs the front end alone (conv2d's generic C
+    took 7 s of isl; its calls run kernels for their sizes)."""
+    monkeypatch.setenv("POLYTC_CACHE_DIR", str(tmp_path))
+    generated: list[bool] = []
+    real = pipeline.run_stages
+    monkeypatch.setattr(pipeline, "run_stages", lambda *a: generated.append(True) or real(*a))
+    text = "def sq(float(N,M) A) -> (B) { B(i,j) = A(i,j) * A(i,j) }"
+    kernel = polytc.compile(text, specialize=True)
+    assert generated == [] and kernel.sizes == ("N", "M") and kernel.outputs == ("B",)
+    A = np.arange(12, dtype=np.float32).reshape(3, 4)
+    np.testing.assert_array_equal(kernel(A), A * A)
+    assert len(generated) == 1, "one compile: for the call's sizes"
+    with pytest.raises(polytc.errors.ArgumentError):
+        kernel(np.ones((3, 4), np.float64))
+    source = kernel.c_source  # the generic C, on demand
+    assert len(generated) == 2 and "int64_t N" in source
+    assert source == polytc.compile(text).c_source and len(generated) == 3
+    again = polytc.compile(text, specialize=True)  # its generic C is in the cache now
+    assert again.c_source == source and len(generated) == 3

@@ -23,10 +23,11 @@ when the sizes break the condition its reads need
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import cgen
 import islpy as isl
@@ -91,6 +92,25 @@ def to_c(program: ir.Program, schedule: isl.Schedule, *, parallel: bool = True,
     emitter, loops = walk(program, schedule, parallel, deps,
                           lambda: Emitter(program, fixed or {}, keep_loop_order))
     return emitter.function(loops)
+
+
+def signature(program: ir.Program, fixed: Mapping[str, int] | None = None) -> CFunction:
+    """The ABI of ``program``'s kernel function (sizes, tensors, the size
+    checks, a work bound, the window sizes not in ``fixed``) without its C:
+    what a caller checks and binds before any C exists (a
+    ``specialize=True`` kernel), and what :func:`to_c` completes."""
+    build = isl.AstBuild.from_context(program.context)
+    index = {p: i for i, p in enumerate(program.params)}
+
+    def argument(tensor: ir.Tensor) -> TensorArg:
+        extent_py = tuple(ast_expr(build.expr_from_pw_aff(e), lambda n: f"p[{index[n]}]", "py")
+                          for e in tensor.shape) if tensor.role != "input" else ()
+        return TensorArg(tensor.name, tensor.dtype, tensor.dims, extent_py)
+    return CFunction("", "polytc_" + NameTable.checked(program.name), program.params,
+                     tuple(argument(t) for t in program.inputs),
+                     tuple(argument(t) for t in program.outputs),
+                     checks=size_checks(program), work_py=work_py(program),
+                     windows=tuple(p for p in window_sizes(program) if p not in (fixed or {})))
 
 
 def walk(program: ir.Program, schedule: isl.Schedule, parallel: bool,
@@ -261,11 +281,8 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         if gathers:
             parts.append(f"void {function}_gather_report(int64_t *report)\n"
                          "{ for (int k = 0; k < 3; k++) report[k] = polytc_gather_report[k]; }")
-        return CFunction("\n".join(parts + [""]), function, program.params,
-                         tuple(self._arg(t) for t in program.inputs),
-                         tuple(self._arg(t) for t in program.outputs), gathers=gathers,
-                         checks=size_checks(program), work_py=work_py(program),
-                         windows=tuple(p for p in window_sizes(program) if p not in self.fixed))
+        return dataclasses.replace(signature(program, self.fixed),
+                                   source="\n".join(parts + [""]), gathers=gathers)
 
     def loops(self, schedule: isl.Schedule, parallel: bool,
               excluded: frozenset[str] = frozenset()) -> cgen.Generable:
@@ -317,13 +334,6 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
                 program.context)) + " */")
         lines.append("#define _DEFAULT_SOURCE")
         return "\n".join(lines)
-
-    def _arg(self, tensor: ir.Tensor) -> TensorArg:
-        build = isl.AstBuild.from_context(self.program.context)
-        index = {p: i for i, p in enumerate(self.program.params)}
-        extent_py = tuple(ast_expr(build.expr_from_pw_aff(e), lambda n: f"p[{index[n]}]", "py")
-                          for e in tensor.shape) if tensor.role != "input" else ()
-        return TensorArg(tensor.name, tensor.dtype, tensor.dims, extent_py)
 
     # -- AST walk -------------------------------------------------------------
     def node(self, node: isl.AstNode, pragmas: frozenset[str]) -> cgen.Generable:

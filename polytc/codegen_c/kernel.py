@@ -133,8 +133,12 @@ class Kernel(StageViews):
                  for_sizes: Callable[[tuple[int, ...]], "Kernel"] | None = None,
                  threads: int | None = None, *,
                  recipe: tuple[Callable[..., "Kernel"], tuple[Any, ...]] | None = None,
-                 for_windows: Callable[[tuple[int, ...]], "Kernel"] | None = None) -> None:
+                 for_windows: Callable[[tuple[int, ...]], "Kernel"] | None = None,
+                 complete: Callable[[], CFunction] | None = None) -> None:
+        # ``complete``: where ``cfunction`` is only the ABI (its C not yet
+        # generated: a specialised kernel), what generates the C when asked
         self._cfunction = cfunction
+        self._complete = complete
         self._library = library
         self._stages_factory = stages
         self._stages: dict[str, Any] | None = None
@@ -149,7 +153,6 @@ class Kernel(StageViews):
         self._threads = threads
         self.tuning: dict[str, Any] | None = None
         self._recipe = recipe
-        self.c_source = cfunction.source
         self.inputs = tuple(t.name for t in cfunction.inputs)
         self.outputs = tuple(t.name for t in cfunction.outputs)
         self.sizes = cfunction.params
@@ -160,6 +163,18 @@ class Kernel(StageViews):
         self._fast: Callable[[tuple[Any, ...], int | None, Any], Any] | None = None
 
     # -- inspection --------------------------------------------------------
+    @property
+    def c_source(self) -> str:
+        """The generated C (a ``specialize=True`` kernel's, for any sizes,
+        is generated on first use: its calls run kernels for their sizes)."""
+        return self._generated().source
+
+    def _generated(self) -> CFunction:
+        """The C function, generated now if it was left for its first use."""
+        if self._complete is not None:
+            self._cfunction, self._complete = self._complete(), None
+        return self._cfunction
+
     def _stage(self, name: str) -> Any:
         if self._stages is None:
             self._stages = self._stages_factory()
@@ -200,7 +215,7 @@ class Kernel(StageViews):
         and a ``Makefile``; ``name`` defaults to the def's name.  Returns the
         paths written.  See :mod:`polytc.codegen_c.export`."""
         from polytc.codegen_c.export import save
-        return save(self._cfunction, directory, name=name, harness=harness)
+        return save(self._generated(), directory, name=name, harness=harness)
 
     # -- pictures (polytc.plot; matplotlib from pip install 'polytc[plot]') ----
     def plot(self, what: str = "schedule", **options: Any) -> Any:
@@ -309,7 +324,7 @@ class Kernel(StageViews):
         if isinstance(library, PolytcError):
             raise library  # e.g. no C compiler: c_source is all there is
         if self._function is None:
-            self._ffi, self._lib = load_checked(library, self._cfunction)
+            self._ffi, self._lib = load_checked(library, self._generated())
             self._function = getattr(self._lib, self._cfunction.function)
             if self._for_windows is None:  # (a windowed call goes elsewhere)
                 self._fast = fast_path(self._plan, self._ffi, self._function,
