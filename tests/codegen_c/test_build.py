@@ -426,3 +426,28 @@ def test_generated_c_compiles_standalone(tmp_path, text):
 def test_def_named_like_a_prelude_helper(text, args, expected):
     kernel = polytc.compile(text)
     np.testing.assert_array_equal(kernel(*args), expected)
+
+
+def test_a_compiler_crash_is_retried_without_the_loop_vectorizer(isolated_cache, tmp_path,
+                                                                  monkeypatch):
+    """gcc 12's vectorizer crashed on a fuzzed time-tiled stencil (C fuzz seed
+    9177): the kernel is built again without it instead of failing."""
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    fake = tmp_path / "crashing-cc"
+    fake.write_text("#!/bin/sh\n"
+                    "case \" $* \" in *\" -fno-tree-loop-vectorize \"*) exec " + cc + " \"$@\";; esac\n"
+                    "echo 'x.c:1:1: internal compiler error: Segmentation fault' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("CC", str(fake))
+    builder.toolchain.cache_clear()
+    try:
+        kernel = polytc.compile(SCALE, cache=False)
+        _check_scale(kernel)
+    finally:
+        builder.toolchain.cache_clear()
+    assert builder.crash_retry_flags("internal compiler error: in vect") == \
+        ("-fno-tree-loop-vectorize",)
+    assert builder.crash_retry_flags("PLEASE submit a bug report to ...") == ("-fno-vectorize",)
+    assert builder.crash_retry_flags("error: expected ';'") is None
