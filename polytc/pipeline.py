@@ -91,6 +91,8 @@ def compile(text: str, entry: str | None = None, *,  # noqa: A001
     Every option is checked (:class:`polytc.Options`); a misspelled name
     raises :class:`~polytc.errors.OptionError` with the nearest name.
     """
+    if not isinstance(text, str):
+        raise OptionError(f"TC text must be a str, not {type(text).__name__}")
     # the options, by name (the keyword arguments above; `unknown` holds misspellings)
     given: dict[str, Any] = dict(
         dtype=dtype, scheduler=scheduler, fuse=fuse, schedule=schedule, parallel=parallel,
@@ -158,9 +160,16 @@ def compile(text: str, entry: str | None = None, *,  # noqa: A001
 def _signature(text: str, entry: str | None, opts: Options) -> CFunction:
     """The ABI of the kernel of ``text`` (see :func:`polytc.codegen_c.emit.signature`),
     from the front end alone."""
-    definition = frontend.select(frontend.parse(text), entry, text)
-    program = frontend.lower(definition, text, dtype=dtypes.canonical(opts.dtype or dtypes.FLOAT32))
-    return signature(program, dict(opts.sizes or ()))
+    return signature(front_end(text, entry, opts), dict(opts.sizes or ()))
+
+
+def front_end(text: str, entry: str | None, opts: Options) -> Program:
+    """The def of ``text`` that ``entry`` names, parsed and lowered (sizes
+    still parameters)."""
+    defs = _timed("parse", lambda: frontend.parse(text))
+    definition = _timed("select", lambda: frontend.select(defs, entry, text))
+    dtype = dtypes.canonical(opts.dtype or dtypes.FLOAT32)
+    return _logged("lower", lambda: frontend.lower(definition, text, dtype=dtype))
 
 
 def rebuild(text: str, entry: str | None, options: dict[str, Any]) -> Kernel:
@@ -190,12 +199,7 @@ def _stages_and_warnings(text: str, entry: str | None,
 def run_stages(text: str, entry: str | None, opts: Options) -> dict[str, Any]:
     """Every stage's value, from the parsed defs to the C function."""
     stages: dict[str, Any] = {}
-    if not isinstance(text, str):
-        raise OptionError(f"TC text must be a str, not {type(text).__name__}")
-    defs = _timed("parse", lambda: frontend.parse(text))
-    definition = _timed("select", lambda: frontend.select(defs, entry, text))
-    dtype = dtypes.canonical(opts.dtype or dtypes.FLOAT32)
-    parametric = _logged("lower", lambda: frontend.lower(definition, text, dtype=dtype))
+    parametric = front_end(text, entry, opts)
     stages["program"] = parametric
     if opts.sizes is not None:
         stages["program"] = _timed("fix sizes", lambda: fix_sizes(parametric,

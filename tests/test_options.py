@@ -150,3 +150,10 @@ def test_a_specialised_kernel_generates_its_generic_c_only_when_asked(
     assert source == polytc.compile(text).c_source and len(generated) == 3
     again = polytc.compile(text, specialize=True)  # its generic C is in the cache now
     assert again.c_source == source and len(generated) == 3
+
+
+@pytest.mark.parametrize("text", [b"C(i) +=! A(i,j)", None, ["C(i) +=! A(i,j)"]])
+def test_text_that_is_not_a_str_is_an_option_error(text: object) -> None:
+    for options in ({}, {"specialize": True}):  # (it reached json's TypeError first)
+        with pytest.raises(OptionError, match="TC text must be a str"):
+            polytc.compile(text, **options)  # type: ignore[arg-type]

@@ -259,7 +259,8 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
     def function(self, loops: cgen.Generable) -> CFunction:
         """The kernel function around ``loops`` (from :meth:`loops`)."""
         program = self.program
-        function = "polytc_" + self.names.checked(program.name)
+        abi = signature(program, self.fixed)
+        function = abi.function
         preamble, cleanup = self.storage()
         args: list[cgen.Declarator] = [
             cgen.Value("int64_t", f"polytc_size{n}" if p in self.fixed else self.names(p))
@@ -281,8 +282,7 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
         if gathers:
             parts.append(f"void {function}_gather_report(int64_t *report)\n"
                          "{ for (int k = 0; k < 3; k++) report[k] = polytc_gather_report[k]; }")
-        return dataclasses.replace(signature(program, self.fixed),
-                                   source="\n".join(parts + [""]), gathers=gathers)
+        return dataclasses.replace(abi, source="\n".join(parts + [""]), gathers=gathers)
 
     def loops(self, schedule: isl.Schedule, parallel: bool,
               excluded: frozenset[str] = frozenset()) -> cgen.Generable:
