@@ -148,3 +148,24 @@ def test_statement_empty_for_some_sizes_does_not_run_for_them(n: int) -> None:
     for options in ({"scheduler": "identity", "tile": None}, {}):
         failure = check(case, options)
         assert failure is None, f"{failure.kind}: {failure.message}"
+
+
+def test_large_sizes_are_long_enough_for_whole_and_partial_blocks_and_bounded() -> None:
+    from polytc.testing.strategies import LARGE_WORK, with_large_sizes
+    cases = [c for c in (random_case(seed)[0] for seed in range(40)) if c is not None]
+    larges = [with_large_sizes(c, seed) for seed, c in enumerate(cases)]
+    assert all(large.text == c.text and large.sizes.keys() == c.sizes.keys()
+               for c, large in zip(cases, larges))
+    assert all(np.prod(list(large.sizes.values())) <= LARGE_WORK for large in larges)
+    every = [v for large in larges for v in large.sizes.values()]
+    assert max(every) >= 100 and sum(v >= 33 for v in every) > len(every) / 2
+    assert with_large_sizes(cases[0], 7).sizes == with_large_sizes(cases[0], 7).sizes
+
+
+def test_the_fuzzer_runs_programs_at_large_sizes(tmp_path, capsys) -> None:
+    from polytc.testing import fuzz
+    status = fuzz.main(["--programs", "2", "--sets", "1", "--seed", "5", "--jobs", "1",
+                        "--large", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "2 programs" in out and "0 mismatches" in out

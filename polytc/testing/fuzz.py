@@ -3,14 +3,16 @@
 Differential testing of the whole compiler against the reference
 interpreter::
 
-    python -m polytc.testing.fuzz --programs 5000 [--seed S] [--out DIR] [--sets K]
+    python -m polytc.testing.fuzz --programs 5000 [--seed S] [--out DIR] [--sets K] [--large]
 
 compiles each random program under every option set (or ``K`` drawn at
 random; ``--jobs`` worker processes, each compile limited to ``--timeout``
 seconds), prints ``N programs, M option sets, K mismatches`` and writes each
 failure, shrunk, to ``DIR`` as ``<name>.tc`` (the TC text) and
 ``<name>.json`` (sizes, inputs, options, what went wrong);
-``--replay DIR/<name>.json`` runs one again.  Frontend fuzzing::
+``--replay DIR/<name>.json`` runs one again.  ``--large`` runs the programs
+at sizes of 33-150 instead of 2-7 (:func:`with_large_sizes`), where the
+default tiles, register blocks and packed tiles are whole and partial.  Frontend fuzzing::
 
     python -m polytc.testing.fuzz --frontend --seconds 60 [--seed S] [--timeout T]
 
@@ -31,7 +33,7 @@ from typing import Any
 
 from polytc.testing.differential import Failure, check, describe, option_sets, shrink
 from polytc.testing.frontend_fuzz import fuzz_frontend
-from polytc.testing.strategies import TcCase, random_case
+from polytc.testing.strategies import TcCase, random_case, with_large_sizes
 from polytc.testing.workers import map_calls
 
 
@@ -55,10 +57,12 @@ class _Task:
     seed: int
     options: dict[str, Any]
     timeout: float
+    large: bool = False
 
 
 def _case(task: _Task) -> TcCase | None:
-    return random_case(task.seed)[0]
+    case = random_case(task.seed)[0]
+    return with_large_sizes(case, task.seed) if case is not None and task.large else case
 
 
 def _check(task: _Task) -> Failure | None:
@@ -74,8 +78,10 @@ def _shrunk(item: tuple[_Task, Failure]) -> tuple[TcCase, Failure]:
 
 
 def differential(programs: int, seed: int, sets_per_program: int, out: Path | None,
-                 shrink_failures: bool = True, timeout: float = 60.0, jobs: int = 1) -> int:
-    """Compile and compare ``programs`` random programs; 1 if any disagreed.
+                 shrink_failures: bool = True, timeout: float = 60.0, jobs: int = 1,
+                 large: bool = False) -> int:
+    """Compile and compare ``programs`` random programs (``large``: at sizes
+    of 33-150); 1 if any disagreed.
 
     Every (program, option set) runs in a worker process limited to
     ``timeout`` seconds (a hang inside isl's C code is caught too); failures
@@ -86,7 +92,7 @@ def differential(programs: int, seed: int, sets_per_program: int, out: Path | No
         program_seed = seed * 1_000_003 + n
         chosen = sets if sets_per_program <= 0 else \
             random.Random(program_seed).sample(sets, min(sets_per_program, len(sets)))
-        tasks += [_Task(n, program_seed, options, timeout) for options in chosen]
+        tasks += [_Task(n, program_seed, options, timeout, large) for options in chosen]
     failures: list[tuple[_Task, Failure]] = []
     done = [0]
     start = time.monotonic()
@@ -157,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
                         "(programs: 60)")
     parser.add_argument("--full", action="store_true",
                         help="frontend fuzzing also schedules and emits C")
+    parser.add_argument("--large", action="store_true",
+                        help="programs run at sizes of 33-150, not 2-7 (whole and partial "
+                        "default tiles and register blocks)")
     args = parser.parse_args(argv)
     if args.replay is not None:
         return replay(args.replay)
@@ -174,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.programs <= 0:
         parser.error("give --programs N, --frontend or --replay FILE")
     return differential(args.programs, args.seed, args.sets, args.out, not args.no_shrink,
-                        args.timeout or 60.0, args.jobs)
+                        args.timeout or 60.0, args.jobs, args.large)
 
 
 if __name__ == "__main__":

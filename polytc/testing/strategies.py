@@ -25,6 +25,7 @@ returned are temporaries.
 """
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, TypeVar
@@ -617,6 +618,24 @@ def random_case(seed: int, attempts: int = 20, max_statements: int = 6,
         if case is not None:
             return case, rejected
     return None, attempts
+
+
+#: the product of a large case's sizes (what bounds the interpreter's work
+#: and memory: every statement's box is at most the product of its sizes)
+LARGE_WORK = 3_000_000
+
+
+def with_large_sizes(case: TcCase, seed: int, work: int = LARGE_WORK) -> TcCase:
+    """``case`` at sizes of 33-150 (some halved until their product is at
+    most ``work``): rows long enough for the default tiles, register blocks
+    and packed tiles, whole and partial (the generator's sizes of 2-7 never
+    reach them)."""
+    rng = random.Random(seed)
+    sizes = {s: rng.randint(33, 150) for s in case.sizes}
+    while math.prod(sizes.values()) > work:
+        largest = max(sizes, key=lambda s: (sizes[s], s))
+        sizes[largest] = max(2, sizes[largest] // 2 + rng.randint(-3, 3))
+    return TcCase(case.text, case.inputs, sizes)
 
 
 def tc_programs(max_statements: int = 6, max_rank: int = 4) -> Any:
