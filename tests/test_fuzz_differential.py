@@ -151,15 +151,29 @@ def test_statement_empty_for_some_sizes_does_not_run_for_them(n: int) -> None:
 
 
 def test_large_sizes_are_long_enough_for_whole_and_partial_blocks_and_bounded() -> None:
-    from polytc.testing.strategies import LARGE_WORK, with_large_sizes
+    from polytc.frontend import to_program
+    from polytc.testing.interpreter import bounding_box
+    from polytc.testing.strategies import LARGE_BOX, LARGE_SCATTERED, with_large_sizes
     cases = [c for c in (random_case(seed)[0] for seed in range(40)) if c is not None]
     larges = [with_large_sizes(c, seed) for seed, c in enumerate(cases)]
     assert all(large.text == c.text and large.sizes.keys() == c.sizes.keys()
                for c, large in zip(cases, larges))
-    assert all(np.prod(list(large.sizes.values())) <= LARGE_WORK for large in larges)
+    for large in larges:  # every statement's box within the interpreter's means
+        program = to_program(large.text)
+        for statement in program.statements:
+            bounds = bounding_box(statement.domain, program, large.sizes)
+            if bounds is not None:
+                points = np.prod([h - lo + 1 for lo, h in zip(bounds[0], bounds[1])])
+                assert points <= (LARGE_BOX if bounds[2] else LARGE_SCATTERED)
     every = [v for large in larges for v in large.sizes.values()]
     assert max(every) >= 100 and sum(v >= 33 for v in every) > len(every) / 2
     assert with_large_sizes(cases[0], 7).sizes == with_large_sizes(cases[0], 7).sizes
+    triangle = TcCase("def t(float(N,M) A) -> (O) { O(i, j) +=! A(i, k) where j in 0:i + 1 }",
+                      cases[0].inputs, {"N": 3, "M": 3})
+    program = to_program(triangle.text)
+    sizes = with_large_sizes(triangle, 1).sizes
+    assert sizes["N"] ** 2 * sizes["M"] <= LARGE_SCATTERED and max(sizes.values()) > 7
+    assert not bounding_box(program.statements[-1].domain, program, sizes)[2]  # filtered
 
 
 def test_the_fuzzer_runs_programs_at_large_sizes(tmp_path, capsys) -> None:

@@ -132,16 +132,16 @@ def _extents(shape: tuple[isl.PwAff, ...], program: Program,
                  for extent in shape)
 
 
-def box_points(domain: isl.Set, program: Program,
-               sizes: dict[str, int]) -> tuple[list[np.ndarray], int]:
-    """The points of a statement's domain at ``sizes``: one int64 array per
-    index, in lexicographic order, and their number (a domain that is not a
-    box, such as a triangle, is its bounding box filtered point by point)."""
+def bounding_box(domain: isl.Set, program: Program,
+                 sizes: dict[str, int]) -> tuple[list[int], list[int], bool] | None:
+    """The bounds of a statement's domain at ``sizes`` (lowest and highest
+    value per index) and whether the domain is that whole box (not a
+    triangle, a band...); None when it is empty."""
     fixed = _fix(domain, program, sizes)
-    rank = fixed.dim(isl.dim_type.set)
     if fixed.is_empty():
-        return [np.zeros(0, dtype=np.int64) for _ in range(rank)], 0
-    low = [int(fixed.dim_min_val(d).to_python()) for d in range(rank)]  # the bounding box
+        return None
+    rank = fixed.dim(isl.dim_type.set)
+    low = [int(fixed.dim_min_val(d).to_python()) for d in range(rank)]
     high = [int(fixed.dim_max_val(d).to_python()) for d in range(rank)]
     box = isl.Set.universe(fixed.get_space())
     for position in range(rank):
@@ -149,10 +149,23 @@ def box_points(domain: isl.Set, program: Program,
                                   isl.Val.int_from_si(box.get_ctx(), low[position]))
         box = box.upper_bound_val(isl.dim_type.set, position,
                                   isl.Val.int_from_si(box.get_ctx(), high[position]))
+    return low, high, box.intersect_params(fixed.params()).is_equal(fixed)
+
+
+def box_points(domain: isl.Set, program: Program,
+               sizes: dict[str, int]) -> tuple[list[np.ndarray], int]:
+    """The points of a statement's domain at ``sizes``: one int64 array per
+    index, in lexicographic order, and their number (a domain that is not a
+    box, such as a triangle, is its bounding box filtered point by point)."""
+    bounds = bounding_box(domain, program, sizes)
+    if bounds is None:
+        return [np.zeros(0, dtype=np.int64) for _ in range(domain.dim(isl.dim_type.set))], 0
+    low, high, whole = bounds
     grids = np.meshgrid(*(np.arange(lo, hi + 1, dtype=np.int64) for lo, hi in zip(low, high)),
                         indexing="ij")
     flat = [g.ravel() for g in grids]
-    if not box.intersect_params(fixed.params()).is_equal(fixed):  # a triangle, a band...
+    if not whole:
+        fixed = _fix(domain, program, sizes)
         inside = [not _point_set(fixed, xs).intersect(fixed).is_empty() for xs in zip(*flat)]
         flat = [f[np.array(inside, dtype=bool)] for f in flat]
     return flat, len(flat[0]) if flat else 1
@@ -247,4 +260,4 @@ def _update(target: np.ndarray, lhs: tuple[np.ndarray, ...], value: np.ndarray,
         ufunc.at(view, flat, value)
 
 
-__all__ = ["interpret", "InterpreterError", "box_points"]
+__all__ = ["interpret", "InterpreterError", "bounding_box", "box_points"]

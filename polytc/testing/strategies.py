@@ -620,21 +620,47 @@ def random_case(seed: int, attempts: int = 20, max_statements: int = 6,
     return None, attempts
 
 
-#: the product of a large case's sizes (what bounds the interpreter's work
-#: and memory: every statement's box is at most the product of its sizes)
-LARGE_WORK = 3_000_000
+#: the most points of a statement's box in a large case (the interpreter's
+#: work and memory), and of a box it filters point by point (a triangle: one
+#: isl call per point)
+LARGE_BOX = 2_000_000
+LARGE_SCATTERED = 40_000
 
 
-def with_large_sizes(case: TcCase, seed: int, work: int = LARGE_WORK) -> TcCase:
-    """``case`` at sizes of 33-150 (some halved until their product is at
-    most ``work``): rows long enough for the default tiles, register blocks
-    and packed tiles, whole and partial (the generator's sizes of 2-7 never
-    reach them)."""
+def with_large_sizes(case: TcCase, seed: int, box: int = LARGE_BOX,
+                     scattered: int = LARGE_SCATTERED) -> TcCase:
+    """``case`` at sizes of 33-150, the largest lowered until every
+    statement's box has at most ``box`` points (``scattered`` where the
+    domain is not a whole box): rows long enough for the default tiles,
+    register blocks and packed tiles, whole and partial, which the
+    generator's sizes of 2-7 never reach.  ``case`` itself where its size
+    conditions refuse the sizes found."""
+    import warnings
+
+    from polytc.errors import PolytcWarning
+    from polytc.frontend import to_program
+    from polytc.testing.interpreter import bounding_box
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PolytcWarning)
+        program = to_program(case.text)
     rng = random.Random(seed)
     sizes = {s: rng.randint(33, 150) for s in case.sizes}
-    while math.prod(sizes.values()) > work:
+
+    def too_big() -> bool:
+        for statement in program.statements:
+            bounds = bounding_box(statement.domain, program, sizes)
+            if bounds is not None and math.prod(
+                    h - lo + 1 for lo, h in zip(bounds[0], bounds[1])) > \
+                    (box if bounds[2] else scattered):
+                return True
+        return False
+    while too_big():
         largest = max(sizes, key=lambda s: (sizes[s], s))
+        if sizes[largest] <= 2:
+            return case
         sizes[largest] = max(2, sizes[largest] // 2 + rng.randint(-3, 3))
+    if program.conditions and not _satisfies(program, sizes):
+        return case
     return TcCase(case.text, case.inputs, sizes)
 
 
