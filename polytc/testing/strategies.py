@@ -621,8 +621,8 @@ def random_case(seed: int, attempts: int = 20, max_statements: int = 6,
 
 
 #: the most points of a statement's box in a large case (the interpreter's
-#: work and memory), and of a box it filters point by point (a triangle: one
-#: isl call per point)
+#: work and memory), and of a box it filters or runs point by point (a
+#: triangle: one isl call per point; a statement that reads what it writes)
 LARGE_BOX = 2_000_000
 LARGE_SCATTERED = 40_000
 
@@ -631,7 +631,7 @@ def with_large_sizes(case: TcCase, seed: int, box: int = LARGE_BOX,
                      scattered: int = LARGE_SCATTERED) -> TcCase:
     """``case`` at sizes of 33-150, the largest lowered until every
     statement's box has at most ``box`` points (``scattered`` where the
-    domain is not a whole box): rows long enough for the default tiles,
+    domain is not a whole box or the statement reads its own tensor): rows long enough for the default tiles,
     register blocks and packed tiles, whole and partial, which the
     generator's sizes of 2-7 never reach.  ``case`` itself where its size
     conditions refuse the sizes found."""
@@ -649,9 +649,10 @@ def with_large_sizes(case: TcCase, seed: int, box: int = LARGE_BOX,
     def too_big() -> bool:
         for statement in program.statements:
             bounds = bounding_box(statement.domain, program, sizes)
+            one_by_one = any(read.tensor == statement.tensor for read in statement.reads)
             if bounds is not None and math.prod(
                     h - lo + 1 for lo, h in zip(bounds[0], bounds[1])) > \
-                    (box if bounds[2] else scattered):
+                    (box if bounds[2] and not one_by_one else scattered):
                 return True
         return False
     while too_big():
