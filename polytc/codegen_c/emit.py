@@ -432,7 +432,7 @@ class Emitter(StorageEmitter, PromotionEmitter, ReductionEmitter):
             return
         if mark.get_name().startswith(marks.PACK_PREFIX):  # until its _after_mark
             self.packs_planned.append(
-                self._packings(build, mark.get_name()[len(marks.PACK_PREFIX):]))
+                self._packings(build, mark.get_name()))
             return
         if mark.get_name() != marks.PROMOTE:
             return

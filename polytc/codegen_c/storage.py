@@ -238,12 +238,12 @@ class StorageEmitter:
                 return candidate, count
         raise PolytcInternalError("generating C", f"no buffer for {name}")  # pragma: no cover
 
-    def _packings(self, build: isl.AstBuild, tensors: str) -> list[Packing]:
-        """The packings a ``pack:`` mark names (``B``: as it is; ``W@0``:
+    def _packings(self, build: isl.AstBuild, mark: str) -> list[Packing]:
+        """The packings the ``pack:`` mark ``mark`` names (``B``: as it is; ``W@0``:
         dimension 0 last; ``A@0/S1.1``: for that read only, see
         :class:`polytc.tiling.marks.PackEntry`) that are worth making, below
         the mark at ``build``."""
-        entries = marks.pack_entries(marks.PACK_PREFIX + tensors)
+        entries = marks.pack_entries(mark)
         candidates = {e.tensor: e for e in entries if e.tensor not in self.contractions}
         try:
             return plan_packings(self.program, build.get_schedule(), candidates)
