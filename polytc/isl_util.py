@@ -6,6 +6,8 @@ from typing import Callable, Iterator, TypeVar
 
 import islpy as isl
 
+from polytc import isl_clock
+
 
 def lift(pa: isl.PwAff, space: isl.Space) -> isl.PwAff:
     """A PwAff on the parameters as a PwAff on the set space ``space``,
@@ -66,12 +68,14 @@ _active: list[isl.Context] = []  # contexts inside an operation budget
 
 
 @contextmanager
-def operation_budget(ctx: isl.Context, limit: int) -> Iterator[None]:
+def operation_budget(ctx: isl.Context, limit: int, seconds: float | None = None
+                     ) -> Iterator[None]:
     """isl counts operations from zero with at most ``limit`` (0: no limit)
-    allowed during the block; the previous limit and a fresh count are
-    restored afterwards.  Inside another budget on ``ctx`` it does nothing:
-    isl's count cannot be read, and resetting it would give the outer budget
-    a fresh start (the outer one bounds both)."""
+    allowed during the block, and at most ``seconds`` of CPU time where
+    given (:func:`polytc.isl_clock.cpu_limit`); the previous limit and a
+    fresh count are restored afterwards.  Inside another budget on ``ctx`` it
+    does nothing: isl's count cannot be read, and resetting it would give
+    the outer budget a fresh start (the outer one bounds both)."""
     if ctx in _active:
         yield
         return
@@ -80,17 +84,19 @@ def operation_budget(ctx: isl.Context, limit: int) -> Iterator[None]:
     ctx.set_max_operations(max(0, limit))
     _active.append(ctx)
     try:
-        yield
+        with isl_clock.cpu_limit(ctx, seconds):
+            yield
     finally:
         _active.remove(ctx)
         ctx.set_max_operations(saved)
         ctx.reset_operations()
 
 
-def within_budget(ctx: isl.Context, operations: int, thunk: Callable[[], _T]) -> _T | None:
-    """``thunk()`` within :func:`operation_budget`; None when the limit trips
-    (any other isl error propagates)."""
-    with operation_budget(ctx, operations):
+def within_budget(ctx: isl.Context, operations: int, thunk: Callable[[], _T],
+                  seconds: float | None = None) -> _T | None:
+    """``thunk()`` within :func:`operation_budget`; None when either limit
+    trips (any other isl error propagates)."""
+    with operation_budget(ctx, operations, seconds):
         try:
             return thunk()
         except isl.Error:
@@ -100,8 +106,9 @@ def within_budget(ctx: isl.Context, operations: int, thunk: Callable[[], _T]) ->
 
 
 def over_budget(ctx: isl.Context) -> bool:
-    """Whether isl's operation limit has tripped (isl stops counting there:
-    every later operation fails until the count is reset)."""
+    """Whether isl's operation or CPU-time limit has tripped (isl stops
+    counting there: every later operation fails until the count is reset or
+    the abort withdrawn)."""
     try:
         isl.Set("{ [0] }", context=ctx).is_empty()
     except isl.Error:

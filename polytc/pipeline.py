@@ -237,6 +237,9 @@ def scheduled(program: Program, opts: Options) -> dict[str, Any]:
 #: again without register tiling, then without tiling (a random program's
 #: fused windows: 3,075 lines, 30 s)
 TRANSFORM_OPERATIONS = (30_000_000, 10_000_000)
+#: CPU seconds for the same rungs: isl's time per operation varies by orders
+#: of magnitude (see :mod:`polytc.isl_clock`)
+TRANSFORM_SECONDS = (60.0, 30.0)
 MAX_C_LINES = 2_500
 MAX_UNROLLED = 256
 
@@ -270,7 +273,8 @@ def tiled_code(parametric: Program, stages: dict[str, Any], opts: Options,
             return attempt()
         try:
             result = _bounded_transform(parametric.context.get_ctx(), attempt,
-                                        TRANSFORM_OPERATIONS[min(rung, 1)])
+                                        TRANSFORM_OPERATIONS[min(rung, 1)],
+                                        TRANSFORM_SECONDS[min(rung, 1)])
             why = _too_big(text(result[1])) if result is not None else \
                 "needs more isl work than allowed"
         except AstBuildError as error:
@@ -296,8 +300,10 @@ def _too_big(source: str) -> str | None:
     return None
 
 
-def _bounded_transform(ctx: isl.Context, attempt: Callable[[], Any], operations: int) -> Any:
-    """``attempt()`` within ``operations`` isl operations; None past them."""
+def _bounded_transform(ctx: isl.Context, attempt: Callable[[], Any], operations: int,
+                       seconds: float) -> Any:
+    """``attempt()`` within ``operations`` isl operations and ``seconds`` of
+    CPU time; None past either."""
     def bounded() -> Any:
         try:
             return attempt()
@@ -305,7 +311,7 @@ def _bounded_transform(ctx: isl.Context, attempt: Callable[[], Any], operations:
             if over_budget(ctx):
                 return None
             raise
-    return within_budget(ctx, operations, bounded)
+    return within_budget(ctx, operations, bounded, seconds)
 
 
 def fix_sizes(program: Program, sizes: dict[str, int]) -> Program:

@@ -170,7 +170,8 @@ def test_dependences_past_their_budget_over_approximate(monkeypatch: pytest.Monk
 
 @pytest.mark.parametrize("bound, value, rung", [("MAX_C_LINES", 60, "unroll=None"),
                                                  ("MAX_UNROLLED", 0, "unroll=None"),
-                                                 ("TRANSFORM_OPERATIONS", (1, 1), "tile=None")])
+                                                 ("TRANSFORM_OPERATIONS", (1, 1), "tile=None"),
+                                                 ("TRANSFORM_SECONDS", (1e-9, 1e-9), "tile=None")])
 def test_tiling_past_its_bounds_falls_back_with_a_warning(monkeypatch: pytest.MonkeyPatch,
                                                           bound: str, value: int,
                                                           rung: str) -> None:
