@@ -2,7 +2,8 @@
 
 isl's operation budget does not count every piece of its work (the Farkas
 multipliers' elimination, some of the scheduler's integer programs), and
-isl's C code cannot be interrupted inside the process.  :func:`in_child`
+isl looks for an abort (:mod:`polytc.isl_clock`) only where it counts, so
+that work cannot be interrupted inside the process.  :func:`in_child`
 runs a computation in a forked child that writes its result as text, and
 stops it when its time is up.  The time is the child's CPU time, not the
 clock's, so that a loaded machine gives up on the same computations as an
