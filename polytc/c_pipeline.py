@@ -23,7 +23,7 @@ from pycparser import c_ast
 from polytc import __version__
 from polytc.codegen_c.emit import GCC_NO_LDIST
 from polytc.codegen_c import build as builder
-from polytc.codegen_c.block import CBlock, helper_definitions, to_c_block
+from polytc.codegen_c.block import CBlock, by_thread_count, helper_definitions, to_c_block
 from polytc.codegen_c.ckernel import CKernel, entry_point
 from polytc.codegen_c.splice import Replacement, comment, declaration_start, splice
 from polytc.errors import (CDiagnostic, CFrontendError, CompilerNotFoundError, OptionError,
@@ -36,7 +36,8 @@ from polytc.frontend.c.preprocess import CSource
 from polytc.options import Options
 from polytc.pipeline import scheduled, tiled_code
 from polytc.program import Program
-from polytc.tiling.bands import across_time
+from polytc.tiling import diamond
+from polytc.tiling.bands import across_time, time_band_members
 
 _ISL_ITERATOR = re.compile(r"c\d+\Z")
 
@@ -69,14 +70,23 @@ def region_stages(unit: Unit, region: Region, program: Program, opts: Options,
     original = "\n".join(lines[first:last - 1] if region.scop is not None
                          else lines[first - 1:last])
     deps = stages["dependences"]
+    time_members = time_band_members(stages["schedule"], deps.all)
 
-    def block(tiled: isl.Schedule, tile: object) -> CBlock:
-        # a stencil tiled across time runs as written where its data fit in L1
-        time_tiled = tile is not None and across_time(stages["schedule"], deps.all)
-        return to_c_block(program, tiled, parallel=opts.parallel, iterator_prefix=prefix,
-                          fallback=original, deps=deps, original_in_cache=time_tiled)
-    stages["tiled"], stages["c"] = tiled_code(program, stages, opts, block,
-                                              lambda code: code.text)
+    def code(options: Options, given: dict[str, Any]) -> tuple[isl.Schedule, CBlock]:
+        def block(tiled: isl.Schedule, tile: object) -> CBlock:
+            # a stencil tiled across time runs as written where its data fit in L1
+            time_tiled = tile is not None and across_time(given["schedule"], deps.all)
+            return to_c_block(program, tiled, parallel=options.parallel,
+                              iterator_prefix=prefix, fallback=original, deps=deps,
+                              original_in_cache=time_tiled)
+        return tiled_code(program, given, options, block, lambda c: c.text)
+    one_thread = {**stages}  # tiled_code may replace the schedule (its last rung)
+    stages["tiled"], stages["c"] = code(opts, stages)
+    if opts.parallel and opts.tile is not None \
+            and diamond.one_thread_apart(opts.time_tiling, time_members):
+        serial = opts.replaced(parallel=False, time_tiling="wavefront")
+        stages["tiled_one_thread"], alone = code(serial, one_thread)
+        stages["c"] = by_thread_count(alone, stages["c"])
     return stages
 
 

@@ -122,6 +122,11 @@ def schedule_command(args: argparse.Namespace) -> int:
     print(loop_nest(schedule, kernel.program))
     print("\n# summary")
     print(summarize(schedule, kernel.program))
+    alone = kernel.tiled_schedule_one_thread if args.tiled else None
+    if alone is not None:
+        print("\n# on one thread: its own tiles, in lexicographic order")
+        print(loop_nest(alone, kernel.program))
+        print(summarize(alone, kernel.program))
     return 0
 
 

@@ -55,7 +55,10 @@ class Options:
         ``"diamond"`` (diamond tiles that start at once along the first
         time steps, where the dependences allow; see
         :mod:`polytc.tiling.diamond`); ``"auto"``: diamonds for bands of one
-        space dimension or three and more, wavefronts for two, as measured.
+        space dimension or three and more, wavefronts for two, as measured;
+        C input with three space dimensions and more also gets code of its
+        own for one thread, its tiles in plain lexicographic order
+        (``diamond.one_thread_apart``).
     :ivar reassociate: let a reduction's terms be combined in another order
         than written, so that a loop along which only reductions run is
         vectorised (``omp simd reduction``: one partial result per vector
@@ -141,6 +144,19 @@ class Options:
         if self.scheduler not in SCHEDULERS:
             raise OptionError(f"scheduler {self.scheduler!r} is not available; "
                              f"choose one of {', '.join(SCHEDULERS)}")
+
+    def replaced(self, **changes: Any) -> Options:
+        """These options with ``changes``, which are checked as the
+        constructor checks them; the other fields keep their checked form
+        (``dataclasses.replace`` would check them again, and a checked
+        ``tile`` reads as one level more: ``((3, 5, 7),)``)."""
+        checked = Options(**changes)
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update((name, getattr(checked, name)) for name in changes)
+        new = object.__new__(Options)
+        for name, value in values.items():
+            object.__setattr__(new, name, value)
+        return new
 
     def key(self) -> str:
         """A stable text of every option, for cache keys."""

@@ -157,3 +157,19 @@ def test_text_that_is_not_a_str_is_an_option_error(text: object) -> None:
     for options in ({}, {"specialize": True}):  # (it reached json's TypeError first)
         with pytest.raises(OptionError, match="TC text must be a str"):
             polytc.compile(text, **options)  # type: ignore[arg-type]
+
+
+def test_replaced_checks_the_changes_and_keeps_the_checked_fields() -> None:
+    """``dataclasses.replace`` checks every field again, and a checked tile
+    reads as one level more (``((3, 5, 7),)`` is refused as a level); the C
+    frontend's one-thread tiles of a 3-D stencil replace two options of a
+    tiled call."""
+    Options = polytc.Options
+    options = Options(tile=(3, 5, 7), unroll=4, fuse=[["S0"], ["S1"]])
+    changed = options.replaced(parallel=False, time_tiling="wavefront")
+    assert changed == Options(tile=(3, 5, 7), unroll=4, fuse=[["S0"], ["S1"]], parallel=False,
+                              time_tiling="wavefront")
+    assert options.parallel and options.time_tiling == "auto"
+    assert options.replaced(tile=[8, (2, 4)]).tile == (8, (2, 4))
+    with pytest.raises(OptionError, match="time_tiling='rhombus'"):
+        options.replaced(time_tiling="rhombus")

@@ -11,6 +11,7 @@ defined once per file by :func:`helper_definitions`.
 """
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +101,14 @@ def to_c_block(program: ir.Program, schedule: isl.Schedule, *, parallel: bool = 
         raise PolytcInternalError("generating C", str(error)) from error
     whole = frozenset(t.name for t in program.temporaries) - frozenset(emitter.contractions)
     return CBlock(str(body), frozenset(emitter.used), whole)
+
+
+def by_thread_count(one: CBlock, more: CBlock) -> CBlock:
+    """A block that runs ``one`` where OpenMP's thread count is 1 (or
+    without OpenMP) and ``more`` elsewhere."""
+    text = "\n".join(["{", f"  if ({THREADS} == 1)", textwrap.indent(one.text, "  "),
+                      "  else", textwrap.indent(more.text, "  "), "}"])
+    return CBlock(text, one.helpers | more.helpers | {THREADS}, one.whole | more.whole)
 
 
 def _in_cache(program: ir.Program, emitter: Emitter) -> str | None:

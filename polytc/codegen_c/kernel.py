@@ -91,6 +91,16 @@ class StageViews:
         return self._stage("tiled")
 
     @property
+    def tiled_schedule_one_thread(self) -> Any:
+        """The tiled schedule that a C region runs on one thread where it has
+        one of its own (a stencil of three space dimensions and more, see
+        :func:`polytc.tiling.diamond.one_thread_apart`); else None."""
+        try:
+            return self._stage("tiled_one_thread")
+        except KeyError:
+            return None
+
+    @property
     def schedule_map(self) -> Any:
         """The schedule as an isl union map (statement instance -> time)."""
         return self.schedule.get_map()

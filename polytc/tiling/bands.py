@@ -327,13 +327,19 @@ def across_time(schedule: isl.Schedule, deps: isl.UnionMap) -> bool:
     """Whether ``schedule`` has a band that tiling takes across time: a
     permutable, skewed band whose outer member carries a dependence (a time
     loop around a stencil's sweeps, see ``_TilingPass.time_band``)."""
-    found = False
+    return time_band_members(schedule, deps) > 0
+
+
+def time_band_members(schedule: isl.Schedule, deps: isl.UnionMap) -> int:
+    """The members of the widest band of ``schedule`` that tiling takes
+    across time (see :func:`across_time`); 0 where there is none."""
+    widest = 0
 
     def visit(node: isl.ScheduleNode) -> bool:
-        nonlocal found
+        nonlocal widest
         if node.get_type() == isl.schedule_node_type.band and node.band_get_permutable() \
                 and skewed(node) and not parallel_at_band(node, deps)[0]:
-            found = True
-        return not found
+            widest = max(widest, node.band_n_member())
+        return True
     schedule.get_root().foreach_descendant_top_down(visit)
-    return found
+    return widest

@@ -54,6 +54,22 @@ def wanted(time_tiling: str, members: int) -> bool:
     return time_tiling == "diamond"
 
 
+def one_thread_apart(time_tiling: str, members: int) -> bool:
+    """Whether a region whose widest time band has ``members`` members gets
+    code of its own for one thread: the band tiled along its members in
+    lexicographic tile order, no wavefront and no diamonds (the code for
+    more threads is unchanged).  ``"auto"``: for three space dimensions and
+    more.  Measured on this 2-core machine, PolyBench LARGE heat-3d, 1
+    thread, seconds (gcc -O3 1.93): diamonds 1.39, wavefronts 1.26, serial
+    diamonds 1.22, serial lexicographic tiles 1.11; on 2 threads the
+    diamonds' 0.68 beat the wavefronts' 0.83.  Serial tiles measured no
+    better for one space dimension (jacobi-1d N = 400,000: 0.028 s each)
+    and worse for two on three kernels of four (seidel-2d 3.57 s against
+    3.28, adi 5.61 against 5.10, jacobi-2d 0.70 against 0.66; fdtd-2d 0.53
+    against 0.57)."""
+    return time_tiling == "auto" and members >= 4
+
+
 def mirror(node: isl.ScheduleNode, deps: isl.UnionMap) -> isl.UnionPwAff | None:
     """The mirror ``m`` of member 1 of the time band at ``node`` (see the
     module docstring), or None where no factor up to :data:`MAX_FACTOR`

@@ -26,7 +26,6 @@ file only when its modification time changed.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import logging
@@ -191,7 +190,7 @@ def apply(text: str, entry: str | None, opts: Options) -> tuple[Options, dict[st
     if record["key"]["machine"] != key["machine"]:
         log.warning("polytc: using options tuned on another machine (tuned='any-machine'): %s",
                     record.get("machine_info", {}).get("model_name", "unknown"))
-    return dataclasses.replace(opts, **options_from_json(record["options"])), record
+    return opts.replaced(**options_from_json(record["options"])), record
 
 
 def options_from_json(options: dict[str, Any]) -> dict[str, Any]:
