@@ -63,7 +63,9 @@ def region_stages(unit: Unit, region: Region, program: Program, opts: Options,
                   prefix: str) -> dict[str, Any]:
     """Every stage's value after the region's program: dependences, schedule,
     tiled schedule and the block of C (``c``), within the bounds of
-    :func:`polytc.pipeline.tiled_code`."""
+    :func:`polytc.pipeline.tiled_code`; where one thread gets code of its own
+    (:func:`polytc.tiling.diamond.one_thread_apart`), its tiled schedule is
+    ``tiled_one_thread`` and ``c`` chooses by the thread count."""
     stages = {"program": program, **scheduled(program, opts)}
     first, last = region_lines(unit, region)
     lines = unit.source.text.splitlines()
