@@ -64,8 +64,9 @@ def region_stages(unit: Unit, region: Region, program: Program, opts: Options,
     """Every stage's value after the region's program: dependences, schedule,
     tiled schedule and the block of C (``c``), within the bounds of
     :func:`polytc.pipeline.tiled_code`; where one thread gets code of its own
-    (:func:`polytc.tiling.diamond.one_thread_apart`), its tiled schedule is
-    ``tiled_one_thread`` and ``c`` chooses by the thread count."""
+    (:func:`polytc.tiling.diamond.one_thread_apart`, and the one-thread
+    sizes of :func:`polytc.tiling.model.time_tile_sizes`), its tiled
+    schedule is ``tiled_one_thread`` and ``c`` chooses by the thread count."""
     stages = {"program": program, **scheduled(program, opts)}
     first, last = region_lines(unit, region)
     lines = unit.source.text.splitlines()
@@ -74,20 +75,30 @@ def region_stages(unit: Unit, region: Region, program: Program, opts: Options,
     deps = stages["dependences"]
     time_members = time_band_members(stages["schedule"], deps.all)
 
-    def code(options: Options, given: dict[str, Any]) -> tuple[isl.Schedule, CBlock]:
+    def code(options: Options, given: dict[str, Any],
+             one_thread: bool = False) -> tuple[isl.Schedule, CBlock]:
         def block(tiled: isl.Schedule, tile: object) -> CBlock:
             # a stencil tiled across time runs as written where its data fit in L1
             time_tiled = tile is not None and across_time(given["schedule"], deps.all)
             return to_c_block(program, tiled, parallel=options.parallel,
                               iterator_prefix=prefix, fallback=original, deps=deps,
                               original_in_cache=time_tiled)
-        return tiled_code(program, given, options, block, lambda c: c.text)
+        return tiled_code(program, given, options, block, lambda c: c.text, one_thread)
     one_thread = {**stages}  # tiled_code may replace the schedule (its last rung)
     stages["tiled"], stages["c"] = code(opts, stages)
+    alone: CBlock | None = None
     if opts.parallel and opts.tile is not None \
             and diamond.one_thread_apart(opts.time_tiling, time_members):
         serial = opts.replaced(parallel=False, time_tiling="wavefront")
         stages["tiled_one_thread"], alone = code(serial, one_thread)
+    elif opts.parallel and opts.tile == "auto" and opts.time_tiling == "auto" \
+            and time_members == 3:  # larger time tiles (model.time_tile_sizes' one_thread)
+        tiled, alone = code(opts, one_thread, one_thread=True)
+        if str(tiled) == str(stages["tiled"]):
+            alone = None
+        else:
+            stages["tiled_one_thread"] = tiled
+    if alone is not None:
         stages["c"] = by_thread_count(alone, stages["c"])
     return stages
 

@@ -124,7 +124,7 @@ def schedule_command(args: argparse.Namespace) -> int:
     print(summarize(schedule, kernel.program))
     alone = kernel.tiled_schedule_one_thread if args.tiled else None
     if alone is not None:
-        print("\n# on one thread: its own tiles, in lexicographic order")
+        print("\n# on one thread: its own tiles")
         print(loop_nest(alone, kernel.program))
         print(summarize(alone, kernel.program))
     return 0

@@ -56,9 +56,10 @@ class Options:
         time steps, where the dependences allow; see
         :mod:`polytc.tiling.diamond`); ``"auto"``: diamonds for bands of one
         space dimension or three and more, wavefronts for two, as measured;
-        C input with three space dimensions and more also gets code of its
-        own for one thread, its tiles in plain lexicographic order
-        (``diamond.one_thread_apart``).
+        C input also gets code of its own for one thread: with three space
+        dimensions and more its tiles in plain lexicographic order
+        (``diamond.one_thread_apart``), with two larger tiles
+        (``model.time_tile_sizes``).
     :ivar reassociate: let a reduction's terms be combined in another order
         than written, so that a loop along which only reductions run is
         vectorised (``omp simd reduction``: one partial result per vector

@@ -246,14 +246,16 @@ MAX_UNROLLED = 256
 
 def tiled_code(parametric: Program, stages: dict[str, Any], opts: Options,
                emit: Callable[[isl.Schedule, object], _Code],
-               text: Callable[[_Code], str]) -> tuple[isl.Schedule, _Code]:
+               text: Callable[[_Code], str],
+               one_thread: bool = False) -> tuple[isl.Schedule, _Code]:
     """The tiled schedule and its code (``emit(tiled, tile)``, whose C is
     ``text(code)``: the kernel's function, or a block of C input), each rung
     of the ladder within the bounds above, the last one without.  Where the
     schedule is a scheduler's (not the user's, not the original order), the
     last rung is the program's original order, untiled: even untiled, a
     scheduler's loops can be too much C (fuzz seed 9131028130: Pluto with
-    fuse='max', 12,720 lines that took gcc 44 s, after 13 s of isl)."""
+    fuse='max', 12,720 lines that took gcc 44 s, after 13 s of isl).
+    ``one_thread``: the code will run on one thread (its tile sizes)."""
     deps = stages["dependences"]
     rungs: list[tuple[object, object, bool]] = list(dict.fromkeys(
         [(opts.tile, opts.unroll, False), (opts.tile, None, False), (None, None, False)]))
@@ -267,7 +269,7 @@ def tiled_code(parametric: Program, stages: dict[str, Any], opts: Options,
             tiled = _logged("tile", lambda: tiling.tile_schedule(
                 parametric, stages["schedule"], deps.all,
                 tiling.TilingOptions(tile, unroll, opts.vectorize, opts.parallel, opts.pack,
-                                     opts.time_tiling, opts.reassociate)))
+                                     opts.time_tiling, opts.reassociate, one_thread)))
             return tiled, _logged("to_c", lambda: emit(tiled, tile))
         if rung == len(rungs) - 1:
             return attempt()

@@ -93,8 +93,9 @@ class StageViews:
     @property
     def tiled_schedule_one_thread(self) -> Any:
         """The tiled schedule that a C region runs on one thread where it has
-        one of its own (a stencil of three space dimensions and more, see
-        :func:`polytc.tiling.diamond.one_thread_apart`); else None."""
+        one of its own (a time-tiled stencil of two space dimensions or
+        more, see :func:`polytc.tiling.diamond.one_thread_apart` and
+        :func:`polytc.tiling.model.time_tile_sizes`); else None."""
         try:
             return self._stage("tiled_one_thread")
         except KeyError:

@@ -98,7 +98,7 @@ def cache_tile_sizes(roles: list[str], element_bytes: int,
 
 def time_tile_sizes(n_members: int, element_bytes: int, caches: Caches | None = None,
                     vector_inner: bool = True, diamond: bool = False,
-                    jammed: bool = False) -> tuple[int, ...]:
+                    jammed: bool = False, one_thread: bool = False) -> tuple[int, ...]:
     """Tile sizes of a skewed time band (time first, then space, the last
     member stride-1): TIME_HEIGHT steps, SPACE_SIDE along the outer space
     members, and along the inner one the elements of a quarter of the L1
@@ -117,7 +117,15 @@ def time_tile_sizes(n_members: int, element_bytes: int, caches: Caches | None = 
     gcc 17.2 s).  ``diamond``: the time member's tiles run
     along the mirror of the first space member (:mod:`polytc.tiling.diamond`)
     and get that member's size, so that the tiles of a time step all start
-    together."""
+    together.  ``one_thread``: the tiles of code that runs on one thread,
+    where no wavefront needs many tiles: for two space dimensions
+    ONE_THREAD_SIDE steps and rows and ONE_THREAD_ROW columns (PolyBench
+    LARGE, 1 thread, seconds: jacobi-2d 0.71 with 16 x 16 x 1024, 0.60
+    with 64 x 64 x 256, 0.63 with 64 x 64 x 1024; fdtd-2d 0.61, 0.48,
+    0.59; seidel-2d, whose row is not vectorized, keeps its cubes); the
+    other shapes keep their sizes (unmeasured)."""
+    if one_thread and vector_inner and n_members == 3 and not diamond:
+        return (ONE_THREAD_SIDE, ONE_THREAD_SIDE, ONE_THREAD_ROW)
     if not vector_inner:
         sizes = (SEQUENTIAL_SIDE,) * (n_members - 1) \
             + (JAMMED_ROW if jammed else SEQUENTIAL_SIDE,)
@@ -139,6 +147,8 @@ def stream_chunk(element_bytes: int, caches: Caches | None = None) -> int:
 TIME_HEIGHT = 16
 SPACE_SIDE = 16
 SEQUENTIAL_SIDE = 32
+ONE_THREAD_SIDE = 64
+ONE_THREAD_ROW = 256
 JAMMED_ROW = 128
 
 

@@ -106,6 +106,9 @@ class TilingOptions:
     pack: bool = True
     time_tiling: str = "auto"
     reassociate: bool = False
+    #: the code runs on one thread: time tiles need not leave a wavefront
+    #: many tiles (:func:`polytc.tiling.model.time_tile_sizes`)
+    one_thread: bool = False
 
 
 def tile_schedule(program: Program, schedule: isl.Schedule, deps: isl.UnionMap,
@@ -485,7 +488,8 @@ class _TilingPass:
             return []
         if tile == "auto" and time:
             return [time_tile_sizes(n, self.element_bytes, vector_inner=vector_inner,
-                                    diamond=diamond, jammed=jammed)]
+                                    diamond=diamond, jammed=jammed,
+                                    one_thread=self.options.one_thread)]
         if tile == "auto":
             sizes = cache_tile_sizes(roles, self.element_bytes, reduces_below=reduces)
             if blocks is not None:

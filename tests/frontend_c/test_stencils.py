@@ -294,7 +294,8 @@ def test_auto_picks_diamonds_for_one_or_three_space_dimensions(text: str,
 
 
 @pytest.mark.parametrize("text, apart", [("SWEEPS_1D", False), ("SWEEPS_2D", False),
-                                         ("SWEEPS_3D", True), ("IN_PLACE_3D", True)])
+                                         ("IN_PLACE_2D", False), ("SWEEPS_3D", True),
+                                         ("IN_PLACE_3D", True)])
 def test_three_space_dimensions_get_tiles_of_their_own_for_one_thread(
         text: str, apart: bool, tmp_path: Path) -> None:
     """Under ``time_tiling="auto"`` a band of three space dimensions runs, on
@@ -306,9 +307,13 @@ def test_three_space_dimensions_get_tiles_of_their_own_for_one_thread(
     from polytc.cli import main
     source = getattr(stencil_kernels, text)
     stages = _region_stages(source)
-    assert ("tiled_one_thread" in stages) == apart
-    assert ("if (POLYTC_THREADS == 1)" in stages["c"].text) == apart
-    if apart:
+    serial_tiles = apart
+    if text == "SWEEPS_2D":  # larger tiles for one thread, see the next test
+        assert "tiled_one_thread" in stages
+    else:
+        assert ("tiled_one_thread" in stages) == apart
+        assert ("if (POLYTC_THREADS == 1)" in stages["c"].text) == apart
+    if serial_tiles:
         serial = _region_stages(source, parallel=False, time_tiling="wavefront")
         assert str(stages["tiled_one_thread"]) == str(serial["tiled"])
         assert str(stages["tiled"]) != str(serial["tiled"])
@@ -321,6 +326,27 @@ def test_three_space_dimensions_get_tiles_of_their_own_for_one_thread(
     for fixed in ({"time_tiling": "diamond"}, {"time_tiling": "wavefront"},
                   {"parallel": False}):  # only "auto" chooses for the user
         assert "tiled_one_thread" not in _region_stages(source, **fixed)
+
+
+def test_two_space_dimensions_get_larger_tiles_for_one_thread() -> None:
+    """On one thread no wavefront needs many tiles: a vectorized band of two
+    space dimensions runs 64 x 64 x 256 tiles there (PolyBench LARGE
+    jacobi-2d 0.74 s -> 0.66 s, fdtd-2d 0.63 s -> 0.49 s), and its default
+    16 x 16 x row tiles on more threads.  An in-place stencil whose row is
+    not vectorized keeps one block (its cubes do not change)."""
+    from polytc.tiling.model import time_tile_sizes
+    stages = _region_stages(SWEEPS_2D)
+    one, more = str(stages["tiled_one_thread"]), str(stages["tiled"])
+    assert "mod 64" in one and "mod 256" in one and "mod 64" not in more, one
+    text = stages["c"].text
+    alone, parallel = text.split("if (POLYTC_THREADS == 1)", 1)[1].split("\n  else\n", 1)
+    assert "c1 += 64" in alone and "c1 += 64" not in parallel
+    assert time_tile_sizes(3, 8, one_thread=True) == (64, 64, 256)
+    assert time_tile_sizes(3, 8, vector_inner=False, one_thread=True) == \
+        time_tile_sizes(3, 8, vector_inner=False)
+    assert time_tile_sizes(4, 8, one_thread=True) == time_tile_sizes(4, 8)
+    for given in ({"tile": (8, 8, 16)}, {"time_tiling": "wavefront"}, {"parallel": False}):
+        assert "tiled_one_thread" not in _region_stages(SWEEPS_2D, **given)
 
 
 def _region_stages(source: str, **options: object) -> dict[str, object]:
