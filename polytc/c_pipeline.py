@@ -84,16 +84,16 @@ def region_stages(unit: Unit, region: Region, program: Program, opts: Options,
                               iterator_prefix=prefix, fallback=original, deps=deps,
                               original_in_cache=time_tiled)
         return tiled_code(program, given, options, block, lambda c: c.text, one_thread)
-    one_thread = {**stages}  # tiled_code may replace the schedule (its last rung)
+    unreplaced = {**stages}  # tiled_code may replace the schedule (its last rung)
     stages["tiled"], stages["c"] = code(opts, stages)
     alone: CBlock | None = None
     if opts.parallel and opts.tile is not None \
             and diamond.one_thread_apart(opts.time_tiling, time_members):
         serial = opts.replaced(parallel=False, time_tiling="wavefront")
-        stages["tiled_one_thread"], alone = code(serial, one_thread)
+        stages["tiled_one_thread"], alone = code(serial, unreplaced)
     elif opts.parallel and opts.tile == "auto" and opts.time_tiling == "auto" \
             and time_members == 3:  # larger time tiles (model.time_tile_sizes' one_thread)
-        tiled, alone = code(opts, one_thread, one_thread=True)
+        tiled, alone = code(opts, unreplaced, one_thread=True)
         if str(tiled) == str(stages["tiled"]):
             alone = None
         else:
