@@ -75,9 +75,14 @@ def region_stages(unit: Unit, region: Region, program: Program, opts: Options,
     deps = stages["dependences"]
     time_members = time_band_members(stages["schedule"], deps.all)
 
-    def code(options: Options, given: dict[str, Any],
-             one_thread: bool = False) -> tuple[isl.Schedule, CBlock]:
+    def code(options: Options, given: dict[str, Any], one_thread: bool = False,
+             unless_tiled: tuple[isl.Schedule, CBlock] | None = None
+             ) -> tuple[isl.Schedule, CBlock]:
+        """The tiles and C of ``options``; the C of ``unless_tiled`` itself,
+        not built again, where the tiles are those."""
         def block(tiled: isl.Schedule, tile: object) -> CBlock:
+            if unless_tiled is not None and str(tiled) == str(unless_tiled[0]):
+                return unless_tiled[1]
             # a stencil tiled across time runs as written where its data fit in L1
             time_tiled = tile is not None and across_time(given["schedule"], deps.all)
             return to_c_block(program, tiled, parallel=options.parallel,
@@ -93,8 +98,8 @@ def region_stages(unit: Unit, region: Region, program: Program, opts: Options,
         stages["tiled_one_thread"], alone = code(serial, unreplaced)
     elif opts.parallel and opts.tile == "auto" and opts.time_tiling == "auto" \
             and time_members == 3:  # larger time tiles (model.time_tile_sizes' one_thread)
-        tiled, alone = code(opts, unreplaced, one_thread=True)
-        if str(tiled) == str(stages["tiled"]):
+        tiled, alone = code(opts, unreplaced, True, (stages["tiled"], stages["c"]))
+        if alone is stages["c"]:  # the same tiles (a row not vectorized: seidel-2d)
             alone = None
         else:
             stages["tiled_one_thread"] = tiled

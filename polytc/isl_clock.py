@@ -130,7 +130,8 @@ def cpu_limit(ctx: isl.Context, seconds: float | None) -> Iterator[None]:
     event.notify_function = native.abort
     event.sigev_value.sival_ptr = pointer
     timer = ctypes.c_void_p()
-    if native.timer_create(_CLOCK_THREAD_CPUTIME_ID, ctypes.byref(event), ctypes.byref(timer)) != 0:
+    if native.timer_create(_CLOCK_THREAD_CPUTIME_ID, ctypes.byref(event),
+                           ctypes.byref(timer)) != 0:
         _log.debug("timer_create failed (errno %d)", ctypes.get_errno())
         yield
         return

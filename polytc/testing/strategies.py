@@ -631,10 +631,10 @@ def with_large_sizes(case: TcCase, seed: int, box: int = LARGE_BOX,
                      scattered: int = LARGE_SCATTERED) -> TcCase:
     """``case`` at sizes of 33-150, the largest lowered until every
     statement's box has at most ``box`` points (``scattered`` where the
-    domain is not a whole box or the statement reads its own tensor): rows long enough for the default tiles,
-    register blocks and packed tiles, whole and partial, which the
-    generator's sizes of 2-7 never reach.  ``case`` itself where its size
-    conditions refuse the sizes found."""
+    domain is not a whole box or the statement reads its own tensor): rows
+    long enough for the default tiles, register blocks and packed tiles,
+    whole and partial, which the generator's sizes of 2-7 never reach.
+    ``case`` itself where its size conditions refuse the sizes found."""
     import warnings
 
     from polytc.errors import PolytcWarning
